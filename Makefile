@@ -1,0 +1,80 @@
+# rbd-native: the two commands are `make demo` and `make test`.
+# Both install what is missing (Debian's Ceph packages, the Python venv for
+# Keystone and Glance) and bring the local test bed up first.
+
+SHELL := /bin/bash
+TOP := $(abspath .)
+BED ?= $(TOP)/.testbed
+VENV ?= $(TOP)/.venv
+PYTHON ?= python3
+export BED VENV
+
+# Debian bookworm's Ceph (16.2.15) and the bindings Glance's rbd store needs.
+CEPH_PACKAGES := ceph-mon ceph-osd ceph-mgr ceph-common python3-rados python3-rbd uuid-runtime
+# OpenStack services from PyPI, pinned to the releases the bed was built on.
+PY_PACKAGES := keystone==30.0.0 glance==33.0.0 glance-store==5.7.0 gunicorn==27.0.1
+
+# The Ceph object corpus, when the shared folder holds it.
+CORPUS ?= $(abspath $(TOP)/../shared/ceph-object-corpus)
+ifneq ($(wildcard $(CORPUS)/archive),)
+export CEPH_OBJECT_CORPUS := $(CORPUS)
+endif
+
+.PHONY: all build test demo bench deps venv testbed testbed-down testbed-clean lint fmt clippy
+
+all: build
+
+build:
+	cargo build --release
+
+## deps: Debian's Ceph packages, installed when any is missing.
+deps:
+	@missing=""; \
+	for p in $(CEPH_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "[deps] installing Debian packages:$$missing"; \
+	  if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null || \
+	  { echo "[deps] apt-get install failed"; exit 1; }; \
+	fi
+
+## venv: a Python venv with Keystone, Glance and a WSGI server.
+venv: $(VENV)/.installed
+
+$(VENV)/.installed:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' || \
+	  { echo "[venv] $(PYTHON) is not Python 3.11, which Debian's python3-rados/python3-rbd need; set PYTHON="; exit 1; }
+	@echo "[venv] creating $(VENV) with $(PY_PACKAGES)"
+	@$(PYTHON) -m venv $(VENV)
+	@$(VENV)/bin/pip install -q --disable-pip-version-check $(PY_PACKAGES)
+	@touch $@
+
+## testbed: Ceph clusters main and other, Keystone and Glance (MS_MODE=crc|secure).
+testbed: deps venv
+	@bash testbed/up.sh
+
+testbed-down:
+	@bash testbed/openstack.sh down
+	@bash testbed/ceph.sh down main other
+
+testbed-clean: testbed-down
+	rm -rf $(BED)
+
+## test: every test, the live-cluster ones included.
+test: testbed
+	cargo test --workspace --all-targets
+
+## demo: the main job on the local test bed.
+demo: testbed build
+	@bash testbed/demo.sh
+
+lint: fmt clippy
+
+fmt:
+	cargo fmt --all -- --check
+
+clippy:
+	cargo clippy --workspace --all-targets -- -D warnings

@@ -1,0 +1,317 @@
+#!/usr/bin/env bash
+# Ceph clusters of the test bed, from Debian's packages.
+#
+#   ceph.sh up [main|other]...     create (first time) or start, then check
+#   ceph.sh down [main|other]...   stop the daemons (by pid), keep the data
+#   ceph.sh status [main|other]... print `ceph -s` of each cluster
+#
+# "main": 1 mon (v2 + v1), 1 mgr, 3 bluestore OSDs on sparse files, pools
+# volumes and images, users admin, cinder and glance; cephx everywhere.
+# "other": an independent cluster (own fsid, ports, data): 1 mon, 1 mgr,
+# 1 OSD, pool images, users admin and glance.
+# MS_MODE=crc (default: daemons accept crc and secure, clients prefer crc) or
+# MS_MODE=secure (every connection must be secure), chosen at creation time.
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+MS_MODE=${MS_MODE:-crc}
+OSD_BLOCK_SIZE=${OSD_BLOCK_SIZE:-$((40 * 1024 * 1024 * 1024))}
+
+# cluster_vars NAME: set the variables that describe one cluster.
+cluster_vars() {
+    NAME=$1
+    DIR=$BED/$NAME
+    CONF=$DIR/ceph.conf
+    case $NAME in
+    main)
+        V2PORT=${MAIN_MON_V2_PORT:-3300}
+        V1PORT=${MAIN_MON_V1_PORT:-6789}
+        NOSD=3
+        POOLS="volumes images"
+        ;;
+    other)
+        V2PORT=${OTHER_MON_V2_PORT:-3301}
+        V1PORT=${OTHER_MON_V1_PORT:-6788}
+        NOSD=1
+        POOLS="images"
+        ;;
+    *)
+        echo "unknown cluster '$NAME' (main or other)" >&2
+        exit 2
+        ;;
+    esac
+}
+
+ceph_() { timeout 60 ceph -c "$CONF" --connect-timeout 20 "$@"; }
+
+write_conf() {
+    local fsid=$1 mode_svc mode_cli
+    if [ "$MS_MODE" = secure ]; then
+        mode_svc=secure
+        mode_cli=secure
+    elif [ "$MS_MODE" = crc ]; then
+        mode_svc="crc secure"
+        mode_cli="crc secure"
+    else
+        echo "MS_MODE must be crc or secure, not '$MS_MODE'" >&2
+        exit 2
+    fi
+    cat >"$CONF" <<CONF
+# Written by testbed/ceph.sh for the test bed's cluster "$NAME".
+[global]
+fsid = $fsid
+mon_host = [v2:127.0.0.1:$V2PORT,v1:127.0.0.1:$V1PORT]
+auth_cluster_required = cephx
+auth_service_required = cephx
+auth_client_required = cephx
+keyring = $DIR/ceph.\$name.keyring
+ms_cluster_mode = $mode_svc
+ms_service_mode = $mode_svc
+ms_client_mode = $mode_cli
+ms_mon_cluster_mode = $mode_svc
+ms_mon_service_mode = $mode_svc
+ms_mon_client_mode = $mode_cli
+run_dir = $DIR/run
+admin_socket = $DIR/run/\$name.asok
+log_file = $DIR/log/\$name.log
+mon_cluster_log_file = $DIR/log/cluster.log
+osd_crush_chooseleaf_type = 0
+osd_pool_default_size = $NOSD
+osd_pool_default_min_size = 1
+osd_pool_default_pg_autoscale_mode = off
+mon_allow_pool_delete = true
+mon_allow_pool_size_one = true
+mon_warn_on_pool_no_redundancy = false
+mon_data_avail_warn = 2
+mon_data_avail_crit = 1
+auth_allow_insecure_global_id_reclaim = false
+
+[mon]
+keyring = $DIR/mon.\$id/keyring
+mon_data = $DIR/mon.\$id
+
+[mgr]
+keyring = $DIR/mgr.\$id/keyring
+mgr_data = $DIR/mgr.\$id
+public_addr = 127.0.0.1
+
+[osd]
+keyring = $DIR/osd.\$id/keyring
+osd_data = $DIR/osd.\$id
+public_addr = 127.0.0.1
+cluster_addr = 127.0.0.1
+osd_objectstore = bluestore
+bluestore_block_path = $DIR/blocks/osd.\$id.block
+bluestore_block_create = true
+bluestore_block_size = $OSD_BLOCK_SIZE
+bluestore_fsck_on_mkfs = false
+bluestore_fsck_on_mount = false
+osd_memory_target = 1073741824
+CONF
+}
+
+# quiet WHAT CMD...: run CMD, show its output only when it fails.
+quiet() {
+    local what=$1 out
+    shift
+    out=$("$@" 2>&1) || {
+        printf '%s\n' "$out" >"$DIR/log/last-failed-command.out"
+        fail "$what" "$DIR/log/last-failed-command.out" "command failed: $*"
+    }
+}
+
+mon_pidfile() { echo "$DIR/run/mon.a.pid"; }
+mgr_pidfile() { echo "$DIR/run/mgr.x.pid"; }
+osd_pidfile() { echo "$DIR/run/osd.$1.pid"; }
+
+start_mon() {
+    pid_alive "$(mon_pidfile)" && return 0
+    spawn "$(mon_pidfile)" "$DIR/log/mon.a.out" ceph-mon -c "$CONF" -i a -f
+}
+
+start_mgr() {
+    pid_alive "$(mgr_pidfile)" && return 0
+    spawn "$(mgr_pidfile)" "$DIR/log/mgr.x.out" ceph-mgr -c "$CONF" -i x -f
+}
+
+start_osd() {
+    pid_alive "$(osd_pidfile "$1")" && return 0
+    spawn "$(osd_pidfile "$1")" "$DIR/log/osd.$1.out" ceph-osd -c "$CONF" -i "$1" -f
+}
+
+wait_mon() {
+    wait_until 60 "$NAME/mon.a" "$DIR/log/mon.a.log" "$(mon_pidfile)" \
+        ceph_ mon stat
+}
+
+# create: a new cluster from nothing. Leaves $DIR/.created when complete.
+create() {
+    local fsid key uuid id i
+    rm -rf "$DIR"
+    mkdir -p "$DIR"/{run,log,blocks,mgr.x}
+    fsid=$(uuidgen)
+    write_conf "$fsid"
+    log "$NAME: creating cluster $fsid (mon v2 127.0.0.1:$V2PORT, $NOSD OSD(s), ms mode $MS_MODE)"
+
+    ceph-authtool --create-keyring "$DIR/mon.keyring" --gen-key -n mon. \
+        --cap mon 'allow *' >/dev/null
+    ceph-authtool --create-keyring "$DIR/ceph.client.admin.keyring" --gen-key \
+        -n client.admin --cap mon 'allow *' --cap osd 'allow *' \
+        --cap mds 'allow *' --cap mgr 'allow *' >/dev/null
+    ceph-authtool "$DIR/mon.keyring" \
+        --import-keyring "$DIR/ceph.client.admin.keyring" >/dev/null
+    monmaptool --create --fsid "$fsid" \
+        --addv a "[v2:127.0.0.1:$V2PORT,v1:127.0.0.1:$V1PORT]" \
+        "$DIR/monmap" >/dev/null
+    ceph-mon -c "$CONF" --mkfs -i a --monmap "$DIR/monmap" \
+        --keyring "$DIR/mon.keyring" >"$DIR/log/mon.a.mkfs" 2>&1 ||
+        fail "$NAME/mon.a" "$DIR/log/mon.a.mkfs" "mkfs failed"
+    start_mon
+    wait_mon
+
+    ceph_ auth get-or-create mgr.x mon 'allow profile mgr' osd 'allow *' \
+        mds 'allow *' -o "$DIR/mgr.x/keyring" >/dev/null
+    start_mgr
+
+    # OSDs: id and key from the monitor, then mkfs in parallel.
+    local mkfs_pids=()
+    for i in $(seq 1 "$NOSD"); do
+        uuid=$(uuidgen)
+        key=$(ceph-authtool --gen-print-key)
+        printf '{"cephx_secret": "%s"}' "$key" >"$DIR/osd-secret.json"
+        id=$(ceph_ osd new "$uuid" -i "$DIR/osd-secret.json")
+        rm -f "$DIR/osd-secret.json"
+        mkdir -p "$DIR/osd.$id"
+        ceph-authtool --create-keyring "$DIR/osd.$id/keyring" \
+            --name "osd.$id" --add-key "$key" >/dev/null
+        (ceph-osd -c "$CONF" -i "$id" --mkfs --osd-uuid "$uuid" \
+            >"$DIR/log/osd.$id.mkfs" 2>&1 ||
+            fail "$NAME/osd.$id" "$DIR/log/osd.$id.mkfs" "mkfs failed") &
+        mkfs_pids+=($!)
+    done
+    for i in "${mkfs_pids[@]}"; do
+        wait "$i" || exit 1
+    done
+    for i in $(seq 0 $((NOSD - 1))); do
+        start_osd "$i"
+    done
+    wait_osds
+
+    local pool
+    for pool in $POOLS; do
+        quiet "$NAME/pool $pool" ceph_ osd pool create "$pool" 32 32
+        quiet "$NAME/pool $pool" ceph_ osd pool application enable "$pool" rbd
+        quiet "$NAME/pool $pool" timeout 60 rbd -c "$CONF" pool init "$pool"
+    done
+
+    case $NAME in
+    main)
+        ceph_ auth get-or-create client.cinder mon 'profile rbd' \
+            osd 'profile rbd pool=volumes, profile rbd pool=images' \
+            -o "$DIR/ceph.client.cinder.keyring" >/dev/null
+        ;;
+    esac
+    ceph_ auth get-or-create client.glance mon 'profile rbd' \
+        osd 'profile rbd pool=images' \
+        -o "$DIR/ceph.client.glance.keyring" >/dev/null
+    touch "$DIR/.created"
+}
+
+wait_osds() {
+    local i
+    check_osds() {
+        local up
+        up=$(ceph_ osd stat -f json | python3 -c \
+            'import json,sys; d=json.load(sys.stdin); print(d["num_up_osds"], d["num_in_osds"])')
+        [ "$up" = "$NOSD $NOSD" ]
+    }
+    local end=$((SECONDS + 90))
+    while ! check_osds 2>/dev/null; do
+        for i in $(seq 0 $((NOSD - 1))); do
+            pid_alive "$(osd_pidfile "$i")" ||
+                fail "$NAME/osd.$i" "$DIR/log/osd.$i.log" "the process exited"
+        done
+        [ "$SECONDS" -lt "$end" ] ||
+            fail "$NAME/osd" "$DIR/log/osd.0.log" "not all $NOSD OSDs up and in after 90s"
+        sleep 0.5
+    done
+}
+
+# wait_clean: every PG active+clean (needs the mgr for PG stats).
+wait_clean() {
+    check_clean() {
+        ceph_ pg stat -f json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+s = d.get("pg_summary", d)
+total = s["num_pgs"]
+clean = sum(x["num"] for x in s["num_pg_by_state"] if x["name"] == "active+clean")
+sys.exit(0 if total > 0 and clean == total else 1)'
+    }
+    local end=$((SECONDS + 120))
+    while ! check_clean 2>/dev/null; do
+        pid_alive "$(mgr_pidfile)" ||
+            fail "$NAME/mgr.x" "$DIR/log/mgr.x.log" "the process exited"
+        [ "$SECONDS" -lt "$end" ] ||
+            fail "$NAME/pgs" "$DIR/log/cluster.log" "PGs not all active+clean after 120s: $(ceph_ pg stat 2>&1)"
+        sleep 1
+    done
+}
+
+up_one() {
+    cluster_vars "$1"
+    local i
+    if [ ! -f "$DIR/.created" ]; then
+        create
+    else
+        start_mon
+        wait_mon
+        start_mgr
+        for i in $(seq 0 $((NOSD - 1))); do
+            start_osd "$i"
+        done
+        wait_osds
+    fi
+    wait_clean
+    log "$NAME: ready, fsid $(ceph_ fsid), $NOSD OSD(s) up and in, PGs active+clean"
+}
+
+down_one() {
+    cluster_vars "$1"
+    local i
+    [ -d "$DIR" ] || return 0
+    for i in $(seq 0 $((NOSD - 1))); do
+        stop_pid "$NAME/osd.$i" "$(osd_pidfile "$i")"
+    done
+    stop_pid "$NAME/mgr.x" "$(mgr_pidfile)"
+    stop_pid "$NAME/mon.a" "$(mon_pidfile)"
+}
+
+status_one() {
+    cluster_vars "$1"
+    echo "== cluster $NAME ($CONF)"
+    ceph_ -s
+}
+
+cmd=${1:-}
+shift || true
+clusters=("$@")
+[ ${#clusters[@]} -gt 0 ] || clusters=(main other)
+case $cmd in
+up)
+    # The clusters are independent: bring them up side by side.
+    pids=()
+    for c in "${clusters[@]}"; do
+        up_one "$c" &
+        pids+=($!)
+    done
+    rc=0
+    for p in "${pids[@]}"; do wait "$p" || rc=1; done
+    exit $rc
+    ;;
+down) for c in "${clusters[@]}"; do down_one "$c"; done ;;
+status) for c in "${clusters[@]}"; do status_one "$c"; done ;;
+*)
+    echo "usage: $0 up|down|status [main|other]..." >&2
+    exit 2
+    ;;
+esac

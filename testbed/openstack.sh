@@ -1,0 +1,578 @@
+#!/usr/bin/env bash
+# Keystone + Glance for the test bed, from the project's venv (PyPI), each
+# served by gunicorn on loopback, with SQLite databases and all state under
+# $BED/keystone and $BED/glance. Glance has two rbd stores (clusters "main"
+# and "other" of ceph.sh) and one file store.
+#
+#   openstack.sh up      start (idempotent: on a healthy pair it only checks)
+#   openstack.sh down    stop the daemons this script started (state is kept)
+#   openstack.sh status  say what runs; exit 1 unless both are healthy
+#
+# Honours BED, VENV, KEYSTONE_PORT, GLANCE_PORT, KEYSTONE_WORKERS,
+# GLANCE_WORKERS, GLANCE_SHOW_MULTIPLE_LOCATIONS (default False).
+# Writes $BED/openstack.env and $BED/clouds.yaml for the uploader.
+
+# shellcheck source=testbed/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+KEYSTONE_PORT=${KEYSTONE_PORT:-5000}
+GLANCE_PORT=${GLANCE_PORT:-9292}
+KEYSTONE_WORKERS=${KEYSTONE_WORKERS:-1}
+GLANCE_WORKERS=${GLANCE_WORKERS:-1}
+GLANCE_SHOW_MULTIPLE_LOCATIONS=${GLANCE_SHOW_MULTIPLE_LOCATIONS:-False}
+
+# --- fixed test-bed credentials: the one place they live ------------------
+REGION=RegionOne
+DOMAIN=Default
+ADMIN_USER=admin
+ADMIN_PASSWORD=testbed-admin-secret
+ADMIN_PROJECT=admin
+SERVICE_PROJECT=service
+GLANCE_USER=glance
+GLANCE_PASSWORD=testbed-glance-secret
+UPLOADER_USER=uploader
+UPLOADER_PASSWORD=testbed-uploader-secret
+# The uploader stands for Cinder's service user. member: create, download
+# and delete images in its project (member implies reader). service: the
+# 2024.2 locations API (POST /v2/images/{id}/locations) and, since 2025.1,
+# GET /v2/info/stores/detail. No admin role on purpose (see report/README):
+# the tool must work with least privilege.
+UPLOADER_ROLES=member,service
+GLANCE_ROLES=admin,service
+CLOUD_NAME=rbd-native-testbed
+# ---------------------------------------------------------------------------
+
+KS_DIR=$BED/keystone
+GL_DIR=$BED/glance
+KS_URL=http://127.0.0.1:$KEYSTONE_PORT
+GL_URL=http://127.0.0.1:$GLANCE_PORT
+PY=$VENV/bin/python
+KS_PID=$KS_DIR/keystone.pid
+KS_LOG=$KS_DIR/keystone.log
+GL_PID=$GL_DIR/glance-api.pid
+GL_LOG=$GL_DIR/glance-api.log
+
+# write_if_changed FILE: stdin to FILE; true (0) when the content changed.
+write_if_changed() {
+    local file=$1 tmp
+    tmp=$(mktemp "$file.XXXXXX")
+    cat >"$tmp"
+    if [ -f "$file" ] && cmp -s "$tmp" "$file"; then
+        rm -f "$tmp"
+        return 1
+    fi
+    mv -f "$tmp" "$file"
+    return 0
+}
+
+# fsid_of CONF: the fsid line of a ceph.conf.
+fsid_of() {
+    sed -n 's/^[[:space:]]*fsid[[:space:]]*=[[:space:]]*\([^[:space:]]*\).*/\1/p' "$1" | head -n 1
+}
+
+# --- venv ----------------------------------------------------------------
+ensure_venv() {
+    [ -x "$PY" ] || fail venv "" "no python at $PY (create the venv first: pip install keystone==30.0.0 glance==33.0.0 glance-store==5.7.0 gunicorn)"
+    local m site suffix src dst
+    for m in keystone-manage glance-manage gunicorn; do
+        [ -x "$VENV/bin/$m" ] || fail venv "" "$VENV/bin/$m missing (pip install keystone glance glance-store gunicorn into $VENV)"
+    done
+    site=$(cd "$VENV" && ls -d lib/python3*/site-packages | head -n 1)
+    [ -n "$site" ] || fail venv "" "no site-packages under $VENV/lib"
+    site=$VENV/$site
+    # Only rados and rbd from Debian's dist-packages: the rest of it would
+    # shadow the venv's newer libraries.
+    for m in rados rbd; do
+        dst=$(ls "$site/$m".cpython-*.so 2>/dev/null | head -n 1 || true)
+        if [ -n "$dst" ] && [ -e "$dst" ]; then
+            continue
+        fi
+        [ -z "$dst" ] || rm -f "$dst"   # a dangling link
+        suffix=$("$PY" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+        src=/usr/lib/python3/dist-packages/$m$suffix
+        [ -f "$src" ] || fail venv "" "$src missing: apt-get install -y python3-rados python3-rbd"
+        ln -sfn "$src" "$site/$m$suffix"
+        log "linked $m$suffix into $site"
+    done
+}
+
+# --- the Python helper (stdlib only: quick to start) -------------------------
+# os_py CMD ARGS...: provision | check-keystone | check-glance
+os_py() {
+    "$PY" - "$@" <<'PY'
+import json, os, sys, urllib.error, urllib.request
+
+E = os.environ
+
+
+def call(method, url, token=None, body=None, ok=(200, 201, 202, 204)):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    req.add_header("Accept", "application/json")
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("X-Auth-Token", token)
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            raw = r.read()
+            status, headers = r.status, r.headers
+    except urllib.error.HTTPError as e:
+        raw, status, headers = e.read(), e.code, e.headers
+    if status not in ok:
+        raise SystemExit("%s %s -> %s: %s" % (method, url, status, raw[:500].decode(errors="replace")))
+    return (json.loads(raw) if raw else {}), headers
+
+
+def token(user, password, project):
+    ks = E["KS_URL"]
+    body = {"auth": {
+        "identity": {"methods": ["password"], "password": {"user": {
+            "name": user, "domain": {"name": E["DOMAIN"]}, "password": password}}},
+        "scope": {"project": {"name": project, "domain": {"name": E["DOMAIN"]}}}}}
+    doc, headers = call("POST", ks + "/v3/auth/tokens", body=body)
+    return headers["X-Subject-Token"], doc["token"]
+
+
+def one(t, path, key, **filters):
+    q = "&".join("%s=%s" % kv for kv in filters.items())
+    doc, _ = call("GET", "%s/v3/%s?%s" % (E["KS_URL"], path, q), t)
+    items = doc[key]
+    return items[0] if items else None
+
+
+def provision():
+    ks = E["KS_URL"]
+    t, _ = token(E["ADMIN_USER"], E["ADMIN_PASSWORD"], E["ADMIN_PROJECT"])
+    dom = one(t, "domains", "domains", name=E["DOMAIN"])["id"]
+
+    proj = one(t, "projects", "projects", name=E["SERVICE_PROJECT"], domain_id=dom)
+    if proj is None:
+        proj, _ = call("POST", ks + "/v3/projects", t, {"project": {
+            "name": E["SERVICE_PROJECT"], "domain_id": dom,
+            "description": "service users of the test bed"}})
+        proj = proj["project"]
+
+    roles = {}
+    for name in ("admin", "member", "reader", "service"):
+        r = one(t, "roles", "roles", name=name)
+        if r is None:
+            r, _ = call("POST", ks + "/v3/roles", t, {"role": {"name": name}})
+            r = r["role"]
+        roles[name] = r["id"]
+
+    def user(name, password, role_names):
+        u = one(t, "users", "users", name=name, domain_id=dom)
+        body = {"user": {"name": name, "domain_id": dom, "password": password,
+                         "default_project_id": proj["id"], "enabled": True}}
+        if u is None:
+            u, _ = call("POST", ks + "/v3/users", t, body)
+        else:
+            u, _ = call("PATCH", "%s/v3/users/%s" % (ks, u["id"]), t, body)
+        uid = u["user"]["id"]
+        for rn in role_names:
+            call("PUT", "%s/v3/projects/%s/users/%s/roles/%s" % (ks, proj["id"], uid, roles[rn]), t)
+
+    user(E["GLANCE_USER"], E["GLANCE_PASSWORD"], E["GLANCE_ROLES"].split(","))
+    user(E["UPLOADER_USER"], E["UPLOADER_PASSWORD"], E["UPLOADER_ROLES"].split(","))
+
+    svc = one(t, "services", "services", type="image")
+    if svc is None:
+        svc, _ = call("POST", ks + "/v3/services", t, {"service": {
+            "name": "glance", "type": "image", "description": "Image service"}})
+        svc = svc["service"]
+    for iface in ("public", "internal", "admin"):
+        ep = one(t, "endpoints", "endpoints", service_id=svc["id"], interface=iface, region_id=E["REGION"])
+        body = {"endpoint": {"service_id": svc["id"], "interface": iface,
+                             "region_id": E["REGION"], "url": E["GL_URL"], "enabled": True}}
+        if ep is None:
+            call("POST", ks + "/v3/endpoints", t, body)
+        elif ep["url"] != E["GL_URL"]:
+            call("PATCH", "%s/v3/endpoints/%s" % (ks, ep["id"]), t, body)
+
+
+def check_keystone():
+    _, tok = token(E["UPLOADER_USER"], E["UPLOADER_PASSWORD"], E["SERVICE_PROJECT"])
+    have = {r["name"] for r in tok["roles"]}
+    want = set(E["UPLOADER_ROLES"].split(","))
+    if not want <= have:
+        raise SystemExit("uploader token lacks roles %s (has %s)" % (sorted(want - have), sorted(have)))
+    urls = [ep["url"] for s in tok["catalog"] if s["type"] == "image" for ep in s["endpoints"]]
+    if not urls or any(u.rstrip("/") != E["GL_URL"] for u in urls):
+        raise SystemExit("catalog has no/incorrect image endpoints: %s" % urls)
+
+
+def check_glance(main_fsid, other_fsid):
+    t, _ = token(E["UPLOADER_USER"], E["UPLOADER_PASSWORD"], E["SERVICE_PROJECT"])
+    doc, _ = call("GET", E["GL_URL"] + "/v2/info/stores/detail", t)
+    stores = {s["id"]: s for s in doc["stores"]}
+    problems, fsid_wrong = [], False
+    for sid, fsid in (("ceph", main_fsid), ("other", other_fsid)):
+        s = stores.get(sid)
+        if s is None:
+            problems.append("store %s missing (cluster down at Glance start?)" % sid)
+            continue
+        p = s.get("properties", {})
+        if s.get("type") != "rbd" or p.get("pool") != "images":
+            problems.append("store %s: %s" % (sid, s))
+        if p.get("fsid") != fsid:
+            fsid_wrong = True
+            problems.append("store %s reports fsid %s, ceph.conf says %s" % (sid, p.get("fsid"), fsid))
+    if stores.get("local", {}).get("type") != "file":
+        problems.append("store local missing or not a file store")
+    if stores.get("ceph", {}).get("default") != "true":
+        problems.append("store ceph is not the default")
+    if problems:
+        print("; ".join(problems), file=sys.stderr)
+        sys.exit(3 if fsid_wrong else 1)
+
+
+cmd = sys.argv[1]
+if cmd == "provision":
+    provision()
+elif cmd == "check-keystone":
+    check_keystone()
+elif cmd == "check-glance":
+    check_glance(sys.argv[2], sys.argv[3])
+else:
+    raise SystemExit("unknown command " + cmd)
+PY
+}
+
+export_py_env() {
+    export KS_URL GL_URL DOMAIN REGION ADMIN_USER ADMIN_PASSWORD ADMIN_PROJECT \
+        SERVICE_PROJECT GLANCE_USER GLANCE_PASSWORD GLANCE_ROLES \
+        UPLOADER_USER UPLOADER_PASSWORD UPLOADER_ROLES
+}
+
+# --- Keystone ----------------------------------------------------------------
+keystone_conf() {
+    mkdir -p "$KS_DIR/fernet-keys" "$KS_DIR/credential-keys"
+    chmod 700 "$KS_DIR/fernet-keys" "$KS_DIR/credential-keys"
+    write_if_changed "$KS_DIR/keystone.conf" <<EOF
+# Written by testbed/openstack.sh; rewritten on every 'up'.
+[DEFAULT]
+use_stderr = true
+
+[database]
+connection = sqlite:///$KS_DIR/keystone.db
+
+[token]
+provider = fernet
+
+[fernet_tokens]
+key_repository = $KS_DIR/fernet-keys
+
+[credential]
+key_repository = $KS_DIR/credential-keys
+
+[oslo_concurrency]
+lock_path = $KS_DIR/locks
+EOF
+}
+
+keystone_manage() {
+    "$VENV/bin/keystone-manage" --config-file "$KS_DIR/keystone.conf" "$@" \
+        >>"$KS_DIR/keystone-manage.log" 2>&1 \
+        || fail keystone-manage "$KS_DIR/keystone-manage.log" "keystone-manage $1 failed"
+}
+
+keystone_bootstrap() {
+    [ -f "$KS_DIR/bootstrapped" ] && return 0
+    keystone_manage db_sync
+    keystone_manage fernet_setup --keystone-user root --keystone-group root
+    keystone_manage credential_setup --keystone-user root --keystone-group root
+    keystone_manage bootstrap \
+        --bootstrap-username "$ADMIN_USER" --bootstrap-password "$ADMIN_PASSWORD" \
+        --bootstrap-project-name "$ADMIN_PROJECT" --bootstrap-role-name admin \
+        --bootstrap-service-name keystone --bootstrap-region-id "$REGION" \
+        --bootstrap-admin-url "$KS_URL/v3" --bootstrap-internal-url "$KS_URL/v3" \
+        --bootstrap-public-url "$KS_URL/v3"
+    touch "$KS_DIR/bootstrapped"
+}
+
+keystone_answers() {
+    curl -sf -o /dev/null "$KS_URL/v3"
+}
+
+keystone_start() {
+    local restart=$1
+    if pid_alive "$KS_PID"; then
+        [ "$restart" = 1 ] || return 0
+        stop_pid keystone "$KS_PID"
+    fi
+    if port_open 127.0.0.1 "$KEYSTONE_PORT"; then
+        fail keystone "" "port $KEYSTONE_PORT is taken by a process this script did not start"
+    fi
+    log "starting keystone on $KS_URL"
+    spawn "$KS_PID" "$KS_LOG" env OS_KEYSTONE_CONFIG_FILES="$KS_DIR/keystone.conf" \
+        "$VENV/bin/gunicorn" --name keystone --no-control-socket \
+        --bind "127.0.0.1:$KEYSTONE_PORT" --workers "$KEYSTONE_WORKERS" \
+        --worker-class gthread --threads 4 --timeout 120 --graceful-timeout 10 \
+        --access-logfile "$KS_DIR/access.log" \
+        keystone.wsgi.api:application
+    wait_until 60 keystone "$KS_LOG" "$KS_PID" keystone_answers
+}
+
+# --- Glance ------------------------------------------------------------------
+# glance_ceph_conf CLUSTER: a copy of the cluster's ceph.conf plus a
+# [client.glance] section naming the glance keyring, so that python-rados
+# finds client.glance's key whatever the cluster's conf says.
+glance_ceph_conf() {
+    local cluster=$1 conf=$BED/$1/ceph.conf keyring=$BED/$1/ceph.client.glance.keyring
+    [ -f "$conf" ] || fail glance "" "$conf missing: bring the Ceph clusters up first (testbed/ceph.sh up)"
+    [ -f "$keyring" ] || fail glance "" "$keyring missing: bring the Ceph clusters up first (testbed/ceph.sh up)"
+    [ -n "$(fsid_of "$conf")" ] || fail glance "" "$conf has no fsid line"
+    {
+        echo "# Written by testbed/openstack.sh from $conf; rewritten on every 'up'."
+        cat "$conf"
+        printf '\n[client.glance]\nkeyring = %s\nadmin_socket =\nlog_file = %s\n' \
+            "$keyring" "$GL_DIR/ceph-client-$cluster.log"
+    } | write_if_changed "$GL_DIR/ceph-$cluster.conf"
+}
+
+glance_conf() {
+    mkdir -p "$GL_DIR/images" "$GL_DIR/staging" "$GL_DIR/tasks" "$GL_DIR/locks"
+    local changed=1
+    glance_ceph_conf main && changed=0
+    glance_ceph_conf other && changed=0
+    if [ ! -f "$GL_DIR/glance-api-paste.ini" ] \
+        || ! cmp -s "$VENV/etc/glance/glance-api-paste.ini" "$GL_DIR/glance-api-paste.ini"; then
+        [ -f "$VENV/etc/glance/glance-api-paste.ini" ] \
+            || fail glance "" "$VENV/etc/glance/glance-api-paste.ini missing (glance not installed in the venv?)"
+        cp "$VENV/etc/glance/glance-api-paste.ini" "$GL_DIR/glance-api-paste.ini"
+        changed=0
+    fi
+    write_if_changed "$GL_DIR/glance-api.conf" <<EOF && changed=0
+# Written by testbed/openstack.sh; rewritten on every 'up'.
+[DEFAULT]
+use_stderr = true
+enabled_backends = ceph:rbd, other:rbd, local:file
+show_image_direct_url = True
+show_multiple_locations = $GLANCE_SHOW_MULTIPLE_LOCATIONS
+hashing_algorithm = sha512
+do_secure_hash = True
+worker_self_reference_url = $GL_URL
+image_cache_dir = $GL_DIR/cache
+
+[database]
+connection = sqlite:///$GL_DIR/glance.db
+
+[paste_deploy]
+flavor = keystone
+config_file = $GL_DIR/glance-api-paste.ini
+
+[keystone_authtoken]
+www_authenticate_uri = $KS_URL
+auth_url = $KS_URL
+auth_type = password
+user_domain_name = $DOMAIN
+project_domain_name = $DOMAIN
+project_name = $SERVICE_PROJECT
+username = $GLANCE_USER
+password = $GLANCE_PASSWORD
+region_name = $REGION
+service_token_roles_required = true
+
+[oslo_concurrency]
+lock_path = $GL_DIR/locks
+
+[glance_store]
+default_backend = ceph
+
+[ceph]
+store_description = RBD store on cluster main (default)
+rbd_store_pool = images
+rbd_store_user = glance
+rbd_store_ceph_conf = $GL_DIR/ceph-main.conf
+rbd_store_chunk_size = 8
+rados_connect_timeout = 30
+
+[other]
+store_description = RBD store on cluster other
+rbd_store_pool = images
+rbd_store_user = glance
+rbd_store_ceph_conf = $GL_DIR/ceph-other.conf
+rbd_store_chunk_size = 8
+rados_connect_timeout = 30
+
+[local]
+store_description = file store
+filesystem_store_datadir = $GL_DIR/images
+
+[os_glance_staging_store]
+filesystem_store_datadir = $GL_DIR/staging
+
+[os_glance_tasks_store]
+filesystem_store_datadir = $GL_DIR/tasks
+EOF
+    return $changed
+}
+
+glance_db_sync() {
+    [ -f "$GL_DIR/db-synced" ] && return 0
+    "$VENV/bin/glance-manage" --config-file "$GL_DIR/glance-api.conf" db_sync \
+        >>"$GL_DIR/glance-manage.log" 2>&1 \
+        || fail glance-manage "$GL_DIR/glance-manage.log" "glance-manage db_sync failed"
+    touch "$GL_DIR/db-synced"
+}
+
+glance_answers() {
+    curl -sf -o /dev/null "$GL_URL/healthcheck"
+}
+
+glance_start() {
+    local restart=$1
+    if pid_alive "$GL_PID"; then
+        [ "$restart" = 1 ] || return 0
+        stop_pid glance-api "$GL_PID"
+    fi
+    if port_open 127.0.0.1 "$GLANCE_PORT"; then
+        fail glance-api "" "port $GLANCE_PORT is taken by a process this script did not start"
+    fi
+    log "starting glance-api on $GL_URL"
+    # gthread workers: a long image download runs in a thread while the
+    # worker keeps beating, so --timeout does not cut it off.
+    spawn "$GL_PID" "$GL_LOG" env OS_GLANCE_CONFIG_DIR="$GL_DIR" \
+        "$VENV/bin/gunicorn" --name glance-api --no-control-socket \
+        --bind "127.0.0.1:$GLANCE_PORT" --workers "$GLANCE_WORKERS" \
+        --worker-class gthread --threads 8 --timeout 600 --graceful-timeout 10 \
+        --access-logfile "$GL_DIR/access.log" \
+        glance.wsgi.api:application
+    wait_until 90 glance-api "$GL_LOG" "$GL_PID" glance_answers
+}
+
+glance_check() {
+    os_py check-glance "$(fsid_of "$BED/main/ceph.conf")" "$(fsid_of "$BED/other/ceph.conf")"
+}
+
+# --- env files ---------------------------------------------------------------
+write_env() {
+    write_if_changed "$BED/openstack.env" <<EOF || true
+# Keystone/Glance of the test bed (testbed/openstack.sh); the uploader
+# stands for Cinder's service user (roles: $UPLOADER_ROLES in $SERVICE_PROJECT).
+export OS_AUTH_URL=$KS_URL/v3
+export OS_USERNAME=$UPLOADER_USER
+export OS_PASSWORD=$UPLOADER_PASSWORD
+export OS_PROJECT_NAME=$SERVICE_PROJECT
+export OS_USER_DOMAIN_NAME=$DOMAIN
+export OS_PROJECT_DOMAIN_NAME=$DOMAIN
+export OS_REGION_NAME=$REGION
+export OS_IDENTITY_API_VERSION=3
+export OS_CLOUD=$CLOUD_NAME
+export OS_CLIENT_CONFIG_FILE=$BED/clouds.yaml
+export OS_ADMIN_USERNAME=$ADMIN_USER
+export OS_ADMIN_PASSWORD=$ADMIN_PASSWORD
+export OS_ADMIN_PROJECT_NAME=$ADMIN_PROJECT
+export GLANCE_URL=$GL_URL
+EOF
+    write_if_changed "$BED/clouds.yaml" <<EOF || true
+# Written by testbed/openstack.sh.
+clouds:
+  $CLOUD_NAME:
+    auth:
+      auth_url: $KS_URL/v3
+      username: $UPLOADER_USER
+      password: $UPLOADER_PASSWORD
+      project_name: $SERVICE_PROJECT
+      user_domain_name: $DOMAIN
+      project_domain_name: $DOMAIN
+    region_name: $REGION
+    identity_api_version: 3
+    interface: public
+  $CLOUD_NAME-admin:
+    auth:
+      auth_url: $KS_URL/v3
+      username: $ADMIN_USER
+      password: $ADMIN_PASSWORD
+      project_name: $ADMIN_PROJECT
+      user_domain_name: $DOMAIN
+      project_domain_name: $DOMAIN
+    region_name: $REGION
+    identity_api_version: 3
+    interface: public
+EOF
+}
+
+# --- subcommands ---------------------------------------------------------------
+cmd_up() {
+    local ks_restart=0 gl_restart=0 rc sig
+    mkdir -p "$KS_DIR" "$GL_DIR"
+    ensure_venv
+    export_py_env
+    keystone_conf && ks_restart=1
+    glance_conf && gl_restart=1
+    # Both databases at once: two cores, two independent slow steps.
+    if [ ! -f "$GL_DIR/db-synced" ]; then
+        glance_db_sync &
+        local dbpid=$!
+    fi
+    keystone_bootstrap
+    if [ -n "${dbpid:-}" ]; then
+        wait "$dbpid" || exit 1
+    fi
+    keystone_start "$ks_restart"
+
+    sig="$KEYSTONE_PORT $GLANCE_PORT $UPLOADER_ROLES $GLANCE_ROLES"
+    if [ "$(cat "$KS_DIR/provisioned" 2>/dev/null || true)" != "$sig" ]; then
+        os_py provision >>"$KS_DIR/provision.log" 2>&1 \
+            || fail keystone "$KS_DIR/provision.log" "provisioning through the REST API failed"
+        echo "$sig" >"$KS_DIR/provisioned"
+    fi
+    os_py check-keystone >>"$KS_DIR/provision.log" 2>&1 \
+        || fail keystone "$KS_DIR/provision.log" "uploader cannot get a proper token"
+
+    glance_start "$gl_restart"
+    rc=0
+    glance_check 2>>"$GL_DIR/check.log" || rc=$?
+    if [ "$rc" = 3 ]; then
+        # A cluster was re-created under a running Glance: it still has the
+        # old fsid. Restart it once.
+        log "a Ceph cluster changed under glance-api; restarting it"
+        glance_start 1
+        rc=0
+        glance_check 2>>"$GL_DIR/check.log" || rc=$?
+    fi
+    [ "$rc" = 0 ] || fail glance-api "$GL_DIR/check.log" "stores detail is not what it should be (see also $GL_LOG)"
+    write_env
+    log "keystone $KS_URL and glance $GL_URL are up"
+}
+
+cmd_down() {
+    stop_pid glance-api "$GL_PID"
+    stop_pid keystone "$KS_PID"
+}
+
+cmd_status() {
+    local ok=0
+    export_py_env
+    if pid_alive "$KS_PID" && keystone_answers; then
+        echo "keystone: running (pid $(cat "$KS_PID")) at $KS_URL"
+    else
+        echo "keystone: not running"
+        ok=1
+    fi
+    if pid_alive "$GL_PID" && glance_answers; then
+        if [ -f "$BED/main/ceph.conf" ] && [ -f "$BED/other/ceph.conf" ] \
+            && glance_check 2>/dev/null; then
+            echo "glance-api: running (pid $(cat "$GL_PID")) at $GL_URL, stores ok"
+        else
+            echo "glance-api: running (pid $(cat "$GL_PID")) at $GL_URL, but stores detail is wrong"
+            ok=1
+        fi
+    else
+        echo "glance-api: not running"
+        ok=1
+    fi
+    return $ok
+}
+
+case "${1:-}" in
+    up) cmd_up ;;
+    down) cmd_down ;;
+    status) cmd_status ;;
+    *)
+        echo "usage: $0 up|down|status" >&2
+        exit 2
+        ;;
+esac

@@ -1,0 +1,213 @@
+//! Shared helpers for the integration tests: finding the live test bed and
+//! running the oracle tools (`ceph`, `rados`, `rbd`) against it.
+//!
+//! The tests take their clusters and cloud from an env file, `.testbed/env`
+//! of this workspace by default, or the file named by `RBD_NATIVE_TESTBED_ENV`
+//! to point them at any other cluster and cloud. A missing bed is a failure
+//! that says what to run, never a silent pass.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// The variable that names another env file than the workspace's bed.
+pub const ENV_FILE_VAR: &str = "RBD_NATIVE_TESTBED_ENV";
+
+/// The settings of a live test bed, read from its env file.
+#[derive(Debug, Clone)]
+pub struct Testbed {
+    path: PathBuf,
+    vars: HashMap<String, String>,
+}
+
+impl Testbed {
+    /// Loads the bed's env file, or fails the test with what to run.
+    pub fn load() -> Testbed {
+        let path = match std::env::var_os(ENV_FILE_VAR) {
+            Some(p) => PathBuf::from(p),
+            None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.testbed/env"),
+        };
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "the test bed is not available ({}: {e}).\n\
+                 Run `make testbed` in the workspace (or `make test`, which brings it up), \
+                 or set {ENV_FILE_VAR} to the env file of another bed.",
+                path.display()
+            )
+        });
+        Testbed {
+            path,
+            vars: parse_env(&text),
+        }
+    }
+
+    /// The value of `name`, failing the test if the env file lacks it.
+    pub fn var(&self, name: &str) -> String {
+        self.vars.get(name).cloned().unwrap_or_else(|| {
+            panic!(
+                "{} does not set {name}: recreate it with `make testbed`",
+                self.path.display()
+            )
+        })
+    }
+
+    /// The value of `name`, if the env file sets it.
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.vars.get(name).cloned()
+    }
+
+    /// A command of the Ceph tool `tool` (`ceph`, `rados`, `rbd`) for the
+    /// cluster whose ceph.conf is in variable `conf_var`, as user `id`.
+    pub fn ceph_tool(&self, tool: &str, conf_var: &str, id: &str) -> Command {
+        let mut cmd = Command::new(tool);
+        cmd.arg("-c")
+            .arg(self.var(conf_var))
+            .arg("--id")
+            .arg(id)
+            .env_remove("CEPH_ARGS");
+        if tool == "ceph" {
+            cmd.args(["--connect-timeout", "30"]);
+        }
+        cmd
+    }
+
+    /// Runs `ceph ... -f json` on the cluster of `conf_var` as admin.
+    pub fn ceph_json(&self, conf_var: &str, args: &[&str]) -> serde_json::Value {
+        let mut cmd = self.ceph_tool("ceph", conf_var, "admin");
+        cmd.args(args).args(["-f", "json"]);
+        let out = run_ok(&mut cmd);
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "`{cmd:?}` printed no JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
+        })
+    }
+
+    /// The fsid of the cluster of `conf_var`, as its monitor reports it.
+    pub fn fsid(&self, conf_var: &str) -> String {
+        let mut cmd = self.ceph_tool("ceph", conf_var, "admin");
+        cmd.arg("fsid");
+        String::from_utf8_lossy(&run_ok(&mut cmd).stdout)
+            .trim()
+            .to_string()
+    }
+}
+
+/// Parses `export NAME=VALUE` lines (VALUE bare, or in single or double
+/// quotes without escapes); other lines are ignored.
+pub fn parse_env(text: &str) -> HashMap<String, String> {
+    let mut vars = HashMap::new();
+    for line in text.lines() {
+        let line = line.trim();
+        let line = line.strip_prefix("export ").unwrap_or(line);
+        if line.starts_with('#') {
+            continue;
+        }
+        let Some((name, value)) = line.split_once('=') else {
+            continue;
+        };
+        let value = value.trim();
+        let value = value
+            .strip_prefix('\'')
+            .and_then(|v| v.strip_suffix('\''))
+            .or_else(|| value.strip_prefix('"').and_then(|v| v.strip_suffix('"')))
+            .unwrap_or(value);
+        vars.insert(name.trim().to_string(), value.to_string());
+    }
+    vars
+}
+
+/// Runs `cmd` and returns its output, whatever its status.
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().unwrap_or_else(|e| {
+        panic!("cannot run `{cmd:?}`: {e} (is Ceph installed? run `make deps`)")
+    })
+}
+
+/// Runs `cmd`, failing the test with its stderr when it does not succeed.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = run(cmd);
+    if !out.status.success() {
+        panic!(
+            "`{cmd:?}` failed ({}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
+}
+
+/// A name no other test run uses: `prefix` plus pid and clock.
+pub fn unique_name(prefix: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!("{prefix}-{}-{:x}", std::process::id(), nanos)
+}
+
+/// `len` deterministic pseudo-random bytes (xorshift64*) from `seed`.
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        out.extend_from_slice(&x.wrapping_mul(0x2545_f491_4f6c_dd1d).to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+/// A scratch directory for one test, removed when dropped.
+pub struct ScratchDir(PathBuf);
+
+impl ScratchDir {
+    /// Creates a fresh directory under the system's temporary folder.
+    pub fn new(prefix: &str) -> ScratchDir {
+        let dir = std::env::temp_dir().join(unique_name(prefix));
+        std::fs::create_dir_all(&dir).expect("create scratch dir");
+        ScratchDir(dir)
+    }
+
+    /// The directory's path.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    #[test]
+    fn env_lines_parse() {
+        let vars = parse_env(
+            "# comment\nexport A='x y'\nexport B=\"z\"\nC=plain\nnot a var\nexport D=a=b\n",
+        );
+        assert_eq!(vars["A"], "x y");
+        assert_eq!(vars["B"], "z");
+        assert_eq!(vars["C"], "plain");
+        assert_eq!(vars["D"], "a=b");
+        assert!(!vars.contains_key("not a var"));
+    }
+
+    #[test]
+    fn pattern_is_deterministic() {
+        assert_eq!(pattern(100, 7), pattern(100, 7));
+        assert_ne!(pattern(100, 7), pattern(100, 8));
+        assert_eq!(pattern(13, 1).len(), 13);
+    }
+}
