@@ -10,7 +10,7 @@ PYTHON ?= python3
 export BED VENV
 
 # Debian bookworm's Ceph (16.2.15) and the bindings Glance's rbd store needs.
-CEPH_PACKAGES := ceph-mon ceph-osd ceph-mgr ceph-common python3-rados python3-rbd uuid-runtime
+CEPH_PACKAGES := ceph-mon ceph-osd ceph-mgr ceph-common python3-rados python3-rbd uuid-runtime curl
 # OpenStack services from PyPI, pinned to the releases the bed was built on.
 PY_PACKAGES := keystone==30.0.0 glance==33.0.0 glance-store==5.7.0 gunicorn==27.0.1
 
