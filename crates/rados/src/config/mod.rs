@@ -1,0 +1,8 @@
+//! Client configuration the way Ceph's tools read it: ceph.conf, keyrings,
+//! `mon_host`, and the options that matter to a client.
+
+pub mod ini;
+pub mod mon_host;
+
+pub use ini::{normalize_name, ConfFile};
+pub use mon_host::{parse_mon_host, MonAddrs, MonEndpoint, Protocol, MON_PORT_V1, MON_PORT_V2};
