@@ -102,13 +102,19 @@ impl AesKey {
 }
 
 /// The proof of key that answers the monitor's challenge: the sealed
-/// `(server_challenge, client_challenge)` folded into 64 bits by XOR.
+/// `(server_challenge, client_challenge)`, as a length-prefixed buffer,
+/// folded into 64 bits by XOR of its whole little-endian words. (The length
+/// prefix takes part: Ceph and the kernel both fold the buffer from its
+/// first byte.)
 pub fn challenge_key(secret: &AesKey, server_challenge: u64, client_challenge: u64) -> u64 {
     let mut blob = [0u8; 16];
     blob[..8].copy_from_slice(&server_challenge.to_le_bytes());
     blob[8..].copy_from_slice(&client_challenge.to_le_bytes());
     let sealed = secret.seal(&blob);
-    sealed.chunks_exact(8).fold(0u64, |k, c| {
+    let mut framed = Vec::with_capacity(4 + sealed.len());
+    framed.extend_from_slice(&(sealed.len() as u32).to_le_bytes());
+    framed.extend_from_slice(&sealed);
+    framed.chunks_exact(8).fold(0u64, |k, c| {
         let mut w = [0u8; 8];
         w.copy_from_slice(c);
         k ^ u64::from_le_bytes(w)

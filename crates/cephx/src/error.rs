@@ -25,7 +25,41 @@ pub enum CephxError {
         /// Where we looked.
         path: String,
     },
+    /// A message that does not decode.
+    #[error("cannot decode {what}: {source}")]
+    Decode {
+        /// What was being decoded.
+        what: &'static str,
+        /// The decoder's error.
+        source: ceph_encoding::DecodeError,
+    },
+    /// The server answered with an error status.
+    #[error("{what} refused by the server: {status} ({})", errno_name(*.status))]
+    Refused {
+        /// The request.
+        what: &'static str,
+        /// The negative errno.
+        status: i32,
+    },
+    /// A reply that does not fit the state of the exchange.
+    #[error("protocol error: {0}")]
+    Protocol(String),
+    /// No ticket is held for a service that was asked for.
+    #[error("no ticket for service {0:#x}")]
+    NoTicket(u32),
     /// A ciphertext that does not decrypt to a valid envelope.
     #[error("decryption failed: {0}")]
     Decrypt(String),
+}
+
+/// A short name for the errnos a monitor answers cephx requests with.
+pub fn errno_name(status: i32) -> &'static str {
+    match -status {
+        1 => "EPERM: permission denied",
+        2 => "ENOENT: no such entity",
+        13 => "EACCES: access denied (wrong key?)",
+        22 => "EINVAL: invalid argument",
+        110 => "ETIMEDOUT",
+        _ => "error",
+    }
 }

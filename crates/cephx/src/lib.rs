@@ -1,15 +1,24 @@
-//! cephx authentication.
+//! cephx authentication, sans-IO.
 //!
-//! What is here: keyrings and keys ([`keyring`]), and the AES-128-CBC crypto
-//! with Ceph's envelope ([`crypto`]). To come: the monitor handshake that
-//! yields the session key and service tickets, authorizers for OSD and
-//! manager connections (with the CEPHX_V2 challenge), ticket renewal, and
-//! the connection secret that msgr2's secure mode keys its ciphers with.
+//! - [`keyring`]: keyring files and keys;
+//! - [`crypto`]: AES-128-CBC with Ceph's IV and sealed envelope;
+//! - [`wire`]: the cephx messages;
+//! - [`client`]: the handshake with a monitor, which yields the auth session
+//!   key, the service tickets and the msgr2 connection secret;
+//! - [`tickets`]: tickets and the authorizers (with the CEPHX_V2 challenge)
+//!   shown to OSDs and managers.
 
+pub mod client;
 pub mod crypto;
 pub mod error;
 pub mod keyring;
+pub mod tickets;
+pub mod wire;
 
+pub use client::{Authenticated, CephxClient, AUTH_METHOD_CEPHX, AUTH_METHOD_NONE};
 pub use crypto::{challenge_key, AesKey};
 pub use error::CephxError;
 pub use keyring::{CryptoKey, Keyring, KeyringEntry};
+pub use tickets::{
+    Authorizer, Ticket, Tickets, SERVICE_AUTH, SERVICE_MGR, SERVICE_MON, SERVICE_OSD,
+};
