@@ -1,0 +1,8 @@
+//! msgr2.1 frames in crc mode: see `ceph_msgr2::fuzzing::frame_crc`.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    ceph_msgr2::fuzzing::frame_crc(data);
+});
