@@ -210,8 +210,12 @@ create() {
             -o "$DIR/ceph.client.cinder.keyring" >/dev/null
         ;;
     esac
-    ceph_ auth get-or-create client.glance mon 'profile rbd' \
-        osd 'profile rbd pool=images' \
+    # Glance reads the images it serves; a copy-on-write clone of a Cinder
+    # volume reads through to its parent in volumes, hence read-only
+    # access there (on cluster main, where volumes live).
+    local glance_osd='profile rbd pool=images'
+    [ "$NAME" = main ] && glance_osd='profile rbd pool=images, profile rbd-read-only pool=volumes'
+    ceph_ auth get-or-create client.glance mon 'profile rbd' osd "$glance_osd" \
         -o "$DIR/ceph.client.glance.keyring" >/dev/null
     touch "$DIR/.created"
 }

@@ -12,7 +12,7 @@
 # GLANCE_WORKERS, GLANCE_SHOW_MULTIPLE_LOCATIONS (default False).
 # Writes $BED/openstack.env and $BED/clouds.yaml for the uploader.
 
-# shellcheck source=testbed/lib.sh
+# shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KEYSTONE_PORT=${KEYSTONE_PORT:-5000}
@@ -24,9 +24,9 @@ GLANCE_SHOW_MULTIPLE_LOCATIONS=${GLANCE_SHOW_MULTIPLE_LOCATIONS:-False}
 # --- fixed test-bed credentials: the one place they live ------------------
 REGION=RegionOne
 DOMAIN=Default
-ADMIN_USER=admin
+ADMIN_USER="admin"
 ADMIN_PASSWORD=testbed-admin-secret
-ADMIN_PROJECT=admin
+ADMIN_PROJECT="admin"
 SERVICE_PROJECT=service
 GLANCE_USER=glance
 GLANCE_PASSWORD=testbed-glance-secret
@@ -73,27 +73,27 @@ fsid_of() {
 # --- venv ----------------------------------------------------------------
 ensure_venv() {
     [ -x "$PY" ] || fail venv "" "no python at $PY (create the venv first: pip install keystone==30.0.0 glance==33.0.0 glance-store==5.7.0 gunicorn)"
-    local m site suffix src dst
+    local m site suffix src dst linked=0
     for m in keystone-manage glance-manage gunicorn; do
         [ -x "$VENV/bin/$m" ] || fail venv "" "$VENV/bin/$m missing (pip install keystone glance glance-store gunicorn into $VENV)"
     done
-    site=$(cd "$VENV" && ls -d lib/python3*/site-packages | head -n 1)
-    [ -n "$site" ] || fail venv "" "no site-packages under $VENV/lib"
-    site=$VENV/$site
+    read -r site suffix < <("$PY" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"], sysconfig.get_config_var("EXT_SUFFIX"))')
     # Only rados and rbd from Debian's dist-packages: the rest of it would
     # shadow the venv's newer libraries.
     for m in rados rbd; do
-        dst=$(ls "$site/$m".cpython-*.so 2>/dev/null | head -n 1 || true)
-        if [ -n "$dst" ] && [ -e "$dst" ]; then
-            continue
-        fi
-        [ -z "$dst" ] || rm -f "$dst"   # a dangling link
-        suffix=$("$PY" -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+        dst=$site/$m$suffix
+        [ -e "$dst" ] && continue
+        rm -f "$dst"   # a dangling link
         src=/usr/lib/python3/dist-packages/$m$suffix
         [ -f "$src" ] || fail venv "" "$src missing: apt-get install -y python3-rados python3-rbd"
-        ln -sfn "$src" "$site/$m$suffix"
+        ln -sfn "$src" "$dst"
         log "linked $m$suffix into $site"
+        linked=1
     done
+    if [ "$linked" = 1 ]; then
+        "$PY" -c 'import rados, rbd' 2>"$BED/venv-check.log" \
+            || fail venv "$BED/venv-check.log" "the venv cannot import rados/rbd"
+    fi
 }
 
 # --- the Python helper (stdlib only: quick to start) -------------------------
@@ -176,19 +176,24 @@ def provision():
     user(E["GLANCE_USER"], E["GLANCE_PASSWORD"], E["GLANCE_ROLES"].split(","))
     user(E["UPLOADER_USER"], E["UPLOADER_PASSWORD"], E["UPLOADER_ROLES"].split(","))
 
-    svc = one(t, "services", "services", type="image")
-    if svc is None:
-        svc, _ = call("POST", ks + "/v3/services", t, {"service": {
-            "name": "glance", "type": "image", "description": "Image service"}})
-        svc = svc["service"]
-    for iface in ("public", "internal", "admin"):
-        ep = one(t, "endpoints", "endpoints", service_id=svc["id"], interface=iface, region_id=E["REGION"])
-        body = {"endpoint": {"service_id": svc["id"], "interface": iface,
-                             "region_id": E["REGION"], "url": E["GL_URL"], "enabled": True}}
-        if ep is None:
-            call("POST", ks + "/v3/endpoints", t, body)
-        elif ep["url"] != E["GL_URL"]:
-            call("PATCH", "%s/v3/endpoints/%s" % (ks, ep["id"]), t, body)
+    # The image service; identity's endpoints come from bootstrap and are
+    # only corrected here when KEYSTONE_PORT changed since.
+    for stype, name, url in (("image", "glance", E["GL_URL"]),
+                             ("identity", "keystone", ks + "/v3")):
+        svc = one(t, "services", "services", type=stype)
+        if svc is None:
+            svc, _ = call("POST", ks + "/v3/services", t, {"service": {
+                "name": name, "type": stype, "description": name}})
+            svc = svc["service"]
+        for iface in ("public", "internal", "admin"):
+            ep = one(t, "endpoints", "endpoints", service_id=svc["id"], interface=iface,
+                     region_id=E["REGION"])
+            body = {"endpoint": {"service_id": svc["id"], "interface": iface,
+                                 "region_id": E["REGION"], "url": url, "enabled": True}}
+            if ep is None:
+                call("POST", ks + "/v3/endpoints", t, body)
+            elif ep["url"] != url:
+                call("PATCH", "%s/v3/endpoints/%s" % (ks, ep["id"]), t, body)
 
 
 def check_keystone():
@@ -227,8 +232,37 @@ def check_glance(main_fsid, other_fsid):
         sys.exit(3 if fsid_wrong else 1)
 
 
+def check_ceph(args):
+    # args: NAME CONF FSID ...; connect as client.glance the way Glance will,
+    # but with a short timeout, so that a cluster that is down fails fast.
+    import rados
+    problems = []
+    for i in range(0, len(args), 3):
+        name, conf, fsid = args[i:i + 3]
+        try:
+            c = rados.Rados(conffile=conf, rados_id="glance")
+            for k in ("client_mount_timeout", "rados_mon_op_timeout", "rados_osd_op_timeout"):
+                c.conf_set(k, "10")
+            c.connect(timeout=10)
+        except Exception as e:
+            problems.append("cluster %s (%s): client.glance cannot connect: %s" % (name, conf, e))
+            continue
+        try:
+            got = c.get_fsid()
+            if got != fsid:
+                problems.append("cluster %s: fsid %s, its ceph.conf says %s" % (name, got, fsid))
+            if not c.pool_exists("images"):
+                problems.append("cluster %s: no pool 'images'" % name)
+        finally:
+            c.shutdown()
+    if problems:
+        raise SystemExit("; ".join(problems))
+
+
 cmd = sys.argv[1]
-if cmd == "provision":
+if cmd == "check-ceph":
+    check_ceph(sys.argv[2:])
+elif cmd == "provision":
     provision()
 elif cmd == "check-keystone":
     check_keystone()
@@ -249,13 +283,18 @@ export_py_env() {
 keystone_conf() {
     mkdir -p "$KS_DIR/fernet-keys" "$KS_DIR/credential-keys"
     chmod 700 "$KS_DIR/fernet-keys" "$KS_DIR/credential-keys"
-    write_if_changed "$KS_DIR/keystone.conf" <<EOF
+    local changed=1
+    write_if_changed "$KS_DIR/keystone.conf" <<EOF && changed=0
 # Written by testbed/openstack.sh; rewritten on every 'up'.
 [DEFAULT]
 use_stderr = true
 
 [database]
 connection = sqlite:///$KS_DIR/keystone.db
+
+[identity]
+# bcrypt's cheapest cost: every token request checks a password.
+password_hash_rounds = 4
 
 [token]
 provider = fernet
@@ -269,6 +308,20 @@ key_repository = $KS_DIR/credential-keys
 [oslo_concurrency]
 lock_path = $KS_DIR/locks
 EOF
+    write_if_changed "$KS_DIR/gunicorn.conf.py" <<EOF && changed=0
+# Written by testbed/openstack.sh; rewritten on every 'up'.
+wsgi_app = "keystone.wsgi.api:application"
+proc_name = "keystone"
+bind = ["127.0.0.1:$KEYSTONE_PORT"]
+workers = $KEYSTONE_WORKERS
+worker_class = "gthread"
+threads = 4
+timeout = 120
+graceful_timeout = 10
+control_socket_disable = True
+accesslog = "$KS_DIR/access.log"
+EOF
+    return $changed
 }
 
 keystone_manage() {
@@ -292,7 +345,7 @@ keystone_bootstrap() {
 }
 
 keystone_answers() {
-    curl -sf -o /dev/null "$KS_URL/v3"
+    curl -sf --max-time 5 -o /dev/null "$KS_URL/v3"
 }
 
 keystone_start() {
@@ -305,12 +358,10 @@ keystone_start() {
         fail keystone "" "port $KEYSTONE_PORT is taken by a process this script did not start"
     fi
     log "starting keystone on $KS_URL"
+    # gunicorn's options come from a config file named in GUNICORN_CMD_ARGS:
+    # Keystone parses sys.argv with oslo.config and dies on any argument.
     spawn "$KS_PID" "$KS_LOG" env OS_KEYSTONE_CONFIG_FILES="$KS_DIR/keystone.conf" \
-        "$VENV/bin/gunicorn" --name keystone --no-control-socket \
-        --bind "127.0.0.1:$KEYSTONE_PORT" --workers "$KEYSTONE_WORKERS" \
-        --worker-class gthread --threads 4 --timeout 120 --graceful-timeout 10 \
-        --access-logfile "$KS_DIR/access.log" \
-        keystone.wsgi.api:application
+        GUNICORN_CMD_ARGS="--config $KS_DIR/gunicorn.conf.py" "$VENV/bin/gunicorn"
     wait_until 60 keystone "$KS_LOG" "$KS_PID" keystone_answers
 }
 
@@ -406,6 +457,21 @@ filesystem_store_datadir = $GL_DIR/staging
 [os_glance_tasks_store]
 filesystem_store_datadir = $GL_DIR/tasks
 EOF
+    # gthread workers: a long image download runs in a thread while the
+    # worker keeps beating, so the timeout does not cut it off.
+    write_if_changed "$GL_DIR/gunicorn.conf.py" <<EOF && changed=0
+# Written by testbed/openstack.sh; rewritten on every 'up'.
+wsgi_app = "glance.wsgi.api:application"
+proc_name = "glance-api"
+bind = ["127.0.0.1:$GLANCE_PORT"]
+workers = $GLANCE_WORKERS
+worker_class = "gthread"
+threads = 8
+timeout = 600
+graceful_timeout = 10
+control_socket_disable = True
+accesslog = "$GL_DIR/access.log"
+EOF
     return $changed
 }
 
@@ -418,7 +484,7 @@ glance_db_sync() {
 }
 
 glance_answers() {
-    curl -sf -o /dev/null "$GL_URL/healthcheck"
+    curl -sf --max-time 5 -o /dev/null "$GL_URL/healthcheck"
 }
 
 glance_start() {
@@ -430,15 +496,14 @@ glance_start() {
     if port_open 127.0.0.1 "$GLANCE_PORT"; then
         fail glance-api "" "port $GLANCE_PORT is taken by a process this script did not start"
     fi
+    os_py check-ceph \
+        main "$GL_DIR/ceph-main.conf" "$(fsid_of "$BED/main/ceph.conf")" \
+        other "$GL_DIR/ceph-other.conf" "$(fsid_of "$BED/other/ceph.conf")" \
+        2>"$GL_DIR/check-ceph.log" \
+        || fail glance-api "$GL_DIR/check-ceph.log" "a Ceph cluster is not reachable as client.glance: is testbed/ceph.sh up?"
     log "starting glance-api on $GL_URL"
-    # gthread workers: a long image download runs in a thread while the
-    # worker keeps beating, so --timeout does not cut it off.
     spawn "$GL_PID" "$GL_LOG" env OS_GLANCE_CONFIG_DIR="$GL_DIR" \
-        "$VENV/bin/gunicorn" --name glance-api --no-control-socket \
-        --bind "127.0.0.1:$GLANCE_PORT" --workers "$GLANCE_WORKERS" \
-        --worker-class gthread --threads 8 --timeout 600 --graceful-timeout 10 \
-        --access-logfile "$GL_DIR/access.log" \
-        glance.wsgi.api:application
+        GUNICORN_CMD_ARGS="--config $GL_DIR/gunicorn.conf.py" "$VENV/bin/gunicorn"
     wait_until 90 glance-api "$GL_LOG" "$GL_PID" glance_answers
 }
 
@@ -526,8 +591,9 @@ cmd_up() {
     rc=0
     glance_check 2>>"$GL_DIR/check.log" || rc=$?
     if [ "$rc" = 3 ]; then
-        # A cluster was re-created under a running Glance: it still has the
-        # old fsid. Restart it once.
+        # An rbd store without the right fsid: its cluster was re-created
+        # under a running Glance, or was down when Glance started (the store
+        # then reports no fsid). Restart Glance once.
         log "a Ceph cluster changed under glance-api; restarting it"
         glance_start 1
         rc=0

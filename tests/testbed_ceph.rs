@@ -194,5 +194,8 @@ fn users_have_the_documented_caps() {
     );
     let glance = caps("client.glance");
     assert_eq!(glance["mon"], "profile rbd");
-    assert_eq!(glance["osd"], "profile rbd pool=images");
+    assert_eq!(
+        glance["osd"],
+        "profile rbd pool=images, profile rbd-read-only pool=volumes"
+    );
 }

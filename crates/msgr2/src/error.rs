@@ -151,6 +151,87 @@ pub enum Error {
     /// The decoder already failed; the connection must be dropped.
     #[error("the frame decoder already failed; the connection must be closed")]
     DecoderFailed,
+    /// A frame's or message's payload does not decode.
+    #[error("cannot decode {what}: {source}")]
+    Decode {
+        /// The frame or message.
+        what: &'static str,
+        /// The decoder's error.
+        source: ceph_encoding::DecodeError,
+    },
+    /// A frame that the protocol does not allow in the connection's state.
+    #[error("protocol error: {tag:?} frame while {state}")]
+    UnexpectedFrame {
+        /// The frame's tag.
+        tag: crate::Tag,
+        /// The connection's state.
+        state: &'static str,
+    },
+    /// The peer refused our authentication (AUTH_BAD_METHOD).
+    #[error("authentication failed: the server refused method {method} with {}", crate::session::errno_text(*.result))]
+    AuthRejected {
+        /// The method we tried.
+        method: u32,
+        /// The negative errno the server gave.
+        result: i32,
+        /// The methods it allows.
+        allowed_methods: Vec<u32>,
+        /// The connection modes it allows.
+        allowed_modes: Vec<u32>,
+    },
+    /// The authentication method failed on our side (bad reply, no ticket).
+    #[error("authentication failed: {0}")]
+    Auth(String),
+    /// The server chose a connection mode we did not offer.
+    #[error("the server chose connection mode {0}, which we did not offer")]
+    UnwantedMode(u32),
+    /// The peer's AUTH_SIGNATURE does not match what we sent.
+    #[error("integrity error: bad auth signature from the peer")]
+    BadAuthSignature,
+    /// The peer lacks features we require, or requires features we lack.
+    #[error("feature mismatch: missing {0:#x}")]
+    MissingFeatures(u64),
+    /// The peer is not the entity we meant to reach.
+    #[error("wrong peer: {0}")]
+    WrongPeer(String),
+    /// A message arrived out of sequence.
+    #[error("bad message sequence: got {got}, expected {expected}")]
+    BadSequence {
+        /// The sequence number received.
+        got: u64,
+        /// The one expected.
+        expected: u64,
+    },
+    /// The peer reset the session: messages in flight are lost.
+    #[error("the peer reset the session")]
+    SessionReset,
+    /// A socket error.
+    #[error("{context}: {message}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The kind of error.
+        kind: std::io::ErrorKind,
+        /// The system's message.
+        message: String,
+    },
+    /// The connection closed.
+    #[error("connection closed: {0}")]
+    Closed(String),
+    /// A deadline passed.
+    #[error("timed out: {0}")]
+    Timeout(String),
+}
+
+impl Error {
+    /// A socket error while doing `context`.
+    pub fn io(context: impl Into<String>, e: &std::io::Error) -> Error {
+        Error::Io {
+            context: context.into(),
+            kind: e.kind(),
+            message: e.to_string(),
+        }
+    }
 }
 
 /// The frame layer's result type.

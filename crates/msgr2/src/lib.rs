@@ -56,7 +56,9 @@ pub mod fuzzing;
 pub mod preamble;
 pub mod secure_mode;
 pub mod segment;
+pub mod session;
 mod tag;
+mod transport;
 
 pub use banner::{features, Banner};
 pub use decoder::FrameDecoder;
@@ -66,3 +68,4 @@ pub use frame::Frame;
 pub use secure_mode::{DirectionKey, Role, SecureKeys};
 pub use segment::{FrameLimits, Segment};
 pub use tag::Tag;
+pub use transport::Connection;

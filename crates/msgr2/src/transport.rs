@@ -1,0 +1,161 @@
+//! The thin tokio layer: a TCP socket driven by a [`ClientSession`].
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tracing::debug;
+
+use crate::error::{Error, Result};
+use crate::session::{AuthProvider, ClientSession, Event, Message, SessionInfo};
+
+/// A connection to one peer: the socket and the session on it.
+#[derive(Debug)]
+pub struct Connection {
+    stream: TcpStream,
+    session: ClientSession,
+    events: VecDeque<Event>,
+    addr: SocketAddr,
+    info: Option<SessionInfo>,
+}
+
+impl Connection {
+    /// Connects to `addr` and runs the handshake of `session`, all within
+    /// `timeout`. Returns once the session is ready.
+    pub async fn connect(
+        addr: SocketAddr,
+        session: ClientSession,
+        timeout: Duration,
+    ) -> Result<Connection> {
+        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| Error::Timeout(format!("connecting to {addr}")))?
+            .map_err(|e| Error::io(format!("connecting to {addr}"), &e))?;
+        let _ = stream.set_nodelay(true);
+        let mut conn = Connection {
+            stream,
+            session,
+            events: VecDeque::new(),
+            addr,
+            info: None,
+        };
+        conn.session.start();
+        tokio::time::timeout(timeout, conn.handshake())
+            .await
+            .map_err(|_| {
+                Error::Timeout(format!(
+                    "handshake with {addr} ({})",
+                    conn.session.state_name()
+                ))
+            })??;
+        Ok(conn)
+    }
+
+    /// Reconnects the same session on a new socket (with a new
+    /// authentication), resuming it or starting a new one, and sends again
+    /// what the peer had not acknowledged.
+    pub async fn reconnect(
+        &mut self,
+        auth: Box<dyn AuthProvider>,
+        timeout: Duration,
+    ) -> Result<()> {
+        let addr = self.addr;
+        let stream = tokio::time::timeout(timeout, TcpStream::connect(addr))
+            .await
+            .map_err(|_| Error::Timeout(format!("connecting to {addr}")))?
+            .map_err(|e| Error::io(format!("connecting to {addr}"), &e))?;
+        let _ = stream.set_nodelay(true);
+        self.stream = stream;
+        self.info = None;
+        self.session.restart(auth);
+        tokio::time::timeout(timeout, self.handshake())
+            .await
+            .map_err(|_| Error::Timeout(format!("handshake with {addr}")))?
+    }
+
+    async fn handshake(&mut self) -> Result<()> {
+        while self.info.is_none() {
+            self.pump().await?;
+        }
+        Ok(())
+    }
+
+    /// What the handshake learned.
+    pub fn info(&self) -> Option<&SessionInfo> {
+        self.info.as_ref()
+    }
+
+    /// The peer's socket address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The session (for its counters).
+    pub fn session(&self) -> &ClientSession {
+        &self.session
+    }
+
+    async fn flush(&mut self) -> Result<()> {
+        while self.session.has_output() {
+            let out = self.session.take_output();
+            self.stream
+                .write_all(&out)
+                .await
+                .map_err(|e| Error::io(format!("writing to {}", self.addr), &e))?;
+        }
+        Ok(())
+    }
+
+    /// Writes pending output, reads once, and queues the events.
+    async fn pump(&mut self) -> Result<()> {
+        self.flush().await?;
+        let mut buf = vec![0u8; 64 * 1024];
+        let n = self
+            .stream
+            .read(&mut buf)
+            .await
+            .map_err(|e| Error::io(format!("reading from {}", self.addr), &e))?;
+        if n == 0 {
+            return Err(Error::Closed(format!(
+                "{} closed the connection while {}",
+                self.addr,
+                self.session.state_name()
+            )));
+        }
+        let events = self.session.receive(buf.get(..n).unwrap_or_default())?;
+        for e in events {
+            if let Event::Ready(info) = &e {
+                debug!(peer = %self.addr, mode = info.con_mode, global_id = info.global_id, "session ready");
+                self.info = Some(info.clone());
+            }
+            self.events.push_back(e);
+        }
+        self.flush().await
+    }
+
+    /// Sends a message (queued in the session until written).
+    pub async fn send(&mut self, msg: Message) -> Result<()> {
+        self.session.send(msg)?;
+        self.flush().await
+    }
+
+    /// Sends a keepalive with the current time.
+    pub async fn keepalive(&mut self) -> Result<()> {
+        if let Some(now) = ceph_encoding::UTime::now() {
+            self.session.keepalive(now)?;
+        }
+        self.flush().await
+    }
+
+    /// The next event: a message, a keepalive ack, a session reset.
+    pub async fn next_event(&mut self) -> Result<Event> {
+        loop {
+            if let Some(e) = self.events.pop_front() {
+                return Ok(e);
+            }
+            self.pump().await?;
+        }
+    }
+}
