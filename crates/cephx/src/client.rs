@@ -20,7 +20,8 @@ use crate::error::CephxError;
 use crate::keyring::CryptoKey;
 use crate::tickets::{Authorizer, Tickets, SERVICE_AUTH};
 use crate::wire::{
-    open, Authenticate, RequestHeader, ResponseHeader, ServerChallenge, CEPHX_GET_AUTH_SESSION_KEY,
+    open_from, Authenticate, RequestHeader, ResponseHeader, ServerChallenge, ServiceTicketRequest,
+    CEPHX_GET_AUTH_SESSION_KEY, CEPHX_GET_PRINCIPAL_SESSION_KEY,
 };
 
 /// Auth method id of "none" (`CEPH_AUTH_NONE`).
@@ -192,8 +193,10 @@ impl CephxClient {
             let sealed_secret: Bytes = r.read().map_err(dec("connection secret"))?;
             let extra: Bytes = r.read().map_err(dec("extra tickets"))?;
             if !sealed_secret.is_empty() {
-                connection_secret =
-                    open::<Bytes>(&session_key, &sealed_secret, "connection secret")?;
+                // A buffer holding a sealed buffer (encode_encrypt of the
+                // secret, then encoded again as a bufferlist).
+                let mut sr = Reader::new(&sealed_secret);
+                connection_secret = open_from::<Bytes>(&session_key, &mut sr, "connection secret")?;
             }
             if !extra.is_empty() {
                 let mut er = Reader::new(&extra);
@@ -207,6 +210,58 @@ impl CephxClient {
             session_key,
             connection_secret,
         })
+    }
+
+    /// The payload of an MAuth asking for the service tickets that are
+    /// missing or due at `now` (CEPHX_GET_PRINCIPAL_SESSION_KEY, shown
+    /// with an authorizer of our auth ticket).
+    pub fn service_ticket_request(&self, now: SystemTime) -> Result<Bytes, CephxError> {
+        let authorizer = self
+            .tickets
+            .authorizer(SERVICE_AUTH, self.global_id, random_u64())?;
+        let mut out = BytesMut::new();
+        RequestHeader {
+            request_type: CEPHX_GET_PRINCIPAL_SESSION_KEY,
+        }
+        .encode(&mut out, 0);
+        out.extend_from_slice(authorizer.bytes());
+        ServiceTicketRequest {
+            keys: self.need(now) & !SERVICE_AUTH,
+        }
+        .encode(&mut out, 0);
+        Ok(out.freeze())
+    }
+
+    /// Reads the reply to [`CephxClient::service_ticket_request`] and
+    /// stores the new tickets; returns the services renewed.
+    pub fn handle_service_ticket_reply(
+        &mut self,
+        payload: &[u8],
+        now: SystemTime,
+    ) -> Result<Vec<u32>, CephxError> {
+        let mut r = Reader::new(payload);
+        let header: ResponseHeader = r.read().map_err(|e| CephxError::Decode {
+            what: "response header",
+            source: e,
+        })?;
+        if header.status < 0 {
+            return Err(CephxError::Refused {
+                what: "service ticket request",
+                status: header.status,
+            });
+        }
+        if header.request_type != CEPHX_GET_PRINCIPAL_SESSION_KEY {
+            return Err(CephxError::Protocol(format!(
+                "reply to request type {:#x} to a ticket request",
+                header.request_type
+            )));
+        }
+        let key = self
+            .tickets
+            .get(SERVICE_AUTH)
+            .map(|t| t.session_key.clone())
+            .ok_or(CephxError::NoTicket(SERVICE_AUTH))?;
+        self.tickets.read_reply(&key, &mut r, now)
     }
 
     /// An authorizer for a service (OSD, manager) from our ticket for it.

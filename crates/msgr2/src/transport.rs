@@ -97,7 +97,8 @@ impl Connection {
         &self.session
     }
 
-    async fn flush(&mut self) -> Result<()> {
+    /// Writes everything the session has queued.
+    pub async fn flush(&mut self) -> Result<()> {
         while self.session.has_output() {
             let out = self.session.take_output();
             self.stream
@@ -108,9 +109,9 @@ impl Connection {
         Ok(())
     }
 
-    /// Writes pending output, reads once, and queues the events.
-    async fn pump(&mut self) -> Result<()> {
-        self.flush().await?;
+    /// Reads once and queues the events. Cancel-safe: nothing is lost if
+    /// the future is dropped before it completes.
+    async fn read_once(&mut self) -> Result<()> {
         let mut buf = vec![0u8; 64 * 1024];
         let n = self
             .stream
@@ -132,30 +133,42 @@ impl Connection {
             }
             self.events.push_back(e);
         }
+        Ok(())
+    }
+
+    async fn pump(&mut self) -> Result<()> {
+        self.flush().await?;
+        self.read_once().await?;
         self.flush().await
     }
 
-    /// Sends a message (queued in the session until written).
+    /// Queues a message; it is written by the next [`Connection::flush`].
+    pub fn queue(&mut self, msg: Message) -> Result<()> {
+        self.session.send(msg)
+    }
+
+    /// Sends a message and writes it out.
     pub async fn send(&mut self, msg: Message) -> Result<()> {
         self.session.send(msg)?;
         self.flush().await
     }
 
-    /// Sends a keepalive with the current time.
-    pub async fn keepalive(&mut self) -> Result<()> {
+    /// Queues a keepalive with the current time (written by the next flush).
+    pub fn queue_keepalive(&mut self) -> Result<()> {
         if let Some(now) = ceph_encoding::UTime::now() {
             self.session.keepalive(now)?;
         }
-        self.flush().await
+        Ok(())
     }
 
-    /// The next event: a message, a keepalive ack, a session reset.
+    /// The next event. Cancel-safe (it only reads); replies the session
+    /// owes the peer (acks) are written by the next [`Connection::flush`].
     pub async fn next_event(&mut self) -> Result<Event> {
         loop {
             if let Some(e) = self.events.pop_front() {
                 return Ok(e);
             }
-            self.pump().await?;
+            self.read_once().await?;
         }
     }
 }

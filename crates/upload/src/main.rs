@@ -1,17 +1,61 @@
-//! `rbd-native`: upload a Cinder volume kept in Ceph RBD to a Glance image.
-//!
-//! The commands arrive layer by layer; until then the binary answers
-//! `--help` and `--version` only.
+//! `rbd-native`: upload a Cinder volume kept in Ceph RBD to a Glance image,
+//! and the Ceph tools it rests on, without librados or librbd.
+
+mod cli;
+mod commands;
+mod error;
 
 use clap::Parser;
 
-/// Command line of `rbd-native`.
-#[derive(Parser, Debug)]
-#[command(name = "rbd-native", version, about, long_about = None)]
-struct Cli {}
+use cli::{Cli, Command};
+use error::CliError;
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn dispatch(cli: &Cli) -> Result<i32, CliError> {
+    match &cli.command {
+        Command::MonCommand(args) => commands::mon_command::run(&cli.global, args).await,
+    }
+}
 
 fn main() {
-    let _cli = Cli::parse();
-    eprintln!("rbd-native: no command given; see `rbd-native --help`");
-    std::process::exit(2);
+    let cli = Cli::parse();
+    init_logging(cli.global.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("rbd-native: cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let code = match runtime.block_on(dispatch(&cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("rbd-native: {e}");
+            if let Some(hint) = e.hint() {
+                eprintln!("rbd-native: hint: {hint}");
+            }
+            1
+        }
+    };
+    // Do not wait for background tasks (monitor sessions) to wind down.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    std::process::exit(code);
 }

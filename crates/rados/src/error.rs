@@ -1,0 +1,52 @@
+//! The crate's error type.
+
+use thiserror::Error;
+
+/// What can go wrong in the RADOS client.
+#[derive(Debug, Error)]
+pub enum RadosError {
+    /// The configuration is unusable (file, option, name).
+    #[error("configuration: {0}")]
+    Config(String),
+    /// A keyring or key problem.
+    #[error(transparent)]
+    Key(#[from] ceph_cephx::CephxError),
+    /// The monitors refused our credentials.
+    #[error("authentication failed for {entity}: {detail}")]
+    AuthFailed {
+        /// The entity we authenticated as.
+        entity: String,
+        /// What the monitor said.
+        detail: String,
+    },
+    /// No monitor could be reached in time.
+    #[error("no monitor reachable within {timeout_secs}s; tried {tried}: {last}")]
+    NoMonitor {
+        /// How long we tried.
+        timeout_secs: u64,
+        /// The addresses tried.
+        tried: String,
+        /// The last failure.
+        last: String,
+    },
+    /// A messenger error on a connection.
+    #[error(transparent)]
+    Messenger(#[from] ceph_msgr2::Error),
+    /// A message that does not decode.
+    #[error("cannot decode {what}: {source}")]
+    Decode {
+        /// The message.
+        what: &'static str,
+        /// The decoder's error.
+        source: ceph_encoding::DecodeError,
+    },
+    /// A request took longer than allowed.
+    #[error("timed out: {0}")]
+    Timeout(String),
+    /// The client was shut down.
+    #[error("the client is shut down")]
+    Shutdown,
+}
+
+/// The crate's result type.
+pub type Result<T> = std::result::Result<T, RadosError>;

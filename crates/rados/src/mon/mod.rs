@@ -1,0 +1,6 @@
+//! The monitor client and the messages it exchanges.
+
+pub mod client;
+pub mod messages;
+
+pub use client::{CommandReply, MapUpdate, MonClient, MonClientOptions};

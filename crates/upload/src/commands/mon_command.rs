@@ -1,0 +1,62 @@
+//! `rbd-native mon-command '<json>'`.
+
+use std::io::Write;
+
+use bytes::Bytes;
+use clap::Args;
+
+use crate::cli::GlobalArgs;
+use crate::error::CliError;
+
+/// Arguments of `mon-command`.
+#[derive(Args, Debug)]
+pub struct MonCommandArgs {
+    /// The command as JSON, e.g. '{"prefix":"osd pool ls","format":"json"}'.
+    pub json: String,
+    /// A file whose contents are the command's input.
+    #[arg(short = 'i', long = "in-file", value_name = "PATH")]
+    pub input: Option<std::path::PathBuf>,
+}
+
+/// Runs the command; returns the exit status (the command's errno).
+pub async fn run(global: &GlobalArgs, args: &MonCommandArgs) -> Result<i32, CliError> {
+    let input = match &args.input {
+        Some(p) => Bytes::from(std::fs::read(p).map_err(|e| CliError::Io {
+            context: format!("reading {}", p.display()),
+            source: e,
+        })?),
+        None => Bytes::new(),
+    };
+    let mon = super::connect_monitors(global).await?;
+    let reply = mon.command(&args.json, input).await?;
+    let mut out = std::io::stdout().lock();
+    if !reply.output.is_empty() {
+        let _ = out.write_all(&reply.output);
+        if !reply.output.ends_with(b"\n") {
+            let _ = out.write_all(b"\n");
+        }
+    }
+    let _ = out.flush();
+    if reply.status < 0 {
+        eprintln!("Error {}: {}", errno_name(-reply.status), reply.status_text);
+        return Ok(-reply.status);
+    }
+    if !reply.status_text.is_empty() {
+        eprintln!("{}", reply.status_text);
+    }
+    Ok(0)
+}
+
+fn errno_name(e: i32) -> String {
+    match e {
+        1 => "EPERM".into(),
+        2 => "ENOENT".into(),
+        13 => "EACCES".into(),
+        16 => "EBUSY".into(),
+        17 => "EEXIST".into(),
+        22 => "EINVAL".into(),
+        95 => "EOPNOTSUPP".into(),
+        110 => "ETIMEDOUT".into(),
+        other => format!("errno {other}"),
+    }
+}

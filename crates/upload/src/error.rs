@@ -1,0 +1,36 @@
+//! The tool's error type: what failed and what to do about it.
+
+use thiserror::Error;
+
+/// An error that ends a command.
+#[derive(Debug, Error)]
+pub enum CliError {
+    /// A RADOS-level failure (configuration, monitors, authentication).
+    #[error(transparent)]
+    Rados(#[from] ceph_rados::RadosError),
+    /// Something local (files, runtime).
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The error.
+        source: std::io::Error,
+    },
+}
+
+impl CliError {
+    /// A hint on what to do, for errors where one helps.
+    pub fn hint(&self) -> Option<&'static str> {
+        use ceph_rados::RadosError as R;
+        match self {
+            CliError::Rados(R::AuthFailed { .. }) => {
+                Some("check --name/--id and --keyring: the key must be the one `ceph auth get` shows for that user")
+            }
+            CliError::Rados(R::NoMonitor { .. }) => {
+                Some("check mon_host in ceph.conf (or -m), that the monitors run, and that no firewall blocks port 3300")
+            }
+            CliError::Rados(R::Config(_)) => Some("pass -c PATH to a ceph.conf, or set CEPH_CONF"),
+            _ => None,
+        }
+    }
+}
