@@ -6,3 +6,7 @@
 //! that sends operations to OSDs and resends them when the map changes.
 
 pub mod config;
+pub mod error;
+pub mod mon;
+
+pub use error::{RadosError, Result};
