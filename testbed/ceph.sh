@@ -10,7 +10,11 @@
 # "other": an independent cluster (own fsid, ports, data): 1 mon, 1 mgr,
 # 1 OSD, pool images, users admin and glance.
 # MS_MODE=crc (default: daemons accept crc and secure, clients prefer crc) or
-# MS_MODE=secure (every connection must be secure), chosen at creation time.
+# MS_MODE=secure (every connection must be secure), chosen at creation time,
+# sets cluster main's mode. Cluster "other" always requires secure mode, so
+# that every run of the tests has a cluster that refuses crc clients.
+#
+#   ceph.sh restart-mon main|other  stop and start the monitor (for tests)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 MS_MODE=${MS_MODE:-crc}
@@ -44,11 +48,12 @@ cluster_vars() {
 ceph_() { timeout 60 ceph -c "$CONF" --connect-timeout 20 "$@"; }
 
 write_conf() {
-    local fsid=$1 mode_svc mode_cli
-    if [ "$MS_MODE" = secure ]; then
+    local fsid=$1 mode_svc mode_cli mode=$MS_MODE
+    [ "$NAME" = other ] && mode=secure
+    if [ "$mode" = secure ]; then
         mode_svc=secure
         mode_cli=secure
-    elif [ "$MS_MODE" = crc ]; then
+    elif [ "$mode" = crc ]; then
         mode_svc="crc secure"
         mode_cli="crc secure"
     else
@@ -150,7 +155,7 @@ create() {
     mkdir -p "$DIR"/{run,log,blocks,mgr.x}
     fsid=$(uuidgen)
     write_conf "$fsid"
-    log "$NAME: creating cluster $fsid (mon v2 127.0.0.1:$V2PORT, $NOSD OSD(s), ms mode $MS_MODE)"
+    log "$NAME: creating cluster $fsid (mon v2 127.0.0.1:$V2PORT, $NOSD OSD(s), ms mode $(grep -m1 '^ms_service_mode' "$CONF" | cut -d= -f2 | xargs))"
 
     ceph-authtool --create-keyring "$DIR/mon.keyring" --gen-key -n mon. \
         --cap mon 'allow *' >/dev/null
@@ -290,6 +295,14 @@ down_one() {
     stop_pid "$NAME/mon.a" "$(mon_pidfile)"
 }
 
+restart_mon_one() {
+    cluster_vars "$1"
+    stop_pid "$NAME/mon.a" "$(mon_pidfile)"
+    start_mon
+    wait_mon
+    log "$NAME: monitor restarted"
+}
+
 status_one() {
     cluster_vars "$1"
     echo "== cluster $NAME ($CONF)"
@@ -314,8 +327,9 @@ up)
     ;;
 down) for c in "${clusters[@]}"; do down_one "$c"; done ;;
 status) for c in "${clusters[@]}"; do status_one "$c"; done ;;
+restart-mon) for c in "${clusters[@]}"; do restart_mon_one "$c"; done ;;
 *)
-    echo "usage: $0 up|down|status [main|other]..." >&2
+    echo "usage: $0 up|down|status|restart-mon [main|other]..." >&2
     exit 2
     ;;
 esac

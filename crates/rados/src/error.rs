@@ -19,6 +19,16 @@ pub enum RadosError {
         /// What the monitor said.
         detail: String,
     },
+    /// The peer allows none of the messenger modes we offered.
+    #[error("{peer} accepts messenger mode {allowed} only, and we offered {offered}")]
+    ModeMismatch {
+        /// The peer.
+        peer: String,
+        /// What we offered.
+        offered: String,
+        /// What it allows.
+        allowed: String,
+    },
     /// No monitor could be reached in time.
     #[error("no monitor reachable within {timeout_secs}s; tried {tried}: {last}")]
     NoMonitor {

@@ -30,6 +30,9 @@ impl CliError {
                 Some("check mon_host in ceph.conf (or -m), that the monitors run, and that no firewall blocks port 3300")
             }
             CliError::Rados(R::Config(_)) => Some("pass -c PATH to a ceph.conf, or set CEPH_CONF"),
+            CliError::Rados(R::ModeMismatch { .. }) => {
+                Some("pass --ms-mode secure (or set ms_mon_client_mode / ms_client_mode in ceph.conf)")
+            }
             _ => None,
         }
     }

@@ -44,6 +44,25 @@ pub struct MonClientOptions {
     pub hostname: String,
 }
 
+impl MonClientOptions {
+    /// Options from resolved client settings: tickets for monitors, OSDs
+    /// and managers; attempts of at most 10 s each.
+    pub fn from_settings(s: &crate::config::ClientSettings) -> MonClientOptions {
+        MonClientOptions {
+            mons: s.mons.clone(),
+            name: s.name.clone(),
+            key: s.key.clone(),
+            mon_modes: s.mon_modes.clone(),
+            connect_timeout: s.connect_timeout,
+            attempt_timeout: s.connect_timeout.min(Duration::from_secs(10)),
+            want_services: ceph_cephx::SERVICE_MON
+                | ceph_cephx::SERVICE_OSD
+                | ceph_cephx::SERVICE_MGR,
+            hostname: crate::config::ClientSettings::hostname(),
+        }
+    }
+}
+
 /// The answer to a monitor command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommandReply {
@@ -84,6 +103,7 @@ enum Request {
         start: u64,
         onetime: bool,
     },
+    Reconnect,
 }
 
 /// A handle on the monitor client's task.
@@ -187,6 +207,15 @@ impl MonClient {
                 start,
                 onetime,
             })
+            .map_err(|_| RadosError::Shutdown)
+    }
+
+    /// Drops the current monitor connection, as a network failure would:
+    /// the client hunts for a monitor again and sends again every request
+    /// still unanswered. Requests made before this call are sent first.
+    pub fn reconnect(&self) -> Result<()> {
+        self.tx
+            .send(Request::Reconnect)
             .map_err(|_| RadosError::Shutdown)
     }
 
@@ -354,6 +383,18 @@ impl Task {
                                     ),
                                 });
                             }
+                            Err(ceph_msgr2::Error::AuthRejected { allowed_modes, .. })
+                                if !allowed_modes.is_empty()
+                                    && !allowed_modes
+                                        .iter()
+                                        .any(|m| self.opts.mon_modes.contains(m)) =>
+                            {
+                                return Err(RadosError::ModeMismatch {
+                                    peer: addr.to_string(),
+                                    offered: mode_names(&self.opts.mon_modes),
+                                    allowed: mode_names(&allowed_modes),
+                                });
+                            }
                             Err(ceph_msgr2::Error::Auth(detail)) => {
                                 return Err(RadosError::AuthFailed {
                                     entity: self.opts.name.to_string(),
@@ -473,6 +514,11 @@ impl Task {
     }
 
     fn accept(&mut self, r: Request) {
+        if matches!(r, Request::Reconnect) {
+            info!("dropping the monitor connection on request");
+            self.conn = None;
+            return;
+        }
         let tid = self.next_tid;
         self.next_tid += 1;
         let sent = match r {
@@ -510,6 +556,7 @@ impl Task {
                 );
                 self.send_subscribe()
             }
+            Request::Reconnect => Ok(()),
         };
         if let Err(e) = sent {
             warn!("cannot send to the monitor: {e}");
@@ -656,6 +703,19 @@ impl Task {
     }
 }
 
+/// "crc", "secure" for a list of connection modes.
+fn mode_names(modes: &[u32]) -> String {
+    modes
+        .iter()
+        .map(|m| match *m {
+            crate::config::MODE_CRC => "crc".to_string(),
+            crate::config::MODE_SECURE => "secure".to_string(),
+            other => format!("mode {other}"),
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The fsid at the front of an encoded MonMap (versioned header, then the
 /// uuid).
 fn monmap_fsid(monmap: &[u8]) -> Result<Uuid> {
@@ -666,4 +726,3 @@ fn monmap_fsid(monmap: &[u8]) -> Result<Uuid> {
             source: e,
         })
 }
-

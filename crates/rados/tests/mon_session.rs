@@ -1,0 +1,153 @@
+//! A long-lived monitor session on the live test bed: it survives a
+//! monitor restart and a dropped connection (commands in flight are
+//! sent again), and it renews service tickets before they expire.
+//!
+//! These tests change the cluster (restart its monitor, shorten ticket
+//! lifetimes): they run one after another in this binary.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use ceph_rados::config::{ClientArgs, ClientSettings};
+use ceph_rados::mon::{MonClient, MonClientOptions};
+use rbd_native_tests::{run_ok, Testbed};
+use tokio::sync::Mutex;
+
+/// One test at a time: they restart and reconfigure the monitor.
+static SERIAL: Mutex<()> = Mutex::const_new(());
+
+fn settings(bed: &Testbed, mon_host: Option<String>) -> ClientSettings {
+    ClientSettings::resolve(&ClientArgs {
+        conf: Some(bed.var("CEPH_CONF").into()),
+        name: Some("client.admin".into()),
+        keyring: Some(bed.var("CEPH_ADMIN_KEYRING").into()),
+        mon_host,
+        connect_timeout: Some(Duration::from_secs(60)),
+        ..ClientArgs::default()
+    })
+    .expect("settings from the bed")
+}
+
+async fn fsid_via(mon: &MonClient) -> String {
+    let reply = tokio::time::timeout(
+        Duration::from_secs(90),
+        mon.command(r#"{"prefix":"fsid","format":"json"}"#, Bytes::new()),
+    )
+    .await
+    .expect("the command did not complete")
+    .expect("the command failed");
+    assert_eq!(reply.status, 0, "{}", reply.status_text);
+    let v: serde_json::Value = serde_json::from_slice(&reply.output).expect("json");
+    v["fsid"].as_str().expect("fsid").to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn survives_a_monitor_restart() {
+    let _one = SERIAL.lock().await;
+    let bed = Testbed::load();
+    let restart = bed.var("RBD_NATIVE_MON_RESTART_CMD");
+    let mon = MonClient::connect(MonClientOptions::from_settings(&settings(&bed, None)))
+        .await
+        .expect("connect");
+    let before = fsid_via(&mon).await;
+    run_ok(std::process::Command::new("sh").arg("-c").arg(&restart));
+    let after = fsid_via(&mon).await;
+    assert_eq!(before, after);
+    assert_eq!(after, bed.fsid("CEPH_CONF"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dropped_connection_is_reopened_and_commands_in_flight_are_sent_again() {
+    let _one = SERIAL.lock().await;
+    let bed = Testbed::load();
+    let mon = MonClient::connect(MonClientOptions::from_settings(&settings(&bed, None)))
+        .await
+        .expect("connect");
+    let fsid = fsid_via(&mon).await;
+    for _ in 0..3 {
+        // The command goes out, then the connection drops before its answer
+        // can be read: the client must reconnect and send it again.
+        let pending = mon.command(r#"{"prefix":"fsid","format":"json"}"#, Bytes::new());
+        tokio::pin!(pending);
+        // One poll queues the command with the client (before the drop).
+        let early = futures_poll_once(&mut pending).await;
+        assert!(early.is_none(), "answered before the drop: {early:?}");
+        mon.reconnect().expect("client alive");
+        let reply = tokio::time::timeout(Duration::from_secs(90), pending)
+            .await
+            .expect("the command in flight was never answered")
+            .expect("the command failed");
+        let v: serde_json::Value = serde_json::from_slice(&reply.output).expect("json");
+        let again = v["fsid"].as_str().expect("fsid").to_string();
+        assert_eq!(again, fsid);
+    }
+    assert_eq!(
+        fsid_via(&mon).await,
+        fsid,
+        "the session works after reconnecting"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_tickets_are_renewed_on_a_live_session() {
+    let _one = SERIAL.lock().await;
+    let bed = Testbed::load();
+    let ceph = |args: &[&str]| {
+        let mut c = bed.ceph_tool("ceph", "CEPH_CONF", "admin");
+        c.args(args);
+        run_ok(&mut c);
+    };
+    // Short-lived service tickets for this test only.
+    ceph(&["config", "set", "mon", "auth_service_ticket_ttl", "8"]);
+    struct Restore<'a>(&'a dyn Fn(&[&str]));
+    impl Drop for Restore<'_> {
+        fn drop(&mut self) {
+            (self.0)(&["config", "rm", "mon", "auth_service_ticket_ttl"]);
+        }
+    }
+    let _restore = Restore(&ceph);
+
+    let mon = MonClient::connect(MonClientOptions::from_settings(&settings(&bed, None)))
+        .await
+        .expect("connect");
+    let osd_expiry = |mon: &MonClient| -> Option<SystemTime> {
+        let c = mon.cephx()?.lock().ok()?;
+        c.tickets().get(ceph_cephx::SERVICE_OSD)?.expires
+    };
+    let first = osd_expiry(&mon).expect("an OSD ticket with a validity");
+    let lifetime = first.duration_since(SystemTime::now()).unwrap_or_default();
+    assert!(
+        lifetime <= Duration::from_secs(9),
+        "the ticket lives {lifetime:?}; the ttl was not applied"
+    );
+    // Past the renewal point (3/4 of the validity) and past expiry.
+    let mut renewed = None;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if let Some(e) = osd_expiry(&mon) {
+            if e > first {
+                renewed = Some(e);
+                break;
+            }
+        }
+    }
+    let renewed = renewed.expect("the OSD ticket was not renewed before it expired");
+    assert!(
+        renewed > SystemTime::now(),
+        "the renewed ticket is already expired"
+    );
+    assert_eq!(fsid_via(&mon).await, bed.fsid("CEPH_CONF"));
+}
+
+/// Polls `fut` once; `Some` if it completed.
+async fn futures_poll_once<F: std::future::Future + Unpin>(fut: &mut F) -> Option<F::Output> {
+    std::future::poll_fn(|cx| {
+        std::task::Poll::Ready(match std::pin::Pin::new(&mut *fut).poll(cx) {
+            std::task::Poll::Ready(v) => Some(v),
+            std::task::Poll::Pending => None,
+        })
+    })
+    .await
+}
