@@ -20,7 +20,7 @@ ifneq ($(wildcard $(CORPUS)/archive),)
 export CEPH_OBJECT_CORPUS := $(CORPUS)
 endif
 
-.PHONY: all build test demo bench deps venv testbed testbed-down testbed-clean lint fmt clippy
+.PHONY: all build test demo bench fuzz deps venv testbed testbed-down testbed-clean lint fmt clippy
 
 all: build
 
@@ -63,9 +63,18 @@ testbed-down:
 testbed-clean: testbed-down
 	rm -rf $(BED)
 
-## test: every test, the live-cluster ones included.
+## test: every test, the live-cluster ones included (benchmarks excluded).
 test: testbed
-	cargo test --workspace --all-targets
+	cargo test --workspace
+
+## bench: benchmarks side by side with the reference tools, on the bed.
+bench: testbed
+	cargo build --release -p rbd-native
+	cargo bench -p rbd-native-benches
+
+## fuzz: every fuzz target for FUZZ_SECONDS (default 60) each.
+fuzz:
+	bash fuzz/run-all.sh
 
 ## demo: the main job on the local test bed.
 demo: testbed build

@@ -1,0 +1,76 @@
+//! Shared helpers of the benchmarks: timing, statistics, the reference
+//! tools (through Debian's Python bindings of librados and librbd), and
+//! the report table.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The Python with Debian's `rados` and `rbd` modules.
+pub const SYSTEM_PYTHON: &str = "/usr/bin/python3";
+
+/// The median of some durations.
+pub fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort_unstable();
+    v.get(v.len() / 2).copied().unwrap_or_default()
+}
+
+/// Times `f` `n` times; returns the median.
+pub fn time_n(n: usize, mut f: impl FnMut()) -> Duration {
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        f();
+        v.push(t.elapsed());
+    }
+    median(v)
+}
+
+/// Runs a Python snippet with the system Python and returns what it
+/// printed on its last line (the measurement).
+pub fn python(script: &str) -> String {
+    let out = Command::new(SYSTEM_PYTHON)
+        .arg("-c")
+        .arg(script)
+        .output()
+        .expect("run /usr/bin/python3 (Debian's python3-rados)");
+    if !out.status.success() {
+        panic!("reference script failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .trim()
+        .to_string()
+}
+
+/// One line of the report: what, ours, theirs, and the ratio.
+pub struct Row {
+    /// What was measured.
+    pub what: String,
+    /// Our figure.
+    pub ours: f64,
+    /// The reference's figure.
+    pub theirs: f64,
+    /// The unit (ms, ops/s).
+    pub unit: &'static str,
+    /// Whether higher is better (throughput) or lower (latency).
+    pub higher_is_better: bool,
+}
+
+/// Prints the rows as a table with "ours / reference" ratios.
+pub fn report(title: &str, reference: &str, rows: &[Row]) {
+    println!("\n## {title}\n");
+    println!("| measure | rbd-native | {reference} | ratio (ours/ref) |");
+    println!("|---|---:|---:|---:|");
+    for r in rows {
+        let ratio = if r.theirs > 0.0 { r.ours / r.theirs } else { f64::NAN };
+        let better = if r.higher_is_better == (ratio >= 1.0) { "better" } else { "worse" };
+        println!(
+            "| {} | {:.2} {} | {:.2} {} | {:.2} ({}) |",
+            r.what, r.ours, r.unit, r.theirs, r.unit, ratio, better
+        );
+    }
+}
