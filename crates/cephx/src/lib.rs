@@ -11,6 +11,7 @@
 pub mod client;
 pub mod crypto;
 pub mod error;
+pub mod fuzzing;
 pub mod handshake;
 pub mod keyring;
 pub mod tickets;

@@ -2,7 +2,7 @@
 //! any encodable value.
 //!
 //! cephx structures carry a single version byte in front of their fields
-//! (no compat byte, no length), so they are defined with [`cephx_struct!`],
+//! (no compat byte, no length), so they are defined with [`cephx_struct!`](crate::cephx_struct),
 //! which, like `ceph_struct!`, makes both the encoder and the decoder from
 //! one field list.
 

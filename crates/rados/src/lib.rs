@@ -8,5 +8,6 @@
 pub mod config;
 pub mod error;
 pub mod mon;
+pub mod monmap;
 
 pub use error::{RadosError, Result};

@@ -578,7 +578,34 @@ impl Task {
         match msg.msg_type {
             MSG_MON_MAP => {
                 let m: MonMapMessage = Self::decode(&msg, "MMonMap")?;
-                let fsid = monmap_fsid(&m.monmap)?;
+                let map = crate::monmap::MonMap::decode_exact(&m.monmap).map_err(|e| RadosError::Decode {
+                    what: "MonMap",
+                    source: e,
+                })?;
+                let fsid = map.fsid;
+                if self.fsid.is_some_and(|f| f != fsid) {
+                    return Err(RadosError::Config(format!(
+                        "the monitors changed fsid from {} to {fsid}",
+                        self.fsid.map(|f| f.to_string()).unwrap_or_default()
+                    )));
+                }
+                // Hunt among the monitors of the map from now on.
+                let mons: Vec<MonAddrs> = map
+                    .msgr2_addrs()
+                    .into_iter()
+                    .filter_map(|(_, a)| a.socket_addr())
+                    .map(|sa| {
+                        vec![crate::config::MonEndpoint {
+                            protocol: Protocol::V2,
+                            host: sa.ip().to_string(),
+                            port: sa.port(),
+                        }]
+                    })
+                    .collect();
+                if !mons.is_empty() {
+                    debug!(epoch = map.epoch, mons = mons.len(), "monmap");
+                    self.opts.mons = mons;
+                }
                 let first = self.fsid.is_none();
                 self.fsid = Some(fsid);
                 if first {
@@ -716,13 +743,3 @@ fn mode_names(modes: &[u32]) -> String {
         .join(" ")
 }
 
-/// The fsid at the front of an encoded MonMap (versioned header, then the
-/// uuid).
-fn monmap_fsid(monmap: &[u8]) -> Result<Uuid> {
-    let mut r = ceph_encoding::Reader::new(monmap);
-    r.versioned_legacy("MonMap", 9, 6, 6, |r, _v| r.read::<Uuid>())
-        .map_err(|e| RadosError::Decode {
-            what: "MonMap fsid",
-            source: e,
-        })
-}
