@@ -10,6 +10,9 @@ pub mod control;
 pub mod header;
 pub mod message;
 
+#[cfg(test)]
+mod tests;
+
 pub use auth::{AuthKeys, AuthProvider};
 pub use client::{ClientConfig, ClientSession, Event, SessionInfo};
 pub use header::MsgHeader2;
