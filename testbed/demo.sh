@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make demo`: the main job on the local test bed. Until the upload command
-# lands, it shows what the bed holds: both Ceph clusters, the Keystone
-# catalog and Glance's stores, and the rbd-native binary.
+# lands, it shows what the bed holds (both Ceph clusters, the Keystone
+# catalog and Glance's stores) and what rbd-native does so far: monitor
+# commands over its own messenger v2 (crc and secure) and cephx.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck disable=SC1091
 source "$BED/env"
@@ -40,6 +41,19 @@ for s in json.load(sys.stdin)["stores"]:
           p.get("pool", "-"), p.get("fsid", "-"), "  (default)" if s.get("default") else ""))
 '
 
-section "rbd-native"
-"$TOP/target/release/rbd-native" --version
+section "rbd-native: the monitors through our own msgr2 and cephx"
+bin="$TOP/target/release/rbd-native"
+"$bin" --version
+for mode in crc secure; do
+    printf 'cluster main,  %-6s as client.cinder: osd pool ls -> ' "$mode"
+    "$bin" -c "$CEPH_CONF" --id cinder -k "$CEPH_CINDER_KEYRING" --ms-mode "$mode" \
+        mon-command '{"prefix":"osd pool ls","format":"json"}'
+done
+printf 'cluster other, secure as client.admin:  fsid -> '
+"$bin" -c "$CEPH_CONF_OTHER" -k "$CEPH_ADMIN_KEYRING_OTHER" --ms-mode secure \
+    mon-command '{"prefix":"fsid","format":"json"}'
+printf 'cluster other, crc (it requires secure): '
+"$bin" -c "$CEPH_CONF_OTHER" -k "$CEPH_ADMIN_KEYRING_OTHER" --ms-mode crc \
+    mon-command '{"prefix":"fsid","format":"json"}' 2>&1 | head -1 || true
+echo
 echo "The upload command arrives with its issue; this bed is what it will run on."
