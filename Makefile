@@ -58,7 +58,7 @@ testbed: deps venv
 
 testbed-down:
 	@bash testbed/openstack.sh down
-	@bash testbed/ceph.sh down main other
+	@bash testbed/ceph.sh down main other noauth
 
 testbed-clean: testbed-down
 	rm -rf $(BED)

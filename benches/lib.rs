@@ -36,7 +36,10 @@ pub fn python(script: &str) -> String {
         .output()
         .expect("run /usr/bin/python3 (Debian's python3-rados)");
     if !out.status.success() {
-        panic!("reference script failed: {}", String::from_utf8_lossy(&out.stderr));
+        panic!(
+            "reference script failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -66,8 +69,16 @@ pub fn report(title: &str, reference: &str, rows: &[Row]) {
     println!("| measure | rbd-native | {reference} | ratio (ours/ref) |");
     println!("|---|---:|---:|---:|");
     for r in rows {
-        let ratio = if r.theirs > 0.0 { r.ours / r.theirs } else { f64::NAN };
-        let better = if r.higher_is_better == (ratio >= 1.0) { "better" } else { "worse" };
+        let ratio = if r.theirs > 0.0 {
+            r.ours / r.theirs
+        } else {
+            f64::NAN
+        };
+        let better = if r.higher_is_better == (ratio >= 1.0) {
+            "better"
+        } else {
+            "worse"
+        };
         println!(
             "| {} | {:.2} {} | {:.2} {} | {:.2} ({}) |",
             r.what, r.ours, r.unit, r.theirs, r.unit, ratio, better

@@ -126,7 +126,11 @@ c.shutdown()
             higher_is_better: true,
         },
     ];
-    report("Monitor client vs librados (python3-rados, Ceph 16.2.15)", "librados", &rows);
+    report(
+        "Monitor client vs librados (python3-rados, Ceph 16.2.15)",
+        "librados",
+        &rows,
+    );
     rows.clear();
     if let Some(ours_cli) = ours_cli {
         rows.push(Row {
@@ -138,6 +142,8 @@ c.shutdown()
         });
         report("Command-line tools", "ceph CLI", &rows);
     } else {
-        println!("\n(build target/release/rbd-native for the command-line comparison: make bench does)");
+        println!(
+            "\n(build target/release/rbd-native for the command-line comparison: make bench does)"
+        );
     }
 }

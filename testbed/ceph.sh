@@ -8,7 +8,8 @@
 # "main": 1 mon (v2 + v1), 1 mgr, 3 bluestore OSDs on sparse files, pools
 # volumes and images, users admin, cinder and glance; cephx everywhere.
 # "other": an independent cluster (own fsid, ports, data): 1 mon, 1 mgr,
-# 1 OSD, pool images, users admin and glance.
+# 1 OSD, pool images, users admin, glance and cinder.
+# "noauth": a monitor alone with authentication off (auth none).
 # MS_MODE=crc (default: daemons accept crc and secure, clients prefer crc) or
 # MS_MODE=secure (every connection must be secure), chosen at creation time,
 # sets cluster main's mode. Cluster "other" always requires secure mode, so
@@ -38,8 +39,16 @@ cluster_vars() {
         NOSD=1
         POOLS="images"
         ;;
+    noauth)
+        # A monitor alone, with authentication off: clients using the
+        # "none" method are tested against it.
+        V2PORT=${NOAUTH_MON_V2_PORT:-3302}
+        V1PORT=${NOAUTH_MON_V1_PORT:-6787}
+        NOSD=0
+        POOLS=""
+        ;;
     *)
-        echo "unknown cluster '$NAME' (main or other)" >&2
+        echo "unknown cluster '$NAME' (main, other or noauth)" >&2
         exit 2
         ;;
     esac
@@ -48,7 +57,8 @@ cluster_vars() {
 ceph_() { timeout 60 ceph -c "$CONF" --connect-timeout 20 "$@"; }
 
 write_conf() {
-    local fsid=$1 mode_svc mode_cli mode=$MS_MODE
+    local fsid=$1 mode_svc mode_cli mode=$MS_MODE auth=cephx
+    [ "$NAME" = noauth ] && auth=none
     [ "$NAME" = other ] && mode=secure
     if [ "$mode" = secure ]; then
         mode_svc=secure
@@ -65,9 +75,9 @@ write_conf() {
 [global]
 fsid = $fsid
 mon_host = [v2:127.0.0.1:$V2PORT,v1:127.0.0.1:$V1PORT]
-auth_cluster_required = cephx
-auth_service_required = cephx
-auth_client_required = cephx
+auth_cluster_required = $auth
+auth_service_required = $auth
+auth_client_required = $auth
 keyring = $DIR/ceph.\$name.keyring
 ms_cluster_mode = $mode_svc
 ms_service_mode = $mode_svc
@@ -173,6 +183,10 @@ create() {
     start_mon
     wait_mon
 
+    if [ "$NOSD" -eq 0 ]; then
+        touch "$DIR/.created"
+        return 0
+    fi
     ceph_ auth get-or-create mgr.x mon 'allow profile mgr' osd 'allow *' \
         mds 'allow *' -o "$DIR/mgr.x/keyring" >/dev/null
     start_mgr
@@ -212,6 +226,12 @@ create() {
     main)
         ceph_ auth get-or-create client.cinder mon 'profile rbd' \
             osd 'profile rbd pool=volumes, profile rbd pool=images' \
+            -o "$DIR/ceph.client.cinder.keyring" >/dev/null
+        ;;
+    other)
+        # So that both users are tested against a secure-only cluster.
+        ceph_ auth get-or-create client.cinder mon 'profile rbd' \
+            osd 'profile rbd pool=images' \
             -o "$DIR/ceph.client.cinder.keyring" >/dev/null
         ;;
     esac
@@ -271,6 +291,9 @@ up_one() {
     local i
     if [ ! -f "$DIR/.created" ]; then
         create
+    elif [ "$NOSD" -eq 0 ]; then
+        start_mon
+        wait_mon
     else
         start_mon
         wait_mon
@@ -279,6 +302,10 @@ up_one() {
             start_osd "$i"
         done
         wait_osds
+    fi
+    if [ "$NOSD" -eq 0 ]; then
+        log "$NAME: ready, fsid $(ceph_ fsid), monitor only"
+        return 0
     fi
     wait_clean
     log "$NAME: ready, fsid $(ceph_ fsid), $NOSD OSD(s) up and in, PGs active+clean"
@@ -312,7 +339,7 @@ status_one() {
 cmd=${1:-}
 shift || true
 clusters=("$@")
-[ ${#clusters[@]} -gt 0 ] || clusters=(main other)
+[ ${#clusters[@]} -gt 0 ] || clusters=(main other noauth)
 case $cmd in
 up)
     # The clusters are independent: bring them up side by side.

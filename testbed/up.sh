@@ -18,7 +18,7 @@ MS_MODE=${MS_MODE:-$(cat "$BED/ms_mode" 2>/dev/null || echo crc)}
 export MS_MODE
 echo "$MS_MODE" >"$BED/ms_mode"
 
-bash "$TOP/testbed/ceph.sh" up main other
+bash "$TOP/testbed/ceph.sh" up main other noauth
 bash "$TOP/testbed/openstack.sh" up
 
 q() { printf "'%s'" "$1"; }
@@ -31,6 +31,9 @@ q() { printf "'%s'" "$1"; }
     echo "export CEPH_CONF_OTHER=$(q "$BED/other/ceph.conf")"
     echo "export CEPH_ADMIN_KEYRING_OTHER=$(q "$BED/other/ceph.client.admin.keyring")"
     echo "export CEPH_GLANCE_KEYRING_OTHER=$(q "$BED/other/ceph.client.glance.keyring")"
+    echo "export CEPH_CINDER_KEYRING_OTHER=$(q "$BED/other/ceph.client.cinder.keyring")"
+    echo "# a monitor alone with authentication off (auth none)"
+    echo "export CEPH_CONF_NOAUTH=$(q "$BED/noauth/ceph.conf")"
     echo "export RBD_NATIVE_MS_MODE=$(q "$MS_MODE")"
     echo "# cluster other refuses crc clients whatever MS_MODE says"
     echo "export RBD_NATIVE_MS_MODE_OTHER='secure'"

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand};
 /// Upload a Cinder volume kept in Ceph RBD to a Glance image, and talk to a
 /// Ceph cluster without librados.
 #[derive(Parser, Debug)]
-#[command(name = "rbd-native", version, about, long_about = None)]
+#[command(name = "rbd-native", version, about, long_about = None, args_override_self = true)]
 pub struct Cli {
     /// Options shared by every command.
     #[command(flatten)]
@@ -18,6 +18,22 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// The command line with `CEPH_ARGS` in front of it, as Ceph's tools read
+/// it: options given on the command line win over those in `CEPH_ARGS`.
+pub fn args_with_ceph_args() -> Vec<std::ffi::OsString> {
+    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    if let Some(extra) = std::env::var_os("CEPH_ARGS") {
+        let extra: Vec<std::ffi::OsString> = extra
+            .to_string_lossy()
+            .split_whitespace()
+            .map(std::ffi::OsString::from)
+            .collect();
+        let at = argv.len().min(1);
+        argv.splice(at..at, extra);
+    }
+    argv
 }
 
 /// Options shared by every command (as the `rbd` tool has them).
@@ -44,6 +60,9 @@ pub struct GlobalArgs {
     /// The keyring to read the key from.
     #[arg(short = 'k', long = "keyring", global = true, value_name = "PATH")]
     pub keyring: Option<PathBuf>,
+    /// A file holding the key alone, in base64 (as `ceph auth get-key` prints it).
+    #[arg(long = "keyfile", global = true, value_name = "PATH")]
+    pub keyfile: Option<PathBuf>,
     /// Monitor addresses, overriding ceph.conf's mon_host.
     #[arg(short = 'm', long = "mon-host", global = true, value_name = "ADDRS")]
     pub mon_host: Option<String>,
@@ -69,6 +88,7 @@ impl GlobalArgs {
                 .clone()
                 .or_else(|| self.id.as_ref().map(|i| format!("client.{i}"))),
             keyring: self.keyring.clone(),
+            keyfile: self.keyfile.clone(),
             mon_host: self.mon_host.clone(),
             ms_mode: self.ms_mode.clone(),
             connect_timeout: self

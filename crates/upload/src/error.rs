@@ -24,7 +24,7 @@ impl CliError {
         use ceph_rados::RadosError as R;
         match self {
             CliError::Rados(R::AuthFailed { .. }) => {
-                Some("check --name/--id and --keyring: the key must be the one `ceph auth get` shows for that user")
+                Some("check --name/--id and --keyring (the key must be the one `ceph auth get` shows for that user), and --ms-mode against what the cluster allows")
             }
             CliError::Rados(R::NoMonitor { .. }) => {
                 Some("check mon_host in ceph.conf (or -m), that the monitors run, and that no firewall blocks port 3300")

@@ -32,7 +32,7 @@ async fn dispatch(cli: &Cli) -> Result<i32, CliError> {
 }
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = Cli::parse_from(cli::args_with_ceph_args());
     init_logging(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -103,38 +103,117 @@ fn output_matches_ceph_in_crc_and_secure_mode_as_admin_and_cinder() {
 fn a_secure_only_cluster_is_served_in_secure_mode_and_refuses_crc_clearly() {
     let bed = Testbed::load();
     let fsid = oracle(&bed, "CEPH_CONF_OTHER", &["fsid"]);
-    let json = r#"{"prefix":"fsid","format":"json"}"#;
-    let got = json_of(
-        &ours(
-            &bed,
-            "CEPH_CONF_OTHER",
-            "admin",
-            "CEPH_ADMIN_KEYRING_OTHER",
-            "secure",
-            json,
-        ),
-        "secure mode on cluster other",
-    );
-    assert_eq!(got, fsid);
-    if bed.get("RBD_NATIVE_MS_MODE_OTHER").as_deref() == Some("secure") {
-        let out = ours(
-            &bed,
-            "CEPH_CONF_OTHER",
-            "admin",
-            "CEPH_ADMIN_KEYRING_OTHER",
-            "crc",
-            json,
+    let pools = oracle(&bed, "CEPH_CONF_OTHER", &["osd", "pool", "ls"]);
+    let secure_only = bed.get("RBD_NATIVE_MS_MODE_OTHER").as_deref() == Some("secure");
+    for (id, keyring) in [
+        ("admin", "CEPH_ADMIN_KEYRING_OTHER"),
+        ("cinder", "CEPH_CINDER_KEYRING_OTHER"),
+    ] {
+        let what = format!("{id} in secure mode on cluster other");
+        let got = json_of(
+            &ours(
+                &bed,
+                "CEPH_CONF_OTHER",
+                id,
+                keyring,
+                "secure",
+                r#"{"prefix":"fsid","format":"json"}"#,
+            ),
+            &what,
         );
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            !out.status.success(),
-            "a crc client was served by a secure-only cluster"
+        assert_eq!(got, fsid, "{what}");
+        let got = json_of(
+            &ours(
+                &bed,
+                "CEPH_CONF_OTHER",
+                id,
+                keyring,
+                "secure",
+                r#"{"prefix":"osd pool ls","format":"json"}"#,
+            ),
+            &what,
         );
-        assert!(
-            err.contains("secure"),
-            "the refusal does not name the mode: {err}"
-        );
+        assert_eq!(got, pools, "{what}");
+        if secure_only {
+            let out = ours(
+                &bed,
+                "CEPH_CONF_OTHER",
+                id,
+                keyring,
+                "crc",
+                r#"{"prefix":"fsid"}"#,
+            );
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                !out.status.success(),
+                "a crc client was served by a secure-only cluster"
+            );
+            assert!(
+                err.contains("secure"),
+                "the refusal does not name the mode: {err}"
+            );
+        }
     }
+}
+
+#[test]
+fn a_cluster_without_cephx_is_served_with_auth_none() {
+    let bed = Testbed::load();
+    let conf = bed.var("CEPH_CONF_NOAUTH");
+    let mut oracle_cmd = Command::new("ceph");
+    oracle_cmd.args(["-c", &conf, "--connect-timeout", "30", "fsid", "-f", "json"]);
+    let want = json_of(&run_ok(&mut oracle_cmd), "ceph fsid");
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rbd-native"));
+    cmd.args([
+        "-c",
+        &conf,
+        "--ms-mode",
+        "crc",
+        "mon-command",
+        r#"{"prefix":"fsid","format":"json"}"#,
+    ])
+    .env_remove("CEPH_ARGS");
+    assert_eq!(json_of(&run(&mut cmd), "auth none"), want);
+    // Secure mode needs the keys that cephx gives: refused, at once, saying so.
+    let start = Instant::now();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rbd-native"));
+    cmd.args([
+        "-c",
+        &conf,
+        "--ms-mode",
+        "secure",
+        "mon-command",
+        r#"{"prefix":"fsid"}"#,
+    ])
+    .env_remove("CEPH_ARGS");
+    let out = run(&mut cmd);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("none") && err.contains("secure"), "{err}");
+    assert!(start.elapsed() < Duration::from_secs(5), "it retried");
+}
+
+#[test]
+fn options_come_from_ceph_args_and_plain_key_files() {
+    let bed = Testbed::load();
+    let want = oracle(&bed, "CEPH_CONF", &["fsid"]);
+    // The key alone, base64, in a file (as `ceph auth get-key` prints it).
+    let dir = rbd_native_tests::ScratchDir::new("keyfile");
+    let keyfile = dir.path().join("cinder.key");
+    let mut get_key = bed.ceph_tool("ceph", "CEPH_CONF", "admin");
+    get_key.args(["auth", "get-key", "client.cinder"]);
+    std::fs::write(&keyfile, run_ok(&mut get_key).stdout).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_rbd-native"));
+    cmd.env(
+        "CEPH_ARGS",
+        format!(
+            "-c {} --id cinder --keyfile {}",
+            bed.var("CEPH_CONF"),
+            keyfile.display()
+        ),
+    )
+    .args(["mon-command", r#"{"prefix":"fsid","format":"json"}"#]);
+    assert_eq!(json_of(&run(&mut cmd), "CEPH_ARGS with --keyfile"), want);
 }
 
 #[test]

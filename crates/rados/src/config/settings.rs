@@ -28,6 +28,8 @@ pub struct ClientArgs {
     pub name: Option<String>,
     /// `-k/--keyring`: the keyring to read.
     pub keyring: Option<PathBuf>,
+    /// `--keyfile`: a file holding the key alone (base64).
+    pub keyfile: Option<PathBuf>,
     /// `-m/--mon-host`: monitor addresses, overriding ceph.conf.
     pub mon_host: Option<String>,
     /// `--ms-mode`: messenger mode for every connection.
@@ -188,7 +190,20 @@ impl ClientSettings {
                         .map(|s| PathBuf::from(expand(s, &cluster, &name))),
                 );
             }
-            let inline = get("key").map(|k| CryptoKey::from_base64(&k)).transpose()?;
+            let keyfile = args
+                .keyfile
+                .clone()
+                .or_else(|| get("keyfile").map(|f| PathBuf::from(expand(&f, &cluster, &name))));
+            let inline = match (get("key"), &keyfile) {
+                (Some(k), _) if args.keyfile.is_none() => Some(CryptoKey::from_base64(&k)?),
+                (_, Some(f)) => {
+                    let text = std::fs::read_to_string(f).map_err(|e| {
+                        RadosError::Config(format!("cannot read key file {}: {e}", f.display()))
+                    })?;
+                    Some(CryptoKey::from_base64(&text)?)
+                }
+                (None, None) | (Some(_), None) => None,
+            };
             match (inline, load_key(&paths, &name)?) {
                 (Some(k), _) => Some(k),
                 (None, Some((k, _))) => Some(k),

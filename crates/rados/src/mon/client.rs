@@ -395,6 +395,24 @@ impl Task {
                                     allowed: mode_names(&allowed_modes),
                                 });
                             }
+                            Err(ceph_msgr2::Error::AuthRejected {
+                                method,
+                                result,
+                                allowed_methods,
+                                allowed_modes,
+                            }) => {
+                                return Err(RadosError::AuthFailed {
+                                    entity: self.opts.name.to_string(),
+                                    detail: format!(
+                                        "the monitor at {addr} refused method {} in mode {} ({}); it allows methods {} and modes {}",
+                                        method_name(method),
+                                        mode_names(&self.opts.mon_modes),
+                                        ceph_msgr2::session::errno_text(result),
+                                        allowed_methods.iter().map(|m| method_name(*m)).collect::<Vec<_>>().join(" "),
+                                        mode_names(&allowed_modes),
+                                    ),
+                                });
+                            }
                             Err(ceph_msgr2::Error::Auth(detail)) => {
                                 return Err(RadosError::AuthFailed {
                                     entity: self.opts.name.to_string(),
@@ -578,9 +596,11 @@ impl Task {
         match msg.msg_type {
             MSG_MON_MAP => {
                 let m: MonMapMessage = Self::decode(&msg, "MMonMap")?;
-                let map = crate::monmap::MonMap::decode_exact(&m.monmap).map_err(|e| RadosError::Decode {
-                    what: "MonMap",
-                    source: e,
+                let map = crate::monmap::MonMap::decode_exact(&m.monmap).map_err(|e| {
+                    RadosError::Decode {
+                        what: "MonMap",
+                        source: e,
+                    }
                 })?;
                 let fsid = map.fsid;
                 if self.fsid.is_some_and(|f| f != fsid) {
@@ -730,6 +750,15 @@ impl Task {
     }
 }
 
+/// "none", "cephx" for an auth method id.
+fn method_name(m: u32) -> String {
+    match m {
+        1 => "none".into(),
+        2 => "cephx".into(),
+        other => format!("method {other}"),
+    }
+}
+
 /// "crc", "secure" for a list of connection modes.
 fn mode_names(modes: &[u32]) -> String {
     modes
@@ -742,4 +771,3 @@ fn mode_names(modes: &[u32]) -> String {
         .collect::<Vec<_>>()
         .join(" ")
 }
-
