@@ -151,3 +151,37 @@ async fn futures_poll_once<F: std::future::Future + Unpin>(fut: &mut F) -> Optio
     })
     .await
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn versions_and_osdmap_subscriptions() {
+    let _one = SERIAL.lock().await;
+    let bed = Testbed::load();
+    let mon = MonClient::connect(MonClientOptions::from_settings(&settings(&bed, None)))
+        .await
+        .expect("connect");
+    let epoch = bed.ceph_json("CEPH_CONF", &["osd", "stat"])["epoch"]
+        .as_u64()
+        .expect("epoch");
+    let (newest, oldest) = mon.get_version("osdmap").await.expect("get_version");
+    assert!(
+        newest >= epoch && oldest <= newest,
+        "osdmap versions {oldest}..{newest}, ceph says {epoch}"
+    );
+
+    // The raw MOSDMap is handed up: its front starts with the fsid and
+    // holds the newest full map.
+    let mut maps = mon.maps();
+    mon.subscribe("osdmap", 0, false).expect("subscribe");
+    let update = tokio::time::timeout(Duration::from_secs(30), async {
+        loop {
+            if let Ok(ceph_rados::mon::MapUpdate::OsdMap { front, .. }) = maps.recv().await {
+                return front;
+            }
+        }
+    })
+    .await
+    .expect("no MOSDMap within 30 s");
+    let fsid: ceph_encoding::Uuid =
+        ceph_encoding::Decode::decode_exact(&update[..16]).expect("fsid");
+    assert_eq!(fsid.to_string(), bed.fsid("CEPH_CONF"));
+}
