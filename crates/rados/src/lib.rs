@@ -9,5 +9,6 @@ pub mod config;
 pub mod error;
 pub mod mon;
 pub mod monmap;
+pub mod osd;
 
 pub use error::{RadosError, Result};

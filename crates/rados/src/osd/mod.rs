@@ -1,0 +1,10 @@
+//! Talking to OSDs: operations, the MOSDOp/MOSDOpReply messages and the
+//! types they carry.
+
+pub mod messages;
+pub mod op;
+pub mod types;
+
+pub use messages::{MOsdOp, MOsdOpReply, NOSNAP};
+pub use op::{OpResult, OsdOp};
+pub use types::{ObjectLocator, PgId, SPgId};
