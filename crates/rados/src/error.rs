@@ -50,6 +50,14 @@ pub enum RadosError {
         /// The decoder's error.
         source: ceph_encoding::DecodeError,
     },
+    /// The monitor refused a pool operation.
+    #[error("{what}: {}", errno_text(*.status))]
+    PoolOp {
+        /// The operation.
+        what: String,
+        /// The negative errno.
+        status: i32,
+    },
     /// A request took longer than allowed.
     #[error("timed out: {0}")]
     Timeout(String),
@@ -60,3 +68,8 @@ pub enum RadosError {
 
 /// The crate's result type.
 pub type Result<T> = std::result::Result<T, RadosError>;
+
+/// A negative errno as text.
+pub fn errno_text(status: i32) -> String {
+    ceph_msgr2::session::errno_text(status)
+}

@@ -185,3 +185,65 @@ async fn versions_and_osdmap_subscriptions() {
         ceph_encoding::Decode::decode_exact(&update[..16]).expect("fsid");
     assert_eq!(fsid.to_string(), bed.fsid("CEPH_CONF"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn self_managed_snapshot_ids_are_allocated_and_released() {
+    let _one = SERIAL.lock().await;
+    let bed = Testbed::load();
+    let mon = MonClient::connect(MonClientOptions::from_settings(&settings(&bed, None)))
+        .await
+        .expect("connect");
+    let pools = bed.ceph_json("CEPH_CONF", &["osd", "pool", "ls", "detail"]);
+    let pool_id = |name: &str| -> u32 {
+        pools
+            .as_array()
+            .expect("pools")
+            .iter()
+            .find(|p| p["pool_name"] == name)
+            .and_then(|p| p["pool_id"].as_u64())
+            .expect("pool id") as u32
+    };
+    let (images, volumes) = (pool_id("images"), pool_id("volumes"));
+    // One in each pool, at the same time.
+    let (a, b) = tokio::join!(mon.allocate_snap_id(images), mon.allocate_snap_id(volumes));
+    let (snap_a, epoch_a) = a.expect("allocate in images");
+    let (snap_b, _) = b.expect("allocate in volumes");
+    assert!(snap_a > 0 && snap_b > 0);
+    let detail = bed.ceph_json("CEPH_CONF", &["osd", "pool", "ls", "detail"]);
+    let seq = |id: u32| {
+        detail
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["pool_id"].as_u64() == Some(u64::from(id)))
+            .and_then(|p| p["snap_seq"].as_u64())
+            .unwrap()
+    };
+    assert!(
+        seq(images) >= snap_a,
+        "pool images snap_seq {} < {snap_a}",
+        seq(images)
+    );
+    assert!(seq(volumes) >= snap_b);
+    assert!(
+        u64::from(epoch_a)
+            <= bed.ceph_json("CEPH_CONF", &["osd", "stat"])["epoch"]
+                .as_u64()
+                .unwrap()
+    );
+
+    let e1 = mon.release_snap_id(images, snap_a).await.expect("release");
+    let e2 = mon.release_snap_id(volumes, snap_b).await.expect("release");
+    assert!(e1 > 0 && e2 > 0);
+    // The map records the removals (queued for purging, or purged).
+    let dump = bed.ceph_json("CEPH_CONF", &["osd", "dump"]);
+    let text = dump.to_string();
+    assert!(
+        text.contains("removed_snaps_queue"),
+        "no removed_snaps_queue in the osd dump"
+    );
+    // Releasing an id twice is harmless, as in Ceph.
+    mon.release_snap_id(images, snap_a)
+        .await
+        .expect("release again");
+}

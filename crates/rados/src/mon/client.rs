@@ -103,7 +103,24 @@ enum Request {
         start: u64,
         onetime: bool,
     },
+    PoolOp {
+        pool: u32,
+        op: u32,
+        snapid: u64,
+        reply: oneshot::Sender<Result<PoolOpResult>>,
+    },
     Reconnect,
+}
+
+/// The outcome of a pool operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PoolOpResult {
+    /// 0 or a negative errno.
+    pub status: i32,
+    /// The osdmap epoch that carries the change.
+    pub epoch: u32,
+    /// Extra data (for a new snapshot id: its encoding).
+    pub data: Bytes,
 }
 
 /// A handle on the monitor client's task.
@@ -140,6 +157,7 @@ impl MonClient {
             conn: None,
             commands: BTreeMap::new(),
             versions: BTreeMap::new(),
+            pool_ops: BTreeMap::new(),
             subs: BTreeMap::new(),
             next_tid: 1,
             fsid: None,
@@ -210,6 +228,52 @@ impl MonClient {
             .map_err(|_| RadosError::Shutdown)
     }
 
+    /// Allocates a self-managed snapshot id in `pool`; returns the id and
+    /// the osdmap epoch from which the pool's snap_seq includes it.
+    pub async fn allocate_snap_id(&self, pool: u32) -> Result<(u64, u32)> {
+        let r = self.pool_op(pool, POOL_OP_CREATE_UNMANAGED_SNAP, 0).await?;
+        if r.status < 0 {
+            return Err(RadosError::PoolOp {
+                what: format!("allocating a snapshot id in pool {pool}"),
+                status: r.status,
+            });
+        }
+        let id = <u64 as Decode>::decode_exact(&r.data).map_err(|e| RadosError::Decode {
+            what: "snapshot id",
+            source: e,
+        })?;
+        Ok((id, r.epoch))
+    }
+
+    /// Releases a self-managed snapshot id of `pool`; returns the epoch
+    /// that records the removal.
+    pub async fn release_snap_id(&self, pool: u32, snapid: u64) -> Result<u32> {
+        let r = self
+            .pool_op(pool, POOL_OP_DELETE_UNMANAGED_SNAP, snapid)
+            .await?;
+        if r.status < 0 {
+            return Err(RadosError::PoolOp {
+                what: format!("releasing snapshot id {snapid} of pool {pool}"),
+                status: r.status,
+            });
+        }
+        Ok(r.epoch)
+    }
+
+    /// Sends a pool operation to the monitor.
+    pub async fn pool_op(&self, pool: u32, op: u32, snapid: u64) -> Result<PoolOpResult> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(Request::PoolOp {
+                pool,
+                op,
+                snapid,
+                reply,
+            })
+            .map_err(|_| RadosError::Shutdown)?;
+        rx.await.map_err(|_| RadosError::Shutdown)?
+    }
+
     /// Drops the current monitor connection, as a network failure would:
     /// the client hunts for a monitor again and sends again every request
     /// still unanswered. Requests made before this call are sent first.
@@ -228,6 +292,13 @@ impl MonClient {
 /// Where the answer to a version query goes.
 type VersionReply = oneshot::Sender<Result<(u64, u64)>>;
 
+struct PendingPoolOp {
+    pool: u32,
+    op: u32,
+    snapid: u64,
+    reply: oneshot::Sender<Result<PoolOpResult>>,
+}
+
 struct PendingCommand {
     cmd: Vec<String>,
     input: Bytes,
@@ -242,6 +313,7 @@ struct Task {
     conn: Option<Connection>,
     commands: BTreeMap<u64, PendingCommand>,
     versions: BTreeMap<u64, (String, VersionReply)>,
+    pool_ops: BTreeMap<u64, PendingPoolOp>,
     subs: BTreeMap<String, SubscribeItem>,
     next_tid: u64,
     fsid: Option<Uuid>,
@@ -531,6 +603,22 @@ impl Task {
         )
     }
 
+    fn send_pool_op(&mut self, tid: u64, pool: u32, op: u32, snapid: u64) -> Result<()> {
+        let Some(fsid) = self.fsid else { return Ok(()) };
+        let m = PoolOp {
+            paxos: PaxosHeader::default(),
+            fsid,
+            pool,
+            op,
+            auid: 0,
+            snapid,
+            name: String::new(),
+            pad: 0,
+            crush_rule: 0,
+        };
+        self.send_msg(Message::new(MSG_POOLOP, 4, 2, m.to_bytes(0)).with_tid(tid))
+    }
+
     fn accept(&mut self, r: Request) {
         if matches!(r, Request::Reconnect) {
             info!("dropping the monitor connection on request");
@@ -573,6 +661,23 @@ impl Task {
                     },
                 );
                 self.send_subscribe()
+            }
+            Request::PoolOp {
+                pool,
+                op,
+                snapid,
+                reply,
+            } => {
+                self.pool_ops.insert(
+                    tid,
+                    PendingPoolOp {
+                        pool,
+                        op,
+                        snapid,
+                        reply,
+                    },
+                );
+                self.send_pool_op(tid, pool, op, snapid)
             }
             Request::Reconnect => Ok(()),
         };
@@ -638,6 +743,14 @@ impl Task {
                     for (tid, cmd, input) in cmds {
                         self.send_command(tid, cmd, input)?;
                     }
+                    let ops: Vec<(u64, u32, u32, u64)> = self
+                        .pool_ops
+                        .iter()
+                        .map(|(tid, p)| (*tid, p.pool, p.op, p.snapid))
+                        .collect();
+                    for (tid, pool, op, snapid) in ops {
+                        self.send_pool_op(tid, pool, op, snapid)?;
+                    }
                 }
                 if let Some(ready) = self.ready.take() {
                     let _ = ready.send(Ok((fsid, self.cephx_global_id())));
@@ -651,6 +764,16 @@ impl Task {
                         status: ack.r,
                         status_text: ack.rs,
                         output: msg.data.clone(),
+                    }));
+                }
+            }
+            MSG_POOLOP_REPLY => {
+                let r: PoolOpReply = Self::decode(&msg, "MPoolOpReply")?;
+                if let Some(p) = self.pool_ops.remove(&msg.tid) {
+                    let _ = p.reply.send(Ok(PoolOpResult {
+                        status: r.reply_code as i32,
+                        epoch: r.epoch,
+                        data: r.response.unwrap_or_default(),
                     }));
                 }
             }
@@ -746,6 +869,9 @@ impl Task {
         }
         for (_, (_, reply)) in std::mem::take(&mut self.versions) {
             let _ = reply.send(Err(err(&text)));
+        }
+        for (_, p) in std::mem::take(&mut self.pool_ops) {
+            let _ = p.reply.send(Err(err(&text)));
         }
     }
 }

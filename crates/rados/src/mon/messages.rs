@@ -22,6 +22,10 @@ pub const MSG_MON_GET_VERSION: u16 = 19;
 pub const MSG_MON_GET_VERSION_REPLY: u16 = 20;
 /// `CEPH_MSG_OSD_MAP`.
 pub const MSG_OSD_MAP: u16 = 41;
+/// `CEPH_MSG_POOLOP_REPLY`.
+pub const MSG_POOLOP_REPLY: u16 = 48;
+/// `CEPH_MSG_POOLOP`.
+pub const MSG_POOLOP: u16 = 49;
 /// `MSG_MON_COMMAND`.
 pub const MSG_MON_COMMAND: u16 = 50;
 /// `MSG_MON_COMMAND_ACK`.
@@ -169,5 +173,52 @@ ceph_struct! {
     pub struct MonMapMessage {
         /// The MonMap's encoding.
         pub monmap: Bytes,
+    }
+}
+
+/// Pool operation: allocate a self-managed snapshot id.
+pub const POOL_OP_CREATE_UNMANAGED_SNAP: u32 = 0x21;
+/// Pool operation: release a self-managed snapshot id.
+pub const POOL_OP_DELETE_UNMANAGED_SNAP: u32 = 0x22;
+
+ceph_struct! {
+    /// MPoolOp (version 4): an operation on a pool handled by the monitor.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct PoolOp {
+        /// Paxos header (version: the osdmap epoch we have).
+        pub paxos: PaxosHeader,
+        /// The cluster's fsid.
+        pub fsid: Uuid,
+        /// The pool.
+        pub pool: u32,
+        /// `POOL_OP_*`.
+        pub op: u32,
+        /// Obsolete owner id (0).
+        pub auid: u64,
+        /// The snapshot id (for removal).
+        pub snapid: u64,
+        /// A snapshot name (pool snapshots; empty here).
+        pub name: String,
+        /// Padding kept by the v3 to v4 change (0).
+        pub pad: u8,
+        /// Crush rule (pool creation; 0 here).
+        pub crush_rule: i16,
+    }
+}
+
+ceph_struct! {
+    /// MPoolOpReply.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct PoolOpReply {
+        /// Paxos header.
+        pub paxos: PaxosHeader,
+        /// The cluster's fsid.
+        pub fsid: Uuid,
+        /// 0 or a negative errno (sent as unsigned).
+        pub reply_code: u32,
+        /// The osdmap epoch that carries the change.
+        pub epoch: u32,
+        /// Extra data (the new snapshot id), if any.
+        pub response: Option<Bytes>,
     }
 }

@@ -3,4 +3,4 @@
 pub mod client;
 pub mod messages;
 
-pub use client::{CommandReply, MapUpdate, MonClient, MonClientOptions};
+pub use client::{CommandReply, MapUpdate, MonClient, MonClientOptions, PoolOpResult};
