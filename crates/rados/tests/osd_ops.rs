@@ -237,3 +237,48 @@ async fn compound_ops_on_a_real_osd_in_both_modes() {
         assert_eq!(r.result, -2, "ENOENT expected after remove");
     }
 }
+
+#[test]
+fn object_names_hash_and_map_to_pgs_as_ceph_says() {
+    use ceph_rados::osd::hash::{hash_input, pg_mask, stable_mod, str_hash_rjenkins};
+    let bed = Testbed::load();
+    let detail = bed.ceph_json("CEPH_CONF", &["osd", "pool", "ls", "detail"]);
+    let pg_num = detail
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["pool_name"] == "images")
+        .and_then(|p| p["pg_num"].as_u64())
+        .unwrap() as u32;
+    let names = [
+        "a",
+        "rbd_directory",
+        "rbd_header.10226b8b4567",
+        "rbd_data.10226b8b4567.0000000000000000",
+        "exactly12byt",
+        "thirteen-byte",
+        "",
+        "\u{e9}t\u{e9}",
+        "a-much-longer-object-name-of-more-than-thirty-bytes",
+    ];
+    for name in names.iter().filter(|n| !n.is_empty()) {
+        for ns in ["", "tenant-a"] {
+            let mut args = vec!["osd", "map", "images", name];
+            if !ns.is_empty() {
+                args.push(ns);
+            }
+            let map = bed.ceph_json("CEPH_CONF", &args);
+            let raw = map["raw_pgid"].as_str().unwrap();
+            let want = u32::from_str_radix(raw.split('.').nth(1).unwrap(), 16).unwrap();
+            let got = str_hash_rjenkins(&hash_input(name, "", ns));
+            assert_eq!(got, want, "hash of {name:?} in namespace {ns:?}");
+            let pg = map["pgid"].as_str().unwrap();
+            let seed = u32::from_str_radix(pg.split('.').nth(1).unwrap(), 16).unwrap();
+            assert_eq!(
+                stable_mod(got, pg_num, pg_mask(pg_num)),
+                seed,
+                "pg of {name:?}"
+            );
+        }
+    }
+}
