@@ -4,6 +4,7 @@
 pub mod hash;
 pub mod messages;
 pub mod op;
+pub mod session;
 pub mod types;
 
 pub use messages::{MOsdOp, MOsdOpReply, NOSNAP};
