@@ -58,6 +58,9 @@ pub enum RadosError {
         /// The negative errno.
         status: i32,
     },
+    /// A pool that does not exist.
+    #[error("pool {0} does not exist")]
+    NoSuchPool(String),
     /// A request took longer than allowed.
     #[error("timed out: {0}")]
     Timeout(String),

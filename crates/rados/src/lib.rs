@@ -6,9 +6,13 @@
 //! that sends operations to OSDs and resends them when the map changes.
 
 pub mod config;
+pub mod crush;
 pub mod error;
 pub mod mon;
 pub mod monmap;
+pub mod objecter;
 pub mod osd;
+pub mod osdmap;
+pub mod placement;
 
 pub use error::{RadosError, Result};

@@ -28,7 +28,13 @@ fn v2_addr(addrvec: &Value) -> EntityAddr {
     EntityAddr::new(AddrType::MSGR2, sa, a["nonce"].as_u64().unwrap() as u32)
 }
 
-async fn open(mon: &MonClient, peer_type: EntityType, service: u32, addr: EntityAddr, mode: u32) -> Connection {
+async fn open(
+    mon: &MonClient,
+    peer_type: EntityType,
+    service: u32,
+    addr: EntityAddr,
+    mode: u32,
+) -> Connection {
     let cephx = mon.cephx().expect("cephx in use");
     let auth = ServiceHandshake::new(cephx, service).expect("a ticket for the service");
     let config = ClientConfig {
@@ -41,9 +47,13 @@ async fn open(mon: &MonClient, peer_type: EntityType, service: u32, addr: Entity
         global_id: mon.global_id(),
     };
     let session = ClientSession::new(config, Box::new(auth), 1234);
-    Connection::connect(addr.socket_addr().unwrap(), session, Duration::from_secs(30))
-        .await
-        .unwrap_or_else(|e| panic!("session with {peer_type} at {addr} in mode {mode}: {e}"))
+    Connection::connect(
+        addr.socket_addr().unwrap(),
+        session,
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("session with {peer_type} at {addr} in mode {mode}: {e}"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -51,7 +61,10 @@ async fn osd_and_mgr_sessions_in_both_modes_as_admin_and_cinder() {
     let bed = Testbed::load();
     let osds = bed.ceph_json("CEPH_CONF", &["osd", "dump"]);
     let mgr = bed.ceph_json("CEPH_CONF", &["mgr", "dump"]);
-    for (name, keyring) in [("client.admin", "CEPH_ADMIN_KEYRING"), ("client.cinder", "CEPH_CINDER_KEYRING")] {
+    for (name, keyring) in [
+        ("client.admin", "CEPH_ADMIN_KEYRING"),
+        ("client.cinder", "CEPH_CINDER_KEYRING"),
+    ] {
         let settings = ClientSettings::resolve(&ClientArgs {
             conf: Some(bed.var("CEPH_CONF").into()),
             name: Some(name.into()),
@@ -59,7 +72,9 @@ async fn osd_and_mgr_sessions_in_both_modes_as_admin_and_cinder() {
             ..ClientArgs::default()
         })
         .unwrap();
-        let mon = MonClient::connect(MonClientOptions::from_settings(&settings)).await.unwrap();
+        let mon = MonClient::connect(MonClientOptions::from_settings(&settings))
+            .await
+            .unwrap();
         for mode in [MODE_CRC, MODE_SECURE] {
             for osd in osds["osds"].as_array().unwrap() {
                 let addr = v2_addr(&osd["public_addrs"]);

@@ -105,4 +105,6 @@ pub enum Command {
     /// Send a command (JSON) to the monitors and print its output, as
     /// `ceph` does; exits with the command's status.
     MonCommand(crate::commands::mon_command::MonCommandArgs),
+    /// Placement computed from an OSDMap file, printed as `osdmaptool` does.
+    Osdmap(crate::commands::osdmap::OsdmapArgs),
 }

@@ -8,6 +8,9 @@ pub enum CliError {
     /// A RADOS-level failure (configuration, monitors, authentication).
     #[error(transparent)]
     Rados(#[from] ceph_rados::RadosError),
+    /// Input that cannot be used (a file that is not what it should be).
+    #[error("{0}")]
+    Input(String),
     /// Something local (files, runtime).
     #[error("{context}: {source}")]
     Io {

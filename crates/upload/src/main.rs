@@ -28,6 +28,7 @@ fn init_logging(verbose: u8) {
 async fn dispatch(cli: &Cli) -> Result<i32, CliError> {
     match &cli.command {
         Command::MonCommand(args) => commands::mon_command::run(&cli.global, args).await,
+        Command::Osdmap(args) => commands::osdmap::run(args),
     }
 }
 

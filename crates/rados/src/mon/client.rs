@@ -131,6 +131,7 @@ pub struct MonClient {
     fsid: Uuid,
     global_id: u64,
     cephx: Option<SharedClient>,
+    name: EntityName,
 }
 
 impl MonClient {
@@ -146,6 +147,7 @@ impl MonClient {
                 opts.want_services,
             )))
         });
+        let name_for_handle = opts.name.clone();
         let (tx, rx) = mpsc::unbounded_channel();
         let (maps, _) = broadcast::channel(64);
         let (ready_tx, ready_rx) = oneshot::channel();
@@ -169,6 +171,7 @@ impl MonClient {
         tokio::spawn(task.run());
         let (fsid, global_id) = ready_rx.await.map_err(|_| RadosError::Shutdown)??;
         Ok(MonClient {
+            name: name_for_handle,
             tx,
             maps,
             fsid,
@@ -185,6 +188,11 @@ impl MonClient {
     /// Our global id.
     pub fn global_id(&self) -> u64 {
         self.global_id
+    }
+
+    /// Who we are.
+    pub fn name(&self) -> &EntityName {
+        &self.name
     }
 
     /// The cephx client (for service tickets), if cephx is in use.

@@ -1,6 +1,7 @@
 //! The commands of `rbd-native`, one module each.
 
 pub mod mon_command;
+pub mod osdmap;
 
 use ceph_rados::config::ClientSettings;
 use ceph_rados::mon::{MonClient, MonClientOptions};
