@@ -17,7 +17,7 @@ use tracing::{debug, info, warn};
 use crate::crush::CrushMap;
 use crate::error::{RadosError, Result};
 use crate::mon::{MapUpdate, MonClient};
-use crate::osd::messages::{flag, MSG_OSD_OP, MSG_OSD_OPREPLY, MOSDOP_COMPAT, MOSDOP_VERSION};
+use crate::osd::messages::{flag, MOSDOP_COMPAT, MOSDOP_VERSION, MSG_OSD_OP, MSG_OSD_OPREPLY};
 use crate::osd::op::code;
 use crate::osd::session::{OsdSession, SessionEvent, SessionParams};
 use crate::osd::types::{ObjectLocator, PgId as WirePgId, ReqId, SPgId};
@@ -212,7 +212,11 @@ impl Objecter {
     pub async fn wait_for_epoch(&self, epoch: u32) -> Result<()> {
         let mut rx = self.maps.clone();
         loop {
-            if rx.borrow().as_ref().is_some_and(|m| m.osdmap.epoch >= epoch) {
+            if rx
+                .borrow()
+                .as_ref()
+                .is_some_and(|m| m.osdmap.epoch >= epoch)
+            {
                 return Ok(());
             }
             rx.changed().await.map_err(|_| RadosError::Shutdown)?;
@@ -287,7 +291,8 @@ const TICK: Duration = Duration::from_secs(1);
 
 impl Task {
     async fn run(mut self) {
-        let (opened_tx, mut opened_rx) = mpsc::unbounded_channel::<(i32, u64, Result<OsdSession>)>();
+        let (opened_tx, mut opened_rx) =
+            mpsc::unbounded_channel::<(i32, u64, Result<OsdSession>)>();
         loop {
             let input = tokio::select! {
                 c = self.rx.recv() => Input::Cmd(c),
@@ -328,7 +333,10 @@ impl Task {
                 Input::Map(Ok(MapUpdate::MonMap(_))) => {}
                 Input::Map(Err(tokio::sync::broadcast::error::RecvError::Lagged(n))) => {
                     warn!("missed {n} map messages; asking for the map again");
-                    let from = self.maps.as_ref().map_or(0, |m| u64::from(m.osdmap.epoch) + 1);
+                    let from = self
+                        .maps
+                        .as_ref()
+                        .map_or(0, |m| u64::from(m.osdmap.epoch) + 1);
                     let _ = self.mon.subscribe("osdmap", from, false);
                 }
                 Input::Map(Err(_)) => return,
@@ -361,14 +369,26 @@ impl Task {
         let mut r = Reader::new(front);
         let fsid: Uuid = r.read().map_err(dec)?;
         if fsid != self.fsid {
-            return Err(RadosError::Config(format!("an OSD map of cluster {fsid}, not ours")));
+            return Err(RadosError::Config(format!(
+                "an OSD map of cluster {fsid}, not ours"
+            )));
         }
         let incrementals: BTreeMap<u32, Bytes> = r.read().map_err(dec)?;
         let fulls: BTreeMap<u32, Bytes> = r.read().map_err(dec)?;
         let mut map: Option<OsdMap> = self.maps.as_ref().map(|m| (*m.osdmap).clone());
         let mut crush_changed = false;
-        let first = incrementals.keys().chain(fulls.keys()).min().copied().unwrap_or(0);
-        let last = incrementals.keys().chain(fulls.keys()).max().copied().unwrap_or(0);
+        let first = incrementals
+            .keys()
+            .chain(fulls.keys())
+            .min()
+            .copied()
+            .unwrap_or(0);
+        let last = incrementals
+            .keys()
+            .chain(fulls.keys())
+            .max()
+            .copied()
+            .unwrap_or(0);
         for epoch in first..=last {
             let have = map.as_ref().map_or(0, |m| m.epoch);
             if epoch <= have {
@@ -383,8 +403,9 @@ impl Task {
                 }
                 let inc = crate::osdmap::Incremental::from_bytes(inc).map_err(dec)?;
                 crush_changed |= !inc.crush.is_empty() || !inc.fullmap.is_empty();
-                m.apply_incremental(&inc)
-                    .map_err(|e| RadosError::Config(format!("cannot apply OSD map epoch {epoch}: {e}")))?;
+                m.apply_incremental(&inc).map_err(|e| {
+                    RadosError::Config(format!("cannot apply OSD map epoch {epoch}: {e}"))
+                })?;
             } else {
                 // A gap: ask for the maps from where we are.
                 let from = u64::from(have) + 1;
@@ -394,7 +415,11 @@ impl Task {
             }
         }
         let Some(map) = map else { return Ok(()) };
-        if self.maps.as_ref().is_some_and(|m| m.osdmap.epoch == map.epoch) {
+        if self
+            .maps
+            .as_ref()
+            .is_some_and(|m| m.osdmap.epoch == map.epoch)
+        {
             return Ok(());
         }
         let crush = match (&self.maps, crush_changed) {
@@ -419,8 +444,14 @@ impl Task {
 
     /// Computes where `tid` goes and sends it, or leaves it waiting (no
     /// map, paused, no primary, session opening).
-    fn dispatch(&mut self, tid: u64, opened_tx: &mpsc::UnboundedSender<(i32, u64, Result<OsdSession>)>) {
-        let Some(maps) = self.maps.clone() else { return };
+    fn dispatch(
+        &mut self,
+        tid: u64,
+        opened_tx: &mpsc::UnboundedSender<(i32, u64, Result<OsdSession>)>,
+    ) {
+        let Some(maps) = self.maps.clone() else {
+            return;
+        };
         let Some(op) = self.ops.get(&tid) else { return };
         let map = &maps.osdmap;
         let pool_id = op.oloc_override.as_ref().map_or(op.req.pool, |o| o.pool);
@@ -440,8 +471,14 @@ impl Task {
             Some(o) => (o.nspace.clone(), o.key.clone()),
             None => (op.req.nspace.clone(), op.req.key.clone()),
         };
-        let Some((mapping, hash)) = placer.object_to_up_acting(pool_id, &op.req.oid, &key, &nspace) else {
-            self.complete(tid, Err(RadosError::Config(format!("cannot place objects in pool {pool_id}"))));
+        let Some((mapping, hash)) = placer.object_to_up_acting(pool_id, &op.req.oid, &key, &nspace)
+        else {
+            self.complete(
+                tid,
+                Err(RadosError::Config(format!(
+                    "cannot place objects in pool {pool_id}"
+                ))),
+            );
             return;
         };
         let osd = mapping.acting_primary;
@@ -462,8 +499,15 @@ impl Task {
             }
             return;
         };
-        let Some(op) = self.ops.get_mut(&tid) else { return };
-        let mut flags = flag::KNOWN_REDIR | if write { flag::WRITE | flag::ONDISK } else { flag::READ };
+        let Some(op) = self.ops.get_mut(&tid) else {
+            return;
+        };
+        let mut flags = flag::KNOWN_REDIR
+            | if write {
+                flag::WRITE | flag::ONDISK
+            } else {
+                flag::READ
+            };
         if op.req.ops.iter().any(|o| o.code == code::CALL) {
             flags |= flag::EXEC;
         }
@@ -480,7 +524,11 @@ impl Task {
             epoch: map.epoch,
             flags,
             reqid: ReqId::default(),
-            mtime: if write { UTime::now().unwrap_or_default() } else { UTime::default() },
+            mtime: if write {
+                UTime::now().unwrap_or_default()
+            } else {
+                UTime::default()
+            },
             oloc,
             oid: op.req.oid.clone(),
             ops: op.req.ops.clone(),
@@ -505,7 +553,12 @@ impl Task {
         }
     }
 
-    fn open_session(&mut self, osd: i32, map: &OsdMap, opened_tx: &mpsc::UnboundedSender<(i32, u64, Result<OsdSession>)>) {
+    fn open_session(
+        &mut self,
+        osd: i32,
+        map: &OsdMap,
+        opened_tx: &mpsc::UnboundedSender<(i32, u64, Result<OsdSession>)>,
+    ) {
         let Some(addr) = map.addrs(osd).and_then(|v| v.msgr2_addr()) else {
             warn!(osd, "osd has no msgr2 address in the map");
             return;
@@ -534,7 +587,10 @@ impl Task {
                 self.sessions.insert(osd, s);
             }
             Err(e) => {
-                warn!(osd, "cannot open a session with osd.{osd}: {e}; retrying on the next map or tick");
+                warn!(
+                    osd,
+                    "cannot open a session with osd.{osd}: {e}; retrying on the next map or tick"
+                );
             }
         }
         for tid in waiting {
@@ -544,7 +600,11 @@ impl Task {
         }
     }
 
-    fn handle_session_event(&mut self, ev: SessionEvent, opened_tx: &mpsc::UnboundedSender<(i32, u64, Result<OsdSession>)>) {
+    fn handle_session_event(
+        &mut self,
+        ev: SessionEvent,
+        opened_tx: &mpsc::UnboundedSender<(i32, u64, Result<OsdSession>)>,
+    ) {
         match ev {
             SessionEvent::Message { osd, msg, .. } => {
                 if msg.msg_type != MSG_OSD_OPREPLY {
@@ -559,7 +619,9 @@ impl Task {
                     }
                 };
                 let tid = msg.tid;
-                let Some(op) = self.ops.get_mut(&tid) else { return };
+                let Some(op) = self.ops.get_mut(&tid) else {
+                    return;
+                };
                 if op.sent_to.map(|s| s.0) != Some(osd) {
                     return; // a reply to an older attempt
                 }
@@ -586,8 +648,16 @@ impl Task {
                     }),
                 );
             }
-            SessionEvent::Failed { osd, incarnation, error } => {
-                if self.sessions.get(&osd).is_some_and(|s| s.incarnation == incarnation) {
+            SessionEvent::Failed {
+                osd,
+                incarnation,
+                error,
+            } => {
+                if self
+                    .sessions
+                    .get(&osd)
+                    .is_some_and(|s| s.incarnation == incarnation)
+                {
                     self.sessions.remove(&osd);
                 }
                 info!(osd, "session failed ({error}); resending its ops");
@@ -610,7 +680,9 @@ impl Task {
     /// After a map change: resend every op whose target moved, and send
     /// those that were waiting.
     fn retarget_all(&mut self, opened_tx: &mpsc::UnboundedSender<(i32, u64, Result<OsdSession>)>) {
-        let Some(maps) = self.maps.clone() else { return };
+        let Some(maps) = self.maps.clone() else {
+            return;
+        };
         let placer = Placer::new(&maps.osdmap, &maps.crush);
         let mut resend = Vec::new();
         for (&tid, op) in &self.ops {
@@ -618,17 +690,20 @@ impl Task {
                 None => resend.push(tid),
                 Some((osd, pgid, _)) => {
                     let pool_id = op.oloc_override.as_ref().map_or(op.req.pool, |o| o.pool);
-                    let now = placer.object_to_up_acting(pool_id, &op.req.oid, &op.req.key, &op.req.nspace);
+                    let now = placer.object_to_up_acting(
+                        pool_id,
+                        &op.req.oid,
+                        &op.req.key,
+                        &op.req.nspace,
+                    );
                     let moved = match now {
                         Some((m, _)) => m.acting_primary != osd || m.pgid.seed != pgid.seed,
                         None => true,
                     };
                     let down = !maps.osdmap.is_up(osd);
-                    let forced = maps
-                        .osdmap
-                        .pools
-                        .get(&pool_id)
-                        .is_some_and(|p| u64::from(p.last_force_op_resend) > op.sent_to.map_or(0, |s| s.2));
+                    let forced = maps.osdmap.pools.get(&pool_id).is_some_and(|p| {
+                        u64::from(p.last_force_op_resend) > op.sent_to.map_or(0, |s| s.2)
+                    });
                     if moved || down || forced {
                         resend.push(tid);
                     }
@@ -652,8 +727,15 @@ impl Task {
             .map(|(t, _)| *t)
             .collect();
         for tid in late {
-            let what = self.ops.get(&tid).map(|o| o.req.oid.clone()).unwrap_or_default();
-            self.complete(tid, Err(RadosError::Timeout(format!("operation on {what}"))));
+            let what = self
+                .ops
+                .get(&tid)
+                .map(|o| o.req.oid.clone())
+                .unwrap_or_default();
+            self.complete(
+                tid,
+                Err(RadosError::Timeout(format!("operation on {what}"))),
+            );
         }
     }
 }

@@ -51,7 +51,13 @@ impl<'a> Placer<'a> {
 
     /// The raw PG (full hash as seed) of an object; `None` if the pool does
     /// not exist or hashes names in a way we do not know.
-    pub fn object_to_raw_pg(&self, pool_id: i64, name: &str, key: &str, nspace: &str) -> Option<(PgId, u32)> {
+    pub fn object_to_raw_pg(
+        &self,
+        pool_id: i64,
+        name: &str,
+        key: &str,
+        nspace: &str,
+    ) -> Option<(PgId, u32)> {
         let pool = self.map.pools.get(&pool_id)?;
         let hash = str_hash(pool.object_hash, &hash_input(name, key, nspace))?;
         Some((PgId::new(pool_id, hash), hash))
@@ -60,7 +66,10 @@ impl<'a> Placer<'a> {
     /// The actual PG of a raw one (`raw_pg_to_pg`).
     pub fn raw_to_pg(&self, raw: PgId) -> Option<PgId> {
         let pool = self.map.pools.get(&raw.pool)?;
-        Some(PgId::new(raw.pool, stable_mod(raw.seed, pool.pg_num, pool.pg_num_mask())))
+        Some(PgId::new(
+            raw.pool,
+            stable_mod(raw.seed, pool.pg_num, pool.pg_num_mask()),
+        ))
     }
 
     fn exists(&self, osd: i32) -> bool {
@@ -74,11 +83,17 @@ impl<'a> Placer<'a> {
     /// CRUSH's answer for a PG, without OSDs that do not exist.
     fn raw_osds(&self, pool: &PgPool, pg: PgId) -> (Vec<i32>, u32) {
         let pps = raw_pg_to_pps(pool, pg.pool, pg.seed);
-        let weights: Vec<u32> = (0..self.map.max_osd.max(0)).map(|o| self.map.weight(o)).collect();
+        let weights: Vec<u32> = (0..self.map.max_osd.max(0))
+            .map(|o| self.map.weight(o))
+            .collect();
         let choose_args = self.crush.choose_args_with_fallback(pg.pool);
-        let mut raw = self
-            .crush
-            .do_rule(u32::from(pool.crush_rule), pps as i32, usize::from(pool.size), &weights, choose_args);
+        let mut raw = self.crush.do_rule(
+            u32::from(pool.crush_rule),
+            pps as i32,
+            usize::from(pool.size),
+            &weights,
+            choose_args,
+        );
         if pool.is_replicated() {
             raw.retain(|&o| self.exists(o));
         } else {
@@ -94,7 +109,9 @@ impl<'a> Placer<'a> {
     /// Applies pg_upmap, pg_upmap_items and pg_upmap_primary.
     fn apply_upmap(&self, pg: PgId, raw: &mut Vec<i32>) {
         if let Some(explicit) = self.map.pg_upmap.get(&pg) {
-            let rejected = explicit.iter().any(|&o| o != ITEM_NONE && self.weight_is_zero(o));
+            let rejected = explicit
+                .iter()
+                .any(|&o| o != ITEM_NONE && self.weight_is_zero(o));
             if !rejected {
                 *raw = explicit.clone();
             }
@@ -118,7 +135,10 @@ impl<'a> Placer<'a> {
             }
         }
         if let Some(&prim) = self.map.pg_upmap_primaries.get(&pg) {
-            let valid = prim != ITEM_NONE && prim >= 0 && prim < self.map.max_osd && self.map.weight(prim) != 0;
+            let valid = prim != ITEM_NONE
+                && prim >= 0
+                && prim < self.map.max_osd
+                && self.map.weight(prim) != 0;
             if valid {
                 if let Some(idx) = raw.iter().skip(1).position(|&o| o == prim).map(|i| i + 1) {
                     raw[idx] = raw[0];
@@ -133,14 +153,21 @@ impl<'a> Placer<'a> {
         if pool.is_replicated() {
             raw.iter().copied().filter(|&o| alive(o)).collect()
         } else {
-            raw.iter().map(|&o| if alive(o) { o } else { ITEM_NONE }).collect()
+            raw.iter()
+                .map(|&o| if alive(o) { o } else { ITEM_NONE })
+                .collect()
         }
     }
 
     fn apply_primary_affinity(&self, pps: u32, pool: &PgPool, osds: &mut [i32], primary: &mut i32) {
-        let Some(aff) = &self.map.osd_primary_affinity else { return };
+        let Some(aff) = &self.map.osd_primary_affinity else {
+            return;
+        };
         let affinity = |o: i32| aff.get(o as usize).copied().unwrap_or(MAX_PRIMARY_AFFINITY);
-        if !osds.iter().any(|&o| o != ITEM_NONE && affinity(o) != MAX_PRIMARY_AFFINITY) {
+        if !osds
+            .iter()
+            .any(|&o| o != ITEM_NONE && affinity(o) != MAX_PRIMARY_AFFINITY)
+        {
             return;
         }
         let mut pos: Option<usize> = None;
@@ -149,7 +176,9 @@ impl<'a> Placer<'a> {
                 continue;
             }
             let a = affinity(o);
-            if a < MAX_PRIMARY_AFFINITY && (hash32_2(CRUSH_HASH_RJENKINS1, pps, o as u32) >> 16) >= a {
+            if a < MAX_PRIMARY_AFFINITY
+                && (hash32_2(CRUSH_HASH_RJENKINS1, pps, o as u32) >> 16) >= a
+            {
                 // Not this one, unless nobody else will do.
                 if pos.is_none() {
                     pos = Some(i);
@@ -214,7 +243,13 @@ impl<'a> Placer<'a> {
     }
 
     /// Where an object lives: its PG mapping and its full hash.
-    pub fn object_to_up_acting(&self, pool: i64, name: &str, key: &str, nspace: &str) -> Option<(PgMapping, u32)> {
+    pub fn object_to_up_acting(
+        &self,
+        pool: i64,
+        name: &str,
+        key: &str,
+        nspace: &str,
+    ) -> Option<(PgMapping, u32)> {
         let (raw, hash) = self.object_to_raw_pg(pool, name, key, nspace)?;
         Some((self.pg_to_up_acting(raw)?, hash))
     }

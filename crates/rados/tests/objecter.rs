@@ -25,8 +25,12 @@ async fn objecter(bed: &Testbed) -> Objecter {
         ..ClientArgs::default()
     })
     .unwrap();
-    let mon = MonClient::connect(MonClientOptions::from_settings(&s)).await.unwrap();
-    Objecter::start(mon, ObjecterOptions::default()).await.unwrap()
+    let mon = MonClient::connect(MonClientOptions::from_settings(&s))
+        .await
+        .unwrap();
+    Objecter::start(mon, ObjecterOptions::default())
+        .await
+        .unwrap()
 }
 
 fn ceph(bed: &Testbed, args: &[&str]) {
@@ -53,7 +57,10 @@ async fn get(o: &Objecter, pool: i64, name: &str) -> Bytes {
 }
 
 async fn remove(o: &Objecter, pool: i64, name: &str) {
-    let r = o.execute(OpRequest::new(pool, name, vec![OsdOp::remove()])).await.unwrap();
+    let r = o
+        .execute(OpRequest::new(pool, name, vec![OsdOp::remove()]))
+        .await
+        .unwrap();
     assert_eq!(r.result, 0, "remove {name}");
 }
 
@@ -71,7 +78,10 @@ async fn many_objects_on_every_osd() {
     });
     futures_join_all(writes).await;
     for (i, n) in names.iter().enumerate() {
-        assert_eq!(get(&o, pool, n).await, Bytes::from(pattern(1000 + i * 37, i as u64)));
+        assert_eq!(
+            get(&o, pool, n).await,
+            Bytes::from(pattern(1000 + i * 37, i as u64))
+        );
     }
     // The oracle reads one back.
     let mut c = bed.ceph_tool("rados", "CEPH_CONF", "admin");
@@ -80,7 +90,10 @@ async fn many_objects_on_every_osd() {
     for n in &names {
         remove(&o, pool, n).await;
     }
-    let r = o.execute(OpRequest::new(pool, &names[0], vec![OsdOp::stat()])).await.unwrap();
+    let r = o
+        .execute(OpRequest::new(pool, &names[0], vec![OsdOp::stat()]))
+        .await
+        .unwrap();
     assert_eq!(r.result, -2);
     let missing = o.pool_id("no-such-pool");
     assert!(missing.is_err());
@@ -125,7 +138,9 @@ async fn ops_follow_map_changes_and_wait_out_a_pause() {
 
     // Paused: a write waits (it is not lost and does not fail) until unpause.
     ceph(&bed, &["osd", "pause"]);
-    let epoch = bed.ceph_json("CEPH_CONF", &["osd", "stat"])["epoch"].as_u64().unwrap() as u32;
+    let epoch = bed.ceph_json("CEPH_CONF", &["osd", "stat"])["epoch"]
+        .as_u64()
+        .unwrap() as u32;
     tokio::time::timeout(Duration::from_secs(30), o.wait_for_epoch(epoch))
         .await
         .expect("the objecter saw the paused map")
@@ -136,7 +151,10 @@ async fn ops_follow_map_changes_and_wait_out_a_pause() {
         tokio::spawn(async move { put(&o, pool, &name, Bytes::from_static(b"after")).await })
     };
     tokio::time::sleep(Duration::from_secs(2)).await;
-    assert!(!write.is_finished(), "a write went through a paused cluster");
+    assert!(
+        !write.is_finished(),
+        "a write went through a paused cluster"
+    );
     ceph(&bed, &["osd", "unpause"]);
     tokio::time::timeout(Duration::from_secs(60), write)
         .await
@@ -147,7 +165,9 @@ async fn ops_follow_map_changes_and_wait_out_a_pause() {
 }
 
 /// Runs futures concurrently and waits for all (a tiny join_all).
-async fn futures_join_all<F: std::future::Future<Output = ()> + Send + 'static>(futs: impl Iterator<Item = F>) {
+async fn futures_join_all<F: std::future::Future<Output = ()> + Send + 'static>(
+    futs: impl Iterator<Item = F>,
+) {
     let handles: Vec<_> = futs.map(tokio::spawn).collect();
     for h in handles {
         h.await.unwrap();

@@ -16,7 +16,13 @@ use rbd_native_tests::{run_ok, ScratchDir, Testbed};
 fn set(v: &[i32]) -> String {
     let items: Vec<String> = v
         .iter()
-        .map(|&o| if o == ceph_rados::crush::ITEM_NONE { "2147483647".to_string() } else { o.to_string() })
+        .map(|&o| {
+            if o == ceph_rados::crush::ITEM_NONE {
+                "2147483647".to_string()
+            } else {
+                o.to_string()
+            }
+        })
         .collect();
     format!("[{}]", items.join(","))
 }
@@ -29,7 +35,11 @@ fn ours(map: &OsdMap) -> Vec<String> {
     for (&pool_id, pool) in &map.pools {
         for seed in 0..pool.pg_num {
             let m = placer.pg_to_up_acting(PgId::new(pool_id, seed)).unwrap();
-            lines.push(format!("{pool_id}.{seed:x}\t{}\t{}", set(&m.acting), m.acting_primary));
+            lines.push(format!(
+                "{pool_id}.{seed:x}\t{}\t{}",
+                set(&m.acting),
+                m.acting_primary
+            ));
         }
     }
     lines
@@ -88,7 +98,9 @@ fn corpus_maps_place_every_pg_as_osdmaptool_does() {
     let mut unreadable = 0;
     for version in std::fs::read_dir(root.join("archive")).unwrap() {
         let dir = version.unwrap().path().join("objects/OSDMap");
-        let Ok(samples) = std::fs::read_dir(&dir) else { continue };
+        let Ok(samples) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for s in samples {
             match compare(&s.unwrap().path()) {
                 Some(_) => compared += 1,

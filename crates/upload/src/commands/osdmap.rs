@@ -47,7 +47,13 @@ pub enum OsdmapAction {
 fn set(v: &[i32]) -> String {
     let items: Vec<String> = v
         .iter()
-        .map(|&o| if o == ITEM_NONE { "2147483647".to_string() } else { o.to_string() })
+        .map(|&o| {
+            if o == ITEM_NONE {
+                "2147483647".to_string()
+            } else {
+                o.to_string()
+            }
+        })
         .collect();
     format!("[{}]", items.join(","))
 }
@@ -57,9 +63,14 @@ fn load(file: &PathBuf) -> Result<(OsdMap, CrushMap), CliError> {
         context: format!("reading {}", file.display()),
         source: e,
     })?;
-    let map = OsdMap::from_bytes(&bytes).map_err(|e| CliError::Input(format!("{}: not an OSDMap: {e}", file.display())))?;
-    let crush = CrushMap::decode_exact(&map.crush)
-        .map_err(|e| CliError::Input(format!("{}: its CRUSH map does not decode: {e}", file.display())))?;
+    let map = OsdMap::from_bytes(&bytes)
+        .map_err(|e| CliError::Input(format!("{}: not an OSDMap: {e}", file.display())))?;
+    let crush = CrushMap::decode_exact(&map.crush).map_err(|e| {
+        CliError::Input(format!(
+            "{}: its CRUSH map does not decode: {e}",
+            file.display()
+        ))
+    })?;
     Ok((map, crush))
 }
 
@@ -71,14 +82,25 @@ pub fn run(args: &OsdmapArgs) -> Result<i32, CliError> {
             let placer = Placer::new(&map, &crush);
             if let Some(p) = pool {
                 if !map.pools.contains_key(p) {
-                    return Err(CliError::Input(format!("there is no pool {p} in {}", file.display())));
+                    return Err(CliError::Input(format!(
+                        "there is no pool {p} in {}",
+                        file.display()
+                    )));
                 }
             }
-            for (&pool_id, p) in map.pools.iter().filter(|(id, _)| pool.is_none_or(|want| **id == want)) {
+            for (&pool_id, p) in map
+                .pools
+                .iter()
+                .filter(|(id, _)| pool.is_none_or(|want| **id == want))
+            {
                 println!("pool {pool_id} pg_num {}", p.pg_num);
                 for seed in 0..p.pg_num {
                     if let Some(m) = placer.pg_to_up_acting(PgId::new(pool_id, seed)) {
-                        println!("{pool_id}.{seed:x}\t{}\t{}", set(&m.acting), m.acting_primary);
+                        println!(
+                            "{pool_id}.{seed:x}\t{}\t{}",
+                            set(&m.acting),
+                            m.acting_primary
+                        );
                     }
                 }
             }
@@ -89,8 +111,15 @@ pub fn run(args: &OsdmapArgs) -> Result<i32, CliError> {
             let placer = Placer::new(&map, &crush);
             let (m, _) = placer
                 .object_to_up_acting(*pool, name, "", "")
-                .ok_or_else(|| CliError::Input(format!("there is no pool {pool} in {}", file.display())))?;
-            println!(" object '{name}' -> {}.{:x} -> {}", m.pgid.pool, m.pgid.seed, set(&m.acting));
+                .ok_or_else(|| {
+                    CliError::Input(format!("there is no pool {pool} in {}", file.display()))
+                })?;
+            println!(
+                " object '{name}' -> {}.{:x} -> {}",
+                m.pgid.pool,
+                m.pgid.seed,
+                set(&m.acting)
+            );
             Ok(0)
         }
     }
