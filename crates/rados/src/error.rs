@@ -58,6 +58,16 @@ pub enum RadosError {
         /// The negative errno.
         status: i32,
     },
+    /// An OSD refused or failed an operation on an object.
+    #[error("{object}: {hint}")]
+    Op {
+        /// The object (pool/name).
+        object: String,
+        /// The negative errno.
+        status: i32,
+        /// What it means and what to do.
+        hint: String,
+    },
     /// A pool that does not exist.
     #[error("pool {0} does not exist")]
     NoSuchPool(String),

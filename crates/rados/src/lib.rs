@@ -8,6 +8,7 @@
 pub mod config;
 pub mod crush;
 pub mod error;
+pub mod ioctx;
 pub mod mon;
 pub mod monmap;
 pub mod objecter;
@@ -16,3 +17,4 @@ pub mod osdmap;
 pub mod placement;
 
 pub use error::{RadosError, Result};
+pub use ioctx::{IoCtx, Rados};

@@ -52,6 +52,8 @@ pub struct OpRequest {
     pub snapid: u64,
     /// The snapshot context of writes.
     pub snapc: SnapContext,
+    /// A PG op: the PG (actual seed) it is for, instead of an object.
+    pub pg: Option<u32>,
 }
 
 impl OpRequest {
@@ -65,6 +67,7 @@ impl OpRequest {
             ops,
             snapid: NOSNAP,
             snapc: SnapContext::default(),
+            pg: None,
         }
     }
 
@@ -471,8 +474,13 @@ impl Task {
             Some(o) => (o.nspace.clone(), o.key.clone()),
             None => (op.req.nspace.clone(), op.req.key.clone()),
         };
-        let Some((mapping, hash)) = placer.object_to_up_acting(pool_id, &op.req.oid, &key, &nspace)
-        else {
+        let target = match op.req.pg {
+            Some(seed) => placer
+                .pg_to_up_acting(crate::osdmap::PgId::new(pool_id, seed))
+                .map(|m| (m, seed)),
+            None => placer.object_to_up_acting(pool_id, &op.req.oid, &key, &nspace),
+        };
+        let Some((mapping, hash)) = target else {
             self.complete(
                 tid,
                 Err(RadosError::Config(format!(
@@ -513,6 +521,9 @@ impl Task {
         }
         if op.attempts > 0 {
             flags |= flag::RETRY;
+        }
+        if op.req.pg.is_some() {
+            flags |= flag::PGOP;
         }
         let oloc = op.oloc_override.clone().unwrap_or_else(|| ObjectLocator {
             key: key.clone(),
@@ -690,12 +701,17 @@ impl Task {
                 None => resend.push(tid),
                 Some((osd, pgid, _)) => {
                     let pool_id = op.oloc_override.as_ref().map_or(op.req.pool, |o| o.pool);
-                    let now = placer.object_to_up_acting(
-                        pool_id,
-                        &op.req.oid,
-                        &op.req.key,
-                        &op.req.nspace,
-                    );
+                    let now = match op.req.pg {
+                        Some(seed) => placer
+                            .pg_to_up_acting(crate::osdmap::PgId::new(pool_id, seed))
+                            .map(|m| (m, seed)),
+                        None => placer.object_to_up_acting(
+                            pool_id,
+                            &op.req.oid,
+                            &op.req.key,
+                            &op.req.nspace,
+                        ),
+                    };
                     let moved = match now {
                         Some((m, _)) => m.acting_primary != osd || m.pgid.seed != pgid.seed,
                         None => true,

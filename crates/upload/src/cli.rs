@@ -17,7 +17,7 @@ pub struct Cli {
     pub global: GlobalArgs,
     /// What to do.
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Action,
 }
 
 /// The command line with `CEPH_ARGS` in front of it, as Ceph's tools read
@@ -101,10 +101,12 @@ impl GlobalArgs {
 
 /// The commands.
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub enum Action {
     /// Send a command (JSON) to the monitors and print its output, as
     /// `ceph` does; exits with the command's status.
     MonCommand(crate::commands::mon_command::MonCommandArgs),
     /// Placement computed from an OSDMap file, printed as `osdmaptool` does.
     Osdmap(crate::commands::osdmap::OsdmapArgs),
+    /// Object operations with the `rados` tool's syntax.
+    Rados(crate::commands::rados::RadosArgs),
 }

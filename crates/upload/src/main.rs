@@ -7,7 +7,7 @@ mod error;
 
 use clap::Parser;
 
-use cli::{Cli, Command};
+use cli::{Action, Cli};
 use error::CliError;
 
 fn init_logging(verbose: u8) {
@@ -27,8 +27,9 @@ fn init_logging(verbose: u8) {
 
 async fn dispatch(cli: &Cli) -> Result<i32, CliError> {
     match &cli.command {
-        Command::MonCommand(args) => commands::mon_command::run(&cli.global, args).await,
-        Command::Osdmap(args) => commands::osdmap::run(args),
+        Action::MonCommand(args) => commands::mon_command::run(&cli.global, args).await,
+        Action::Osdmap(args) => commands::osdmap::run(args),
+        Action::Rados(args) => commands::rados::run(&cli.global, args).await,
     }
 }
 

@@ -2,6 +2,7 @@
 //! types they carry.
 
 pub mod hash;
+pub mod listing;
 pub mod messages;
 pub mod op;
 pub mod session;

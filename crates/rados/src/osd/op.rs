@@ -70,7 +70,7 @@ pub mod code {
     /// Call an object class method.
     pub const CALL: u16 = RD | EXEC | 1;
     /// List objects of a PG, with namespaces.
-    pub const PGNLS: u16 = RD | PG | 3;
+    pub const PGNLS: u16 = RD | PG | 5;
 }
 
 /// `CEPH_OSD_OP_FLAG_EXCL`: fail if the object exists.

@@ -2,6 +2,7 @@
 
 pub mod mon_command;
 pub mod osdmap;
+pub mod rados;
 
 use ceph_rados::config::ClientSettings;
 use ceph_rados::mon::{MonClient, MonClientOptions};

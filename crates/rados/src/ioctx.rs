@@ -1,0 +1,352 @@
+//! A librados-like API: [`Rados`] (a connected cluster) and [`IoCtx`]
+//! (a pool and namespace to do object operations in).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use bytes::Bytes;
+use ceph_encoding::{Decode, Reader, UTime};
+
+use crate::config::ClientSettings;
+use crate::error::{errno_text, RadosError, Result};
+use crate::mon::{MonClient, MonClientOptions};
+use crate::objecter::{Objecter, ObjecterOptions, OpReply, OpRequest, SnapContext};
+use crate::osd::listing::{list_pg, ListEntry, ALL_NAMESPACES};
+use crate::osd::messages::decode_stat;
+use crate::osd::{OsdOp, NOSNAP};
+
+/// A connected cluster: the monitor session and the objecter.
+#[derive(Debug, Clone)]
+pub struct Rados {
+    mon: MonClient,
+    objecter: Objecter,
+}
+
+impl Rados {
+    /// Connects with resolved settings (monitors, name, key, modes).
+    pub async fn connect(settings: &ClientSettings) -> Result<Rados> {
+        let mon = MonClient::connect(MonClientOptions::from_settings(settings)).await?;
+        let opts = ObjecterOptions {
+            modes: settings.modes.clone(),
+            connect_timeout: settings
+                .connect_timeout
+                .min(std::time::Duration::from_secs(60)),
+            ..ObjecterOptions::default()
+        };
+        let objecter = Objecter::start(mon.clone(), opts).await?;
+        Ok(Rados { mon, objecter })
+    }
+
+    /// The monitor client.
+    pub fn mon(&self) -> &MonClient {
+        &self.mon
+    }
+
+    /// The objecter.
+    pub fn objecter(&self) -> &Objecter {
+        &self.objecter
+    }
+
+    /// An I/O context on pool `name`.
+    pub fn ioctx(&self, name: &str) -> Result<IoCtx> {
+        let pool = self.objecter.pool_id(name)?;
+        Ok(self.ioctx_by_id(pool, name))
+    }
+
+    /// An I/O context on pool `id`.
+    pub fn ioctx_by_id(&self, id: i64, name: &str) -> IoCtx {
+        IoCtx {
+            objecter: self.objecter.clone(),
+            pool: id,
+            pool_name: name.to_string(),
+            nspace: String::new(),
+            read_snap: NOSNAP,
+            snapc: SnapContext::default(),
+            who: self.mon.name().to_string(),
+        }
+    }
+}
+
+/// Object operations in one pool and namespace.
+#[derive(Debug, Clone)]
+pub struct IoCtx {
+    objecter: Objecter,
+    pool: i64,
+    pool_name: String,
+    nspace: String,
+    read_snap: u64,
+    snapc: SnapContext,
+    who: String,
+}
+
+fn decode<T: Decode>(what: &'static str, data: &[u8]) -> Result<T> {
+    T::decode(&mut Reader::new(data)).map_err(|e| RadosError::Decode { what, source: e })
+}
+
+impl IoCtx {
+    /// The pool's id.
+    pub fn pool_id(&self) -> i64 {
+        self.pool
+    }
+
+    /// The pool's name.
+    pub fn pool_name(&self) -> &str {
+        &self.pool_name
+    }
+
+    /// Works in namespace `nspace` ("" is the default namespace).
+    pub fn set_namespace(&mut self, nspace: &str) {
+        self.nspace = nspace.to_string();
+    }
+
+    /// Reads from snapshot `snapid` ([`NOSNAP`] for the head).
+    pub fn set_read_snap(&mut self, snapid: u64) {
+        self.read_snap = snapid;
+    }
+
+    /// Writes with this snapshot context.
+    pub fn set_snap_context(&mut self, snapc: SnapContext) {
+        self.snapc = snapc;
+    }
+
+    /// Runs `ops` on `oid` and returns the reply whatever its result.
+    pub async fn operate_raw(&self, oid: &str, ops: Vec<OsdOp>) -> Result<OpReply> {
+        let mut req = OpRequest::new(self.pool, oid, ops);
+        req.nspace = self.nspace.clone();
+        req.snapid = self.read_snap;
+        req.snapc = self.snapc.clone();
+        self.objecter.execute(req).await
+    }
+
+    /// Runs `ops` on `oid`; a negative result is an error naming the
+    /// object and what went wrong.
+    pub async fn operate(&self, oid: &str, ops: Vec<OsdOp>) -> Result<OpReply> {
+        let r = self.operate_raw(oid, ops).await?;
+        if r.result < 0 {
+            return Err(self.op_error(oid, r.result));
+        }
+        Ok(r)
+    }
+
+    fn op_error(&self, oid: &str, status: i32) -> RadosError {
+        let object = if self.nspace.is_empty() {
+            format!("{}/{oid}", self.pool_name)
+        } else {
+            format!("{}/{}/{oid}", self.pool_name, self.nspace)
+        };
+        if status == -1 || status == -13 {
+            return RadosError::Op {
+                object,
+                status,
+                hint: format!(
+                    "{} is not allowed to do this in pool {}: check its OSD caps (`ceph auth get {}`)",
+                    self.who, self.pool_name, self.who
+                ),
+            };
+        }
+        RadosError::Op {
+            object,
+            status,
+            hint: errno_text(status),
+        }
+    }
+
+    /// The whole object.
+    pub async fn read_full(&self, oid: &str) -> Result<Bytes> {
+        Ok(self
+            .operate(oid, vec![OsdOp::read(0, 0)])
+            .await?
+            .ops
+            .swap_remove(0)
+            .outdata)
+    }
+
+    /// `len` bytes at `offset` (fewer at the end of the object).
+    pub async fn read(&self, oid: &str, offset: u64, len: u64) -> Result<Bytes> {
+        Ok(self
+            .operate(oid, vec![OsdOp::read(offset, len)])
+            .await?
+            .ops
+            .swap_remove(0)
+            .outdata)
+    }
+
+    /// Replaces the object's data.
+    pub async fn write_full(&self, oid: &str, data: Bytes) -> Result<()> {
+        self.operate(oid, vec![OsdOp::write_full(data)])
+            .await
+            .map(|_| ())
+    }
+
+    /// Writes `data` at `offset`.
+    pub async fn write(&self, oid: &str, offset: u64, data: Bytes) -> Result<()> {
+        self.operate(oid, vec![OsdOp::write(offset, data)])
+            .await
+            .map(|_| ())
+    }
+
+    /// Appends `data`.
+    pub async fn append(&self, oid: &str, data: Bytes) -> Result<()> {
+        self.operate(oid, vec![OsdOp::append(data)])
+            .await
+            .map(|_| ())
+    }
+
+    /// Sets the object's size.
+    pub async fn truncate(&self, oid: &str, size: u64) -> Result<()> {
+        self.operate(oid, vec![OsdOp::truncate(size)])
+            .await
+            .map(|_| ())
+    }
+
+    /// Zeroes an extent.
+    pub async fn zero(&self, oid: &str, offset: u64, len: u64) -> Result<()> {
+        self.operate(oid, vec![OsdOp::zero(offset, len)])
+            .await
+            .map(|_| ())
+    }
+
+    /// Creates the object (failing if it exists when `exclusive`).
+    pub async fn create(&self, oid: &str, exclusive: bool) -> Result<()> {
+        self.operate(oid, vec![OsdOp::create(exclusive)])
+            .await
+            .map(|_| ())
+    }
+
+    /// Removes the object.
+    pub async fn remove(&self, oid: &str) -> Result<()> {
+        self.operate(oid, vec![OsdOp::remove()]).await.map(|_| ())
+    }
+
+    /// Size and modification time.
+    pub async fn stat(&self, oid: &str) -> Result<(u64, UTime)> {
+        let r = self.operate(oid, vec![OsdOp::stat()]).await?;
+        decode_stat(&r.ops[0].outdata).map_err(|e| RadosError::Decode {
+            what: "stat output",
+            source: e,
+        })
+    }
+
+    /// One extended attribute.
+    pub async fn get_xattr(&self, oid: &str, name: &str) -> Result<Bytes> {
+        Ok(self
+            .operate(oid, vec![OsdOp::get_xattr(name)])
+            .await?
+            .ops
+            .swap_remove(0)
+            .outdata)
+    }
+
+    /// All extended attributes.
+    pub async fn get_xattrs(&self, oid: &str) -> Result<BTreeMap<String, Bytes>> {
+        let r = self.operate(oid, vec![OsdOp::get_xattrs()]).await?;
+        decode("xattrs", &r.ops[0].outdata)
+    }
+
+    /// Sets an extended attribute.
+    pub async fn set_xattr(&self, oid: &str, name: &str, value: &[u8]) -> Result<()> {
+        self.operate(oid, vec![OsdOp::set_xattr(name, value)])
+            .await
+            .map(|_| ())
+    }
+
+    /// Removes an extended attribute.
+    pub async fn rm_xattr(&self, oid: &str, name: &str) -> Result<()> {
+        self.operate(oid, vec![OsdOp::rm_xattr(name)])
+            .await
+            .map(|_| ())
+    }
+
+    /// Every omap key and value, fetched in batches.
+    pub async fn omap_get_all(&self, oid: &str) -> Result<BTreeMap<String, Bytes>> {
+        let mut all = BTreeMap::new();
+        let mut after = String::new();
+        loop {
+            let r = self
+                .operate(oid, vec![OsdOp::omap_get_vals(&after, "", 512)])
+                .await?;
+            let mut rd = Reader::new(&r.ops[0].outdata);
+            let batch: BTreeMap<String, Bytes> = rd.read().map_err(|e| RadosError::Decode {
+                what: "omap values",
+                source: e,
+            })?;
+            let more: bool = if rd.is_empty() {
+                !batch.is_empty() && batch.len() >= 512
+            } else {
+                rd.read().unwrap_or(false)
+            };
+            match batch.keys().next_back() {
+                Some(last) => after = last.clone(),
+                None => break,
+            }
+            all.extend(batch);
+            if !more {
+                break;
+            }
+        }
+        Ok(all)
+    }
+
+    /// Values of some omap keys.
+    pub async fn omap_get_vals_by_keys(
+        &self,
+        oid: &str,
+        keys: &BTreeSet<String>,
+    ) -> Result<BTreeMap<String, Bytes>> {
+        let r = self
+            .operate(oid, vec![OsdOp::omap_get_vals_by_keys(keys)])
+            .await?;
+        decode("omap values", &r.ops[0].outdata)
+    }
+
+    /// Sets omap keys.
+    pub async fn omap_set(&self, oid: &str, kv: &BTreeMap<String, Bytes>) -> Result<()> {
+        self.operate(oid, vec![OsdOp::omap_set(kv)])
+            .await
+            .map(|_| ())
+    }
+
+    /// Removes omap keys.
+    pub async fn omap_rm_keys(&self, oid: &str, keys: &BTreeSet<String>) -> Result<()> {
+        self.operate(oid, vec![OsdOp::omap_rm_keys(keys)])
+            .await
+            .map(|_| ())
+    }
+
+    /// Calls an object class method; returns its output.
+    pub async fn call(&self, oid: &str, class: &str, method: &str, input: &[u8]) -> Result<Bytes> {
+        Ok(self
+            .operate(oid, vec![OsdOp::call(class, method, input)])
+            .await?
+            .ops
+            .swap_remove(0)
+            .outdata)
+    }
+
+    /// Every object of the pool, in this namespace (or in all of them).
+    pub async fn list_objects(&self, all_namespaces: bool) -> Result<Vec<ListEntry>> {
+        let maps = self.objecter.maps().ok_or(RadosError::Shutdown)?;
+        let pg_num = maps
+            .osdmap
+            .pools
+            .get(&self.pool)
+            .map(|p| p.pg_num)
+            .ok_or_else(|| RadosError::NoSuchPool(self.pool_name.clone()))?;
+        let nspace = if all_namespaces {
+            ALL_NAMESPACES.to_string()
+        } else {
+            self.nspace.clone()
+        };
+        let mut out = Vec::new();
+        for seed in 0..pg_num {
+            out.extend(
+                list_pg(&self.objecter, self.pool, seed, &nspace)
+                    .await
+                    .map_err(|e| match e {
+                        RadosError::Op { status, .. } => self.op_error("(listing)", status),
+                        other => other,
+                    })?,
+            );
+        }
+        Ok(out)
+    }
+}
