@@ -1,6 +1,7 @@
 //! Talking to OSDs: operations, the MOSDOp/MOSDOpReply messages and the
 //! types they carry.
 
+pub mod fuzzing;
 pub mod hash;
 pub mod listing;
 pub mod messages;
