@@ -2,7 +2,8 @@
 # `make demo`: the main job on the local test bed. Until the upload command
 # lands, it shows what the bed holds (both Ceph clusters, the Keystone
 # catalog and Glance's stores) and what rbd-native does so far: monitor
-# commands over its own messenger v2 (crc and secure) and cephx.
+# commands over its own messenger v2 (crc and secure) and cephx, and object
+# I/O through its own objecter.
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 # shellcheck disable=SC1091
 source "$BED/env"
@@ -55,5 +56,17 @@ printf 'cluster other, secure as client.admin:  fsid -> '
 printf 'cluster other, crc (it requires secure): '
 "$bin" -c "$CEPH_CONF_OTHER" -k "$CEPH_ADMIN_KEYRING_OTHER" --ms-mode crc \
     mon-command '{"prefix":"fsid","format":"json"}' 2>&1 | head -1 || true
+
+section "rbd-native: objects through our own objecter (placement computed by CRUSH)"
+obj="demo-$(date +%s)"
+printf 'written by rbd-native at %s\n' "$(date)" >"$BED/demo-object"
+"$bin" -c "$CEPH_CONF" --id cinder -k "$CEPH_CINDER_KEYRING" rados -p volumes put "$obj" "$BED/demo-object"
+echo "rbd-native rados put volumes/$obj; the rados tool reads back:"
+rados -c "$CEPH_CONF" -p volumes get "$obj" - | sed 's/^/    /'
+echo "rbd-native rados stat: $("$bin" -c "$CEPH_CONF" --id cinder -k "$CEPH_CINDER_KEYRING" rados -p volumes stat "$obj")"
+"$bin" -c "$CEPH_CONF" --id cinder -k "$CEPH_CINDER_KEYRING" rados -p volumes rm "$obj"
+rm -f "$BED/demo-object"
+printf 'client.glance writing to volumes: '
+"$bin" -c "$CEPH_CONF" --id glance -k "$CEPH_GLANCE_KEYRING" rados -p volumes put "$obj" /etc/hostname 2>&1 | head -1 || true
 echo
 echo "The upload command arrives with its issue; this bed is what it will run on."
