@@ -60,6 +60,8 @@ write_conf() {
     local fsid=$1 mode_svc mode_cli mode=$MS_MODE auth=cephx
     [ "$NAME" = noauth ] && auth=none
     [ "$NAME" = other ] && mode=secure
+    # Without cephx there are no keys for secure mode: crc whatever MS_MODE says.
+    [ "$NAME" = noauth ] && mode=crc
     if [ "$mode" = secure ]; then
         mode_svc=secure
         mode_cli=secure

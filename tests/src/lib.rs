@@ -59,6 +59,16 @@ impl Testbed {
         self.vars.get(name).cloned()
     }
 
+    /// The messenger modes cluster main serves: both on a crc bed, only
+    /// secure on a bed made with `MS_MODE=secure`.
+    pub fn ms_modes(&self) -> Vec<&'static str> {
+        if self.get("RBD_NATIVE_MS_MODE").as_deref() == Some("secure") {
+            vec!["secure"]
+        } else {
+            vec!["crc", "secure"]
+        }
+    }
+
     /// A command of the Ceph tool `tool` (`ceph`, `rados`, `rbd`) for the
     /// cluster whose ceph.conf is in variable `conf_var`, as user `id`.
     pub fn ceph_tool(&self, tool: &str, conf_var: &str, id: &str) -> Command {

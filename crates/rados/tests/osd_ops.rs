@@ -134,7 +134,11 @@ async fn compound_ops_on_a_real_osd_in_both_modes() {
     let mon = MonClient::connect(MonClientOptions::from_settings(&settings))
         .await
         .unwrap();
-    for mode in [MODE_CRC, MODE_SECURE] {
+    for mode in bed
+        .ms_modes()
+        .into_iter()
+        .map(|m| if m == "crc" { MODE_CRC } else { MODE_SECURE })
+    {
         let oid = unique_name("osd-ops");
         let t = target(&bed, "images", &oid);
         let auth = ServiceHandshake::new(mon.cephx().unwrap(), SERVICE_OSD).unwrap();

@@ -75,7 +75,11 @@ async fn osd_and_mgr_sessions_in_both_modes_as_admin_and_cinder() {
         let mon = MonClient::connect(MonClientOptions::from_settings(&settings))
             .await
             .unwrap();
-        for mode in [MODE_CRC, MODE_SECURE] {
+        for mode in bed
+            .ms_modes()
+            .into_iter()
+            .map(|m| if m == "crc" { MODE_CRC } else { MODE_SECURE })
+        {
             for osd in osds["osds"].as_array().unwrap() {
                 let addr = v2_addr(&osd["public_addrs"]);
                 let conn = open(&mon, EntityType::OSD, SERVICE_OSD, addr, mode).await;

@@ -69,7 +69,7 @@ fn output_matches_ceph_in_crc_and_secure_mode_as_admin_and_cinder() {
         ("admin", "CEPH_ADMIN_KEYRING"),
         ("cinder", "CEPH_CINDER_KEYRING"),
     ] {
-        for mode in ["crc", "secure"] {
+        for mode in bed.ms_modes() {
             let what = format!("{id} in {mode} mode");
             let got = json_of(
                 &ours(
@@ -290,7 +290,7 @@ fn a_failing_command_exits_with_its_errno_and_says_why() {
         "CEPH_CONF",
         "admin",
         "CEPH_ADMIN_KEYRING",
-        "crc",
+        "secure",
         r#"{"prefix":"osd pool get","pool":"no-such-pool","var":"size"}"#,
     );
     assert_eq!(out.status.code(), Some(2), "ENOENT expected");
