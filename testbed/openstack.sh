@@ -290,7 +290,7 @@ keystone_conf() {
 use_stderr = true
 
 [database]
-connection = sqlite:///$KS_DIR/keystone.db
+connection = sqlite:///$KS_DIR/keystone.db?timeout=30
 
 [identity]
 # bcrypt's cheapest cost: every token request checks a password.
@@ -407,7 +407,7 @@ worker_self_reference_url = $GL_URL
 image_cache_dir = $GL_DIR/cache
 
 [database]
-connection = sqlite:///$GL_DIR/glance.db
+connection = sqlite:///$GL_DIR/glance.db?timeout=30
 
 [paste_deploy]
 flavor = keystone
@@ -480,6 +480,11 @@ glance_db_sync() {
     "$VENV/bin/glance-manage" --config-file "$GL_DIR/glance-api.conf" db_sync \
         >>"$GL_DIR/glance-manage.log" 2>&1 \
         || fail glance-manage "$GL_DIR/glance-manage.log" "glance-manage db_sync failed"
+    # Glance's background tasks (hashing after a location is added) write
+    # while API calls do: write-ahead logging lets readers and a writer
+    # overlap, and the timeout above makes writers wait rather than fail.
+    "$VENV/bin/python3" -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA journal_mode=WAL")' \
+        "$GL_DIR/glance.db"
     touch "$GL_DIR/db-synced"
 }
 

@@ -230,7 +230,21 @@ fn register_and_check(
     assert!(got.as_ref() == data, "downloaded bytes differ");
 
     // Deleting the image makes Glance's store delete the RBD image it owns.
-    assert_eq!(s.delete(&format!("/v2/images/{id}")), 204);
+    // Glance hashes the image in the background after the location is
+    // added; while that task holds the image, a delete answers 409 (or,
+    // with the bed's SQLite database busy, 500): try again.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = s.delete(&format!("/v2/images/{id}"));
+        if status == 204 {
+            break;
+        }
+        assert!(
+            (status == 409 || status == 500) && Instant::now() < deadline,
+            "deleting image {id}: HTTP {status}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
     cleanup.image_id = None;
     let deadline = Instant::now() + Duration::from_secs(30);
     while run(bed
