@@ -97,6 +97,36 @@ impl Testbed {
         })
     }
 
+    /// Waits (up to `secs` seconds) until every PG of the cluster of
+    /// `conf_var` is active+clean: tests that move OSDs call it before
+    /// they end, tests that place objects by the oracle's map before they
+    /// start.
+    pub fn wait_for_clean(&self, conf_var: &str, secs: u64) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let v = self.ceph_json(conf_var, &["pg", "stat"]);
+            let s = v.get("pg_summary").unwrap_or(&v);
+            let total = s["num_pgs"].as_u64().unwrap_or(0);
+            let clean: u64 = s["num_pg_by_state"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter(|x| x["name"] == "active+clean")
+                        .filter_map(|x| x["num"].as_u64())
+                        .sum()
+                })
+                .unwrap_or(0);
+            if total > 0 && clean == total {
+                return;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "PGs of {conf_var} not all active+clean after {secs} s: {v}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+    }
+
     /// The fsid of the cluster of `conf_var`, as its monitor reports it.
     pub fn fsid(&self, conf_var: &str) -> String {
         let mut cmd = self.ceph_tool("ceph", conf_var, "admin");

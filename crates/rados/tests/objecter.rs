@@ -120,6 +120,8 @@ async fn ops_follow_map_changes_and_wait_out_a_pause() {
             let mut c = self.0.ceph_tool("ceph", "CEPH_CONF", "admin");
             c.args(["osd", "unpause"]);
             let _ = c.output();
+            // Leave the cluster settled for the tests that follow.
+            self.0.wait_for_clean("CEPH_CONF", 180);
         }
     }
     let _restore = In(&bed);

@@ -124,6 +124,8 @@ async fn execute(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn compound_ops_on_a_real_osd_in_both_modes() {
     let bed = Testbed::load();
+    // Placement comes from the oracle's map: it must not be moving.
+    bed.wait_for_clean("CEPH_CONF", 180);
     let settings = ClientSettings::resolve(&ClientArgs {
         conf: Some(bed.var("CEPH_CONF").into()),
         name: Some("client.cinder".into()),
@@ -139,6 +141,9 @@ async fn compound_ops_on_a_real_osd_in_both_modes() {
         .into_iter()
         .map(|m| if m == "crc" { MODE_CRC } else { MODE_SECURE })
     {
+        // The OSD recognises a request it already did by client and tid:
+        // every request of this client needs its own tid.
+        let base = u64::from(mode) * 100;
         let oid = unique_name("osd-ops");
         let t = target(&bed, "images", &oid);
         let auth = ServiceHandshake::new(mon.cephx().unwrap(), SERVICE_OSD).unwrap();
@@ -174,7 +179,7 @@ async fn compound_ops_on_a_real_osd_in_both_modes() {
                 OsdOp::set_xattr("owner", b"rbd-native"),
                 OsdOp::omap_set(&kv),
             ],
-            1,
+            base + 1,
         )
         .await;
         assert_eq!(r.result, 0, "write: {r:?}");
@@ -200,7 +205,7 @@ async fn compound_ops_on_a_real_osd_in_both_modes() {
                 OsdOp::omap_get_vals_by_keys(&keys),
                 OsdOp::omap_get_keys("", 100),
             ],
-            2,
+            base + 2,
         )
         .await;
         assert_eq!(r.result, 0, "read: {r:?}");
@@ -222,7 +227,7 @@ async fn compound_ops_on_a_real_osd_in_both_modes() {
             &t,
             &oid,
             vec![OsdOp::call("rbd", "get_all_features", b"")],
-            3,
+            base + 3,
         )
         .await;
         assert_eq!(r.result, 0, "call: {r:?}");
@@ -233,11 +238,11 @@ async fn compound_ops_on_a_real_osd_in_both_modes() {
         );
 
         // Exclusive create of an existing object fails; remove; then ENOENT.
-        let r = execute(&mut conn, &t, &oid, vec![OsdOp::create(true)], 4).await;
+        let r = execute(&mut conn, &t, &oid, vec![OsdOp::create(true)], base + 4).await;
         assert_eq!(r.result, -17, "EEXIST expected");
-        let r = execute(&mut conn, &t, &oid, vec![OsdOp::remove()], 5).await;
+        let r = execute(&mut conn, &t, &oid, vec![OsdOp::remove()], base + 5).await;
         assert_eq!(r.result, 0);
-        let r = execute(&mut conn, &t, &oid, vec![OsdOp::stat()], 6).await;
+        let r = execute(&mut conn, &t, &oid, vec![OsdOp::stat()], base + 6).await;
         assert_eq!(r.result, -2, "ENOENT expected after remove");
     }
 }
