@@ -205,6 +205,31 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
     out
 }
 
+/// Runs every input saved for fuzz target `target` (in the workspace's
+/// `fuzz/corpus/<target>/`) through `body`, the function the target calls;
+/// returns how many there were. A missing or empty corpus fails the test.
+pub fn replay_fuzz_corpus(target: &str, body: impl Fn(&[u8])) -> usize {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target);
+    let entries = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("no fuzz corpus for {target} at {}: {e}", dir.display()));
+    let mut count = 0;
+    for entry in entries {
+        let path = entry
+            .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+            .path();
+        if path.is_file() {
+            let data =
+                std::fs::read(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+            body(&data);
+            count += 1;
+        }
+    }
+    assert!(count > 0, "{} holds no inputs", dir.display());
+    count
+}
+
 /// A scratch directory for one test, removed when dropped.
 pub struct ScratchDir(PathBuf);
 

@@ -13,21 +13,7 @@ fn corpus(name: &str) -> PathBuf {
 }
 
 fn replay(name: &str, body: fn(&[u8])) -> usize {
-    let dir = corpus(name);
-    let Ok(entries) = std::fs::read_dir(&dir) else {
-        eprintln!("no corpus at {}", dir.display());
-        return 0;
-    };
-    let mut n = 0;
-    for entry in entries {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            let data = std::fs::read(&path).unwrap();
-            body(&data);
-            n += 1;
-        }
-    }
-    n
+    rbd_native_tests::replay_fuzz_corpus(name, body)
 }
 
 #[test]

@@ -164,6 +164,35 @@ fn ready_with(flags: u64, cookie: u64) -> (ClientSession, Server) {
     (c, s)
 }
 
+/// Restarts the client on a new connection to a new server, runs the
+/// handshake up to the signatures, and returns the server and the frames
+/// the client sent next (CLIENT_IDENT or SESSION_RECONNECT).
+fn restart_to_ident(c: &mut ClientSession) -> (Server, Vec<Frame>) {
+    let name = EntityName::new(EntityType::CLIENT, "admin");
+    c.restart(Box::new(NoneAuth::for_monitor(&name, 4100)));
+    let mut s = Server::new();
+    assert!(c.take_output().starts_with(b"ceph v2\n"));
+    c.receive(&Server::banner()).unwrap();
+    s.read(&c.take_output()[..]);
+    let hello = Hello {
+        entity_type: EntityType::MON.0,
+        peer_addr: mon_addr(),
+    };
+    c.receive(&s.frame(Tag::Hello, &hello)).unwrap();
+    s.read(&c.take_output()[..]);
+    let done = AuthDone {
+        global_id: 4100,
+        con_mode: CON_MODE_CRC,
+        auth_payload: Bytes::new(),
+    };
+    c.receive(&s.frame(Tag::AuthDone, &done)).unwrap();
+    s.read(&c.take_output()[..]);
+    c.receive(&s.raw(Tag::AuthSignature, Bytes::from(vec![0u8; 32])))
+        .unwrap();
+    let next = s.read(&c.take_output()[..]);
+    (s, next)
+}
+
 fn message_frame(s: &mut Server, seq: u64, ack: u64, tid: u64) -> Bytes {
     let h = MsgHeader2 {
         seq,
@@ -390,36 +419,9 @@ fn a_restart_resends_what_was_not_acknowledged() {
     c.receive(&s.frame(Tag::Ack, &U64Frame { value: 1 }))
         .unwrap();
     assert_eq!(c.unacked_len(), 1);
-    let name = EntityName::new(EntityType::CLIENT, "admin");
-    c.restart(Box::new(NoneAuth::for_monitor(&name, 4100)));
     // The lossy server gives a new session: the unacknowledged message
     // goes out again, renumbered from 1.
-    let mut s = Server::new();
-    assert!(c.take_output().starts_with(b"ceph v2\n"));
-    c.receive(&Server::banner()).unwrap();
-    s.read(&c.take_output()[..]);
-    c.receive(&s.frame(
-        Tag::Hello,
-        &Hello {
-            entity_type: EntityType::MON.0,
-            peer_addr: mon_addr(),
-        },
-    ))
-    .unwrap();
-    s.read(&c.take_output()[..]);
-    c.receive(&s.frame(
-        Tag::AuthDone,
-        &AuthDone {
-            global_id: 4100,
-            con_mode: CON_MODE_CRC,
-            auth_payload: Bytes::new(),
-        },
-    ))
-    .unwrap();
-    s.read(&c.take_output()[..]);
-    c.receive(&s.raw(Tag::AuthSignature, Bytes::from(vec![0u8; 32])))
-        .unwrap();
-    let ident = s.read(&c.take_output()[..]);
+    let (mut s, ident) = restart_to_ident(&mut c);
     assert_eq!(
         ident[0].tag(),
         Tag::ClientIdent,
@@ -458,34 +460,7 @@ fn a_kept_session_is_resumed_with_session_reconnect() {
     s.read(&c.take_output()[..]);
     assert_eq!(c.unacked_len(), 1);
 
-    let name = EntityName::new(EntityType::CLIENT, "admin");
-    c.restart(Box::new(NoneAuth::for_monitor(&name, 4100)));
-    let mut s = Server::new();
-    c.take_output();
-    c.receive(&Server::banner()).unwrap();
-    s.read(&c.take_output()[..]);
-    c.receive(&s.frame(
-        Tag::Hello,
-        &Hello {
-            entity_type: EntityType::MON.0,
-            peer_addr: mon_addr(),
-        },
-    ))
-    .unwrap();
-    s.read(&c.take_output()[..]);
-    c.receive(&s.frame(
-        Tag::AuthDone,
-        &AuthDone {
-            global_id: 4100,
-            con_mode: CON_MODE_CRC,
-            auth_payload: Bytes::new(),
-        },
-    ))
-    .unwrap();
-    s.read(&c.take_output()[..]);
-    c.receive(&s.raw(Tag::AuthSignature, Bytes::from(vec![0u8; 32])))
-        .unwrap();
-    let rec = s.read(&c.take_output()[..]);
+    let (mut s, rec) = restart_to_ident(&mut c);
     assert_eq!(rec[0].tag(), Tag::SessionReconnect);
     let rec = SessionReconnect::decode_exact(rec[0].payload()).unwrap();
     assert_eq!((rec.client_cookie, rec.server_cookie), (42, 77));
