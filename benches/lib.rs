@@ -10,6 +10,55 @@ use std::time::{Duration, Instant};
 /// The Python with Debian's `rados` and `rbd` modules.
 pub const SYSTEM_PYTHON: &str = "/usr/bin/python3";
 
+/// What every benchmark starts from: the bed, its main cluster's ceph.conf
+/// and admin keyring, client settings for them, and a 2-thread runtime.
+pub struct Setup {
+    /// The bed.
+    pub bed: rbd_native_tests::Testbed,
+    /// Path of cluster main's ceph.conf.
+    pub conf: String,
+    /// Path of its admin keyring.
+    pub keyring: String,
+    /// Resolved client settings (client.admin).
+    pub settings: ceph_rados::config::ClientSettings,
+    /// The async runtime.
+    pub rt: tokio::runtime::Runtime,
+}
+
+impl Setup {
+    /// Loads the bed and prepares the client.
+    pub fn new() -> Setup {
+        let bed = rbd_native_tests::Testbed::load();
+        let conf = bed.var("CEPH_CONF");
+        let keyring = bed.var("CEPH_ADMIN_KEYRING");
+        let settings =
+            ceph_rados::config::ClientSettings::resolve(&ceph_rados::config::ClientArgs {
+                conf: Some(conf.clone().into()),
+                keyring: Some(keyring.clone().into()),
+                ..Default::default()
+            })
+            .expect("client settings from the bed");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("tokio runtime");
+        Setup {
+            bed,
+            conf,
+            keyring,
+            settings,
+            rt,
+        }
+    }
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Setup::new()
+    }
+}
+
 /// The median of some durations.
 pub fn median(mut v: Vec<Duration>) -> Duration {
     v.sort_unstable();

@@ -8,30 +8,21 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ceph_rados::config::{ClientArgs, ClientSettings};
 use ceph_rados::mon::{MonClient, MonClientOptions};
-use rbd_native_benches::{python, report, time_n, Row};
-use rbd_native_tests::Testbed;
+use rbd_native_benches::{python, report, time_n, Row, Setup};
 
 const N_CONNECT: usize = 15;
 const ROUND_TRIP_SECS: f64 = 3.0;
 const FSID: &str = r#"{"prefix":"fsid","format":"json"}"#;
 
 fn main() {
-    let bed = Testbed::load();
-    let conf = bed.var("CEPH_CONF");
-    let keyring = bed.var("CEPH_ADMIN_KEYRING");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let settings = ClientSettings::resolve(&ClientArgs {
-        conf: Some(conf.clone().into()),
-        keyring: Some(keyring.clone().into()),
-        ..ClientArgs::default()
-    })
-    .unwrap();
+    let Setup {
+        conf,
+        keyring,
+        settings,
+        rt,
+        ..
+    } = Setup::new();
     let opts = MonClientOptions::from_settings(&settings);
 
     // 1. In-process set-up: connect, authenticate, first command answered.

@@ -11,10 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ceph_rados::config::{ClientArgs, ClientSettings};
 use ceph_rados::{IoCtx, Rados};
-use rbd_native_benches::{report, Row};
-use rbd_native_tests::Testbed;
+use rbd_native_benches::{report, Row, Setup};
 
 const SECS: u64 = 5;
 const POOL: &str = "volumes";
@@ -150,20 +148,13 @@ async fn our_cleanup(io: &IoCtx, prefix: &str, count: u64) {
 }
 
 fn main() {
-    let bed = Testbed::load();
-    let conf = bed.var("CEPH_CONF");
-    let keyring = bed.var("CEPH_ADMIN_KEYRING");
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let settings = ClientSettings::resolve(&ClientArgs {
-        conf: Some(conf.clone().into()),
-        keyring: Some(keyring.clone().into()),
-        ..ClientArgs::default()
-    })
-    .unwrap();
+    let Setup {
+        conf,
+        keyring,
+        settings,
+        rt,
+        ..
+    } = Setup::new();
     let rados = rt.block_on(Rados::connect(&settings)).unwrap();
     let io = rados.ioctx(POOL).unwrap();
     let mut rows = Vec::new();
