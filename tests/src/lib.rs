@@ -205,6 +205,29 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
     out
 }
 
+/// The Ceph object corpus's `archive/` folder, from `CEPH_OBJECT_CORPUS`
+/// (which `make test` sets when the corpus is beside the checkout); the
+/// error says why it is not there, for tests to print as they skip.
+pub fn corpus_archive() -> Result<PathBuf, String> {
+    let root = std::env::var_os("CEPH_OBJECT_CORPUS")
+        .ok_or("CEPH_OBJECT_CORPUS is not set (the Makefile sets it when the corpus is present)")?;
+    let archive = Path::new(&root).join("archive");
+    if archive.is_dir() {
+        Ok(archive)
+    } else {
+        Err(format!("{} is not a folder", archive.display()))
+    }
+}
+
+/// The entries of a folder, sorted (empty if it cannot be read).
+pub fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map(|it| it.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    entries.sort();
+    entries
+}
+
 /// Runs every input saved for fuzz target `target` (in the workspace's
 /// `fuzz/corpus/<target>/`) through `body`, the function the target calls;
 /// returns how many there were. A missing or empty corpus fails the test.

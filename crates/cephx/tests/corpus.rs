@@ -12,9 +12,9 @@
 //! monitor and the services keep or seal for themselves: a client never
 //! decodes them, and this crate does not define them.
 
+use rbd_native_tests::{corpus_archive, sorted_entries};
 use std::collections::BTreeSet;
 use std::io::Write;
-use std::path::{Path, PathBuf};
 
 use ceph_cephx::wire::{
     Authenticate, Authorize, AuthorizeChallenge, AuthorizeReply, RequestHeader, ResponseHeader,
@@ -138,25 +138,6 @@ fn expected_refusal(type_name: &str, data: &[u8]) -> Option<&'static str> {
         "CephXServiceTicket" if none_key(1) => Some("session key of type NONE"),
         _ => None,
     }
-}
-
-fn corpus_archive() -> Result<PathBuf, String> {
-    let root = std::env::var_os("CEPH_OBJECT_CORPUS")
-        .ok_or("CEPH_OBJECT_CORPUS is not set (the Makefile sets it when the corpus is present)")?;
-    let archive = Path::new(&root).join("archive");
-    if archive.is_dir() {
-        Ok(archive)
-    } else {
-        Err(format!("{} is not a folder", archive.display()))
-    }
-}
-
-fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|it| it.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    entries.sort();
-    entries
 }
 
 #[test]

@@ -6,8 +6,8 @@
 //! `archive/<version>/objects/<type>/<sample>`); without it the test says so
 //! and passes.
 
+use rbd_native_tests::{corpus_archive, sorted_entries};
 use std::io::Write;
-use std::path::{Path, PathBuf};
 
 use ceph_encoding::features::CEPH_FEATURES_ALL;
 use ceph_encoding::{
@@ -39,25 +39,6 @@ const TYPES: &[(&str, Checker, bool)] = &[
     ("uuid_d", check::<Uuid>, true),
     ("mon_feature_t", check::<MonFeature>, true),
 ];
-
-fn corpus_archive() -> Result<PathBuf, String> {
-    let root = std::env::var_os("CEPH_OBJECT_CORPUS")
-        .ok_or("CEPH_OBJECT_CORPUS is not set (the Makefile sets it when the corpus is present)")?;
-    let archive = Path::new(&root).join("archive");
-    if archive.is_dir() {
-        Ok(archive)
-    } else {
-        Err(format!("{} is not a folder", archive.display()))
-    }
-}
-
-fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|it| it.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    entries.sort();
-    entries
-}
 
 #[test]
 fn corpus_samples_decode_and_reencode() {

@@ -8,6 +8,7 @@
 //! says so and passes. Without `monmaptool`, the fixture is compared with
 //! what it printed when the fixture was taken.
 
+use rbd_native_tests::{corpus_archive, sorted_entries};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -134,25 +135,6 @@ fn live_pacific_monmap_matches_monmaptool() {
         .collect();
     assert_eq!(v2, ["0:v2:127.0.0.1:3300/0"]);
     assert_eq!(map.persistent_features.features, 0xff);
-}
-
-fn corpus_archive() -> Result<PathBuf, String> {
-    let root = std::env::var_os("CEPH_OBJECT_CORPUS")
-        .ok_or("CEPH_OBJECT_CORPUS is not set (the Makefile sets it when the corpus is present)")?;
-    let archive = Path::new(&root).join("archive");
-    if archive.is_dir() {
-        Ok(archive)
-    } else {
-        Err(format!("{} is not a folder", archive.display()))
-    }
-}
-
-fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|it| it.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    entries.sort();
-    entries
 }
 
 /// Decodes a sample; returns its struct_v and whether re-encoding gives the

@@ -9,6 +9,7 @@
 //! `archive/<version>/objects/<type>/<sample>`); without it the test says so
 //! and passes.
 
+use rbd_native_tests::sorted_entries;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -37,14 +38,6 @@ fn corpus_archive() -> Option<PathBuf> {
         ));
         None
     }
-}
-
-fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|it| it.filter_map(|e| e.ok().map(|e| e.path())).collect())
-        .unwrap_or_default();
-    entries.sort();
-    entries
 }
 
 fn name(p: &Path) -> String {
