@@ -2,6 +2,7 @@
 //! (a pool and namespace to do object operations in).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use bytes::Bytes;
 use ceph_encoding::{Decode, Reader, UTime};
@@ -9,9 +10,12 @@ use ceph_encoding::{Decode, Reader, UTime};
 use crate::config::ClientSettings;
 use crate::error::{errno_text, RadosError, Result};
 use crate::mon::{MonClient, MonClientOptions};
-use crate::objecter::{Objecter, ObjecterOptions, OpReply, OpRequest, SnapContext};
+use crate::objecter::{
+    Objecter, ObjecterOptions, OpReply, OpRequest, SnapContext, WatchRegistration,
+};
 use crate::osd::listing::{list_pg, ListEntry, ALL_NAMESPACES};
 use crate::osd::messages::decode_stat;
+use crate::osd::watch::{decode_sparse_read, NotifyResult, WatchItem, WatcherList};
 use crate::osd::{OsdOp, NOSNAP};
 
 /// A connected cluster: the monitor session and the objecter.
@@ -148,6 +152,75 @@ impl IoCtx {
             status,
             hint: errno_text(status),
         }
+    }
+
+    fn target(&self, oid: &str) -> OpRequest {
+        let mut req = OpRequest::new(self.pool, oid, Vec::new());
+        req.nspace = self.nspace.clone();
+        req
+    }
+
+    /// Watches `oid` for notifications.
+    pub async fn watch(&self, oid: &str) -> Result<WatchRegistration> {
+        self.objecter
+            .watch(self.target(oid))
+            .await?
+            .map_err(|status| self.op_error(oid, status))
+    }
+
+    /// Notifies the watchers of `oid` and gathers their answers, waiting
+    /// at most `timeout` for each.
+    pub async fn notify(
+        &self,
+        oid: &str,
+        payload: &[u8],
+        timeout: Duration,
+    ) -> Result<NotifyResult> {
+        self.objecter
+            .notify(self.target(oid), payload, timeout)
+            .await?
+            .map_err(|status| self.op_error(oid, status))
+    }
+
+    /// The watchers of `oid`.
+    pub async fn list_watchers(&self, oid: &str) -> Result<Vec<WatchItem>> {
+        let r = self.operate(oid, vec![OsdOp::list_watchers()]).await?;
+        let out = r.ops.first().map(|o| o.outdata.clone()).unwrap_or_default();
+        Ok(decode::<WatcherList>("watcher list", &out)?.entries)
+    }
+
+    /// Reads an extent as the extents that hold data: (offset, bytes)
+    /// pairs, holes left out.
+    pub async fn sparse_read(&self, oid: &str, offset: u64, len: u64) -> Result<Vec<(u64, Bytes)>> {
+        let r = self
+            .operate(oid, vec![OsdOp::sparse_read(offset, len)])
+            .await?;
+        let out = r.ops.first().map(|o| o.outdata.clone()).unwrap_or_default();
+        let (extents, data) = decode_sparse_read(&out).map_err(|e| RadosError::Decode {
+            what: "sparse read",
+            source: e,
+        })?;
+        let mut at = 0usize;
+        let mut parts = Vec::with_capacity(extents.len());
+        for (off, len) in extents {
+            let end = usize::try_from(len)
+                .ok()
+                .and_then(|l| at.checked_add(l))
+                .filter(|e| *e <= data.len())
+                .ok_or_else(|| RadosError::Decode {
+                    what: "sparse read",
+                    source: ceph_encoding::DecodeError::new(
+                        ceph_encoding::ErrorKind::Malformed {
+                            what: "sparse read",
+                            reason: "extents longer than the data",
+                        },
+                        0,
+                    ),
+                })?;
+            parts.push((off, data.slice(at..end)));
+            at = end;
+        }
+        Ok(parts)
     }
 
     /// The whole object.

@@ -25,6 +25,11 @@ use crate::osd::{MOsdOp, MOsdOpReply, OpResult, OsdOp, NOSNAP};
 use crate::osdmap::{pool_flags, OsdMap};
 use crate::placement::Placer;
 
+mod backoffs;
+mod lingers;
+
+pub use lingers::{WatchEvent, WatchRegistration};
+
 /// A snapshot context for writes: the newest snapshot id and the
 /// snapshots, newest first.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -131,6 +136,7 @@ enum Cmd {
         reply: oneshot::Sender<Result<OpReply>>,
         permit: OwnedSemaphorePermit,
     },
+    Linger(lingers::LingerCmd),
 }
 
 /// A handle on the objecter's task.
@@ -141,6 +147,7 @@ pub struct Objecter {
     throttle: Arc<Semaphore>,
     max_bytes: usize,
     mon: MonClient,
+    next_cookie: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Objecter {
@@ -175,6 +182,10 @@ impl Objecter {
             ops: BTreeMap::new(),
             next_tid: 1,
             fsid: mon.fsid(),
+            lingers: HashMap::new(),
+            notifies: HashMap::new(),
+            backoffs: HashMap::new(),
+            last_ping: Instant::now(),
         };
         tokio::spawn(task.run());
         let waited = tokio::time::timeout(opts.connect_timeout, async {
@@ -198,6 +209,7 @@ impl Objecter {
             throttle: Arc::new(Semaphore::new(opts.max_bytes_in_flight)),
             max_bytes: opts.max_bytes_in_flight,
             mon,
+            next_cookie: Arc::new(std::sync::atomic::AtomicU64::new(1)),
         })
     }
 
@@ -251,10 +263,18 @@ impl Objecter {
     }
 }
 
+/// Who waits for an op's answer.
+enum Waiter {
+    /// A caller of [`Objecter::execute`].
+    User(oneshot::Sender<Result<OpReply>>),
+    /// The objecter itself, keeping watch `cookie` registered.
+    Linger(u64),
+}
+
 struct InFlight {
     req: OpRequest,
-    reply: oneshot::Sender<Result<OpReply>>,
-    _permit: OwnedSemaphorePermit,
+    waiter: Waiter,
+    _permit: Option<OwnedSemaphorePermit>,
     /// Where it was last sent: OSD and PG, with the map epoch.
     sent_to: Option<(i32, WirePgId, u64)>,
     attempts: i32,
@@ -280,6 +300,14 @@ struct Task {
     ops: BTreeMap<u64, InFlight>,
     next_tid: u64,
     fsid: Uuid,
+    /// Watches, by cookie.
+    lingers: HashMap<u64, lingers::Linger>,
+    /// Notifies waiting for their completion, by cookie.
+    notifies: HashMap<u64, oneshot::Sender<(i32, Bytes)>>,
+    /// Backoffs the OSDs asked for, by OSD.
+    backoffs: HashMap<i32, Vec<crate::osd::backoff::MOsdBackoff>>,
+    /// When the watches were last pinged.
+    last_ping: Instant,
 }
 
 enum Input {
@@ -310,28 +338,15 @@ impl Task {
             match input {
                 Input::Cmd(None) => return,
                 Input::Cmd(Some(Cmd::Submit { req, reply, permit })) => {
-                    let tid = self.next_tid;
-                    self.next_tid += 1;
-                    let deadline = self.opts.op_timeout.map(|t| Instant::now() + t);
-                    self.ops.insert(
-                        tid,
-                        InFlight {
-                            req,
-                            reply,
-                            _permit: permit,
-                            sent_to: None,
-                            attempts: 0,
-                            deadline,
-                            oloc_override: None,
-                        },
-                    );
-                    self.dispatch(tid, &opened_tx);
+                    self.submit(req, Waiter::User(reply), Some(permit), &opened_tx);
                 }
+                Input::Cmd(Some(Cmd::Linger(c))) => self.handle_linger_cmd(c, &opened_tx),
                 Input::Map(Ok(MapUpdate::OsdMap { front, version })) => {
                     if let Err(e) = self.handle_osdmap(&front, version) {
                         warn!("OSD map message unusable: {e}");
                     }
                     self.retarget_all(&opened_tx);
+                    self.retarget_lingers(&opened_tx);
                 }
                 Input::Map(Ok(MapUpdate::MonMap(_))) => {}
                 Input::Map(Err(tokio::sync::broadcast::error::RecvError::Lagged(n))) => {
@@ -348,6 +363,7 @@ impl Task {
                 Input::Opened(osd, inc, r) => self.handle_opened(osd, inc, r, &opened_tx),
                 Input::Tick => {
                     self.expire();
+                    self.ping_lingers(&opened_tx);
                     let waiting: Vec<u64> = self
                         .ops
                         .iter()
@@ -439,9 +455,60 @@ impl Task {
         Ok(())
     }
 
+    /// Registers a new op and sends it.
+    fn submit(
+        &mut self,
+        req: OpRequest,
+        waiter: Waiter,
+        permit: Option<OwnedSemaphorePermit>,
+        opened_tx: &mpsc::UnboundedSender<(i32, u64, Result<OsdSession>)>,
+    ) -> u64 {
+        let tid = self.next_tid;
+        self.next_tid += 1;
+        let deadline = self.opts.op_timeout.map(|t| Instant::now() + t);
+        self.ops.insert(
+            tid,
+            InFlight {
+                req,
+                waiter,
+                _permit: permit,
+                sent_to: None,
+                attempts: 0,
+                deadline,
+                oloc_override: None,
+            },
+        );
+        self.dispatch(tid, opened_tx);
+        tid
+    }
+
     fn complete(&mut self, tid: u64, r: Result<OpReply>) {
-        if let Some(op) = self.ops.remove(&tid) {
-            let _ = op.reply.send(r);
+        self.complete_from(tid, None, r, None);
+    }
+
+    /// Completes `tid`; `from` is the OSD and session that answered.
+    fn complete_from(
+        &mut self,
+        tid: u64,
+        from: Option<(i32, u64)>,
+        r: Result<OpReply>,
+        opened_tx: Option<&mpsc::UnboundedSender<(i32, u64, Result<OsdSession>)>>,
+    ) {
+        let Some(op) = self.ops.remove(&tid) else {
+            return;
+        };
+        match op.waiter {
+            Waiter::User(reply) => {
+                if let (Some(from), Ok(reply)) = (from, &r) {
+                    self.note_watch_reply(&op.req, from, reply);
+                }
+                let _ = reply.send(r);
+            }
+            Waiter::Linger(cookie) => {
+                if let Some(tx) = opened_tx {
+                    self.linger_op_done(cookie, &op.req, from, r, tx);
+                }
+            }
         }
     }
 
@@ -499,6 +566,10 @@ impl Task {
             seed: mapping.pgid.seed,
         };
         let interval = u64::from(map.epoch);
+        if self.blocked_by_backoff(osd, pgid, hash, &op.req, &nspace, &key) {
+            debug!(tid, osd, "op held back by an OSD backoff");
+            return;
+        }
         let Some(session) = self.sessions.get(&osd).filter(|s| s.is_open()) else {
             // Open a session; the op is sent once it is open.
             self.opening.entry(osd).or_default().push_back(tid);
@@ -617,7 +688,19 @@ impl Task {
         opened_tx: &mpsc::UnboundedSender<(i32, u64, Result<OsdSession>)>,
     ) {
         match ev {
-            SessionEvent::Message { osd, msg, .. } => {
+            SessionEvent::Message {
+                osd,
+                msg,
+                incarnation,
+            } => {
+                if msg.msg_type == crate::osd::watch::MSG_WATCH_NOTIFY {
+                    self.handle_watch_notify(osd, &msg, opened_tx);
+                    return;
+                }
+                if msg.msg_type == crate::osd::messages::MSG_OSD_BACKOFF {
+                    self.handle_backoff(osd, incarnation, &msg, opened_tx);
+                    return;
+                }
                 if msg.msg_type != MSG_OSD_OPREPLY {
                     debug!(osd, msg_type = msg.msg_type, "ignoring an OSD message");
                     return;
@@ -650,13 +733,15 @@ impl Task {
                     self.dispatch(tid, opened_tx);
                     return;
                 }
-                self.complete(
+                self.complete_from(
                     tid,
+                    Some((osd, incarnation)),
                     Ok(OpReply {
                         result: reply.result,
                         ops: reply.ops,
                         version: reply.user_version,
                     }),
+                    Some(opened_tx),
                 );
             }
             SessionEvent::Failed {
@@ -672,6 +757,8 @@ impl Task {
                     self.sessions.remove(&osd);
                 }
                 info!(osd, "session failed ({error}); resending its ops");
+                self.backoffs.remove(&osd);
+                self.lingers_lost_session(osd, incarnation, opened_tx);
                 let tids: Vec<u64> = self
                     .ops
                     .iter()

@@ -26,3 +26,21 @@ pub fn op_reply(data: &[u8]) {
     }
     let _ = <PgNlsResponse as ceph_encoding::Decode>::decode_exact(data);
 }
+
+/// Decodes arbitrary bytes as the other messages and outputs an OSD
+/// sends a client: `MWatchNotify` (the first byte picks the message
+/// version), a notify completion, a watcher list, `MOSDBackoff` and
+/// SPARSE_READ's output. Must not panic.
+pub fn watch_and_backoff(data: &[u8]) {
+    use ceph_encoding::Decode;
+    let Some((&v, rest)) = data.split_first() else {
+        return;
+    };
+    let _ = super::watch::MWatchNotify::decode(rest, u16::from(v % 4));
+    let _ = super::watch::NotifyResult::decode_exact(rest);
+    let _ = super::watch::WatcherList::decode_exact(rest);
+    if let Ok(b) = super::backoff::MOsdBackoff::decode_exact(rest) {
+        let _ = b.covers(&b.end);
+    }
+    let _ = super::watch::decode_sparse_read(&Bytes::copy_from_slice(rest));
+}

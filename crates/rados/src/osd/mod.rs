@@ -1,6 +1,7 @@
 //! Talking to OSDs: operations, the MOSDOp/MOSDOpReply messages and the
 //! types they carry.
 
+pub mod backoff;
 pub mod fuzzing;
 pub mod hash;
 pub mod listing;
@@ -8,6 +9,7 @@ pub mod messages;
 pub mod op;
 pub mod session;
 pub mod types;
+pub mod watch;
 
 pub use messages::{MOsdOp, MOsdOpReply, NOSNAP};
 pub use op::{OpResult, OsdOp};

@@ -27,6 +27,8 @@ pub mod code {
     pub const NOTIFY: u16 = RD | DATA | 6;
     /// Acknowledge a notify.
     pub const NOTIFY_ACK: u16 = RD | DATA | 7;
+    /// The watchers of an object.
+    pub const LIST_WATCHERS: u16 = RD | DATA | 9;
     /// Snapshots of a head object.
     pub const LIST_SNAPS: u16 = RD | DATA | 10;
     /// Omap keys.
@@ -116,6 +118,12 @@ fn extent(offset: u64, length: u64) -> [u8; ARGS_LEN] {
         &0u64.to_le_bytes(),
         &0u32.to_le_bytes(),
     ])
+}
+
+/// Appends a `bufferlist`: a 32-bit length and the bytes.
+fn put_blob(d: &mut BytesMut, bytes: &[u8]) {
+    (bytes.len() as u32).encode(d, 0);
+    d.extend_from_slice(bytes);
 }
 
 fn encoded<T: Encode + ?Sized>(v: &T) -> Bytes {
@@ -279,6 +287,43 @@ impl OsdOp {
         d.extend_from_slice(method.as_bytes());
         d.extend_from_slice(input);
         Self::new(code::CALL, a, d.freeze())
+    }
+
+    /// A watch operation (`CEPH_OSD_WATCH_OP_*` in `watch_op`) for the
+    /// watch `cookie`, registration generation `gen`.
+    pub fn watch(cookie: u64, watch_op: u8, gen: u32) -> OsdOp {
+        let a = args(&[
+            &cookie.to_le_bytes(),
+            &0u64.to_le_bytes(),
+            &[watch_op],
+            &gen.to_le_bytes(),
+            &0u32.to_le_bytes(),
+        ]);
+        Self::new(code::WATCH, a, Bytes::new())
+    }
+
+    /// Notifies the object's watchers with `payload`; they have
+    /// `timeout_secs` to answer. The completion comes to `cookie`.
+    pub fn notify(cookie: u64, timeout_secs: u32, payload: &[u8]) -> OsdOp {
+        let mut d = BytesMut::with_capacity(12 + payload.len());
+        1u32.encode(&mut d, 0); // protocol version
+        timeout_secs.encode(&mut d, 0);
+        put_blob(&mut d, payload);
+        Self::new(code::NOTIFY, args(&[&cookie.to_le_bytes()]), d.freeze())
+    }
+
+    /// Answers notification `notify_id` received on watch `cookie`.
+    pub fn notify_ack(notify_id: u64, cookie: u64, reply: &[u8]) -> OsdOp {
+        let mut d = BytesMut::with_capacity(20 + reply.len());
+        notify_id.encode(&mut d, 0);
+        cookie.encode(&mut d, 0);
+        put_blob(&mut d, reply);
+        Self::new(code::NOTIFY_ACK, [0; ARGS_LEN], d.freeze())
+    }
+
+    /// Lists the object's watchers.
+    pub fn list_watchers() -> OsdOp {
+        Self::new(code::LIST_WATCHERS, [0; ARGS_LEN], Bytes::new())
     }
 
     /// Rolls the head object back to snapshot `snapid`.
