@@ -86,3 +86,14 @@ pub type Result<T> = std::result::Result<T, RadosError>;
 pub fn errno_text(status: i32) -> String {
     ceph_msgr2::session::errno_text(status)
 }
+
+impl RadosError {
+    /// The negative errno an OSD or monitor answered with, if that is
+    /// what this error is.
+    pub fn errno(&self) -> Option<i32> {
+        match self {
+            RadosError::Op { status, .. } | RadosError::PoolOp { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}

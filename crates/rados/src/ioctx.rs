@@ -92,6 +92,32 @@ impl IoCtx {
         self.pool
     }
 
+    /// The objecter underneath.
+    pub fn objecter(&self) -> &Objecter {
+        &self.objecter
+    }
+
+    /// The namespace ops go to.
+    pub fn namespace(&self) -> &str {
+        &self.nspace
+    }
+
+    /// Allocates a self-managed snapshot id in this pool (a monitor
+    /// round) and waits for the OSD map that knows it.
+    pub async fn selfmanaged_snap_create(&self) -> Result<u64> {
+        let pool = u32::try_from(self.pool).map_err(|_| RadosError::NoSuchPool(self.pool_name.clone()))?;
+        let (snapid, epoch) = self.objecter.mon().allocate_snap_id(pool).await?;
+        self.objecter.wait_for_epoch(epoch).await?;
+        Ok(snapid)
+    }
+
+    /// Releases self-managed snapshot id `snapid` of this pool.
+    pub async fn selfmanaged_snap_remove(&self, snapid: u64) -> Result<()> {
+        let pool = u32::try_from(self.pool).map_err(|_| RadosError::NoSuchPool(self.pool_name.clone()))?;
+        let epoch = self.objecter.mon().release_snap_id(pool, snapid).await?;
+        self.objecter.wait_for_epoch(epoch).await
+    }
+
     /// The pool's name.
     pub fn pool_name(&self) -> &str {
         &self.pool_name

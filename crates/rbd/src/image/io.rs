@@ -1,0 +1,130 @@
+//! Reading an image: the striper splits the range into object pieces,
+//! read in parallel; a piece whose object does not exist is a hole, or,
+//! in a clone within the parent overlap, the parent's bytes (through any
+//! depth of parents).
+
+use bytes::{Bytes, BytesMut};
+use ceph_rados::osd::OsdOp;
+use futures::stream::{self, StreamExt, TryStreamExt};
+
+use super::Image;
+use crate::names::data_object;
+use crate::{Error, Result};
+
+/// Object reads in flight per image read.
+const READ_AHEAD: usize = 16;
+/// -ENOENT.
+const ENOENT: i32 = -2;
+
+/// What one piece read gave.
+struct Piece {
+    /// Offset in the image.
+    image_offset: u64,
+    /// Its length.
+    length: u64,
+    /// The bytes (possibly short: the rest is zeros), or `None` when the
+    /// object does not exist.
+    data: Option<Bytes>,
+}
+
+impl Image {
+    /// The parent, opened at its snapshot, if this is a clone.
+    pub async fn parent(&self) -> Result<Option<Image>> {
+        let Some(p) = &self.meta.parent else {
+            return Ok(None);
+        };
+        let pool = self
+            .rados
+            .objecter()
+            .maps()
+            .and_then(|m| m.osdmap.pool_name(p.spec.pool_id).map(str::to_string))
+            .ok_or_else(|| Error::NotFound(format!("parent pool {}", p.spec.pool_id)))?;
+        let mut io = self
+            .rados
+            .ioctx(&pool)
+            .map_err(|e| Error::rados("opening the parent's pool", e))?;
+        io.set_namespace(&p.spec.pool_namespace);
+        let parent =
+            Image::open_id(&self.rados, &io, &p.spec.image_id, None, p.spec.snap_id).await?;
+        Ok(Some(parent))
+    }
+}
+
+/// Reads `len` bytes at `offset` of `img`.
+pub(super) async fn read(img: &Image, offset: u64, len: u64) -> Result<Bytes> {
+    let size = img.size();
+    if offset >= size || len == 0 {
+        return Ok(Bytes::new());
+    }
+    let len = len.min(size - offset);
+    let mut data_io = img.data_io.clone();
+    data_io.set_read_snap(img.snap_id);
+    let data_io = &data_io;
+    let prefix = &img.meta.object_prefix;
+    let pieces: Vec<Piece> = stream::iter(img.meta.layout.extents(offset, len))
+        .map(|e| async move {
+            let oid = data_object(prefix, e.object_no);
+            let r = data_io
+                .operate_raw(&oid, vec![OsdOp::read(e.offset, e.length)])
+                .await
+                .map_err(|err| Error::rados(format!("reading {oid}"), err))?;
+            let data = if r.result == ENOENT {
+                None
+            } else if r.result < 0 {
+                return Err(Error::Rados {
+                    context: format!("reading {oid}"),
+                    errno: Some(r.result),
+                    message: ceph_rados::error::errno_text(r.result),
+                });
+            } else {
+                Some(
+                    r.ops
+                        .into_iter()
+                        .next()
+                        .map(|o| o.outdata)
+                        .unwrap_or_default(),
+                )
+            };
+            Ok(Piece {
+                image_offset: e.image_offset,
+                length: e.length,
+                data,
+            })
+        })
+        .buffer_unordered(READ_AHEAD)
+        .try_collect()
+        .await?;
+
+    let mut buf = BytesMut::zeroed(len as usize);
+    let mut holes = Vec::new();
+    for p in pieces {
+        let at = (p.image_offset - offset) as usize;
+        match p.data {
+            Some(d) => {
+                let n = d.len().min(p.length as usize);
+                if let (Some(dst), Some(src)) = (buf.get_mut(at..at + n), d.get(..n)) {
+                    dst.copy_from_slice(src);
+                }
+            }
+            None => holes.push((p.image_offset, p.length)),
+        }
+    }
+    let overlap = img.meta.parent.as_ref().map_or(0, |p| p.overlap);
+    let holes: Vec<(u64, u64)> = holes
+        .into_iter()
+        .filter(|(o, _)| *o < overlap)
+        .map(|(o, l)| (o, l.min(overlap - o)))
+        .collect();
+    if !holes.is_empty() {
+        if let Some(parent) = img.parent().await? {
+            for (o, l) in holes {
+                let d = Box::pin(parent.read(o, l)).await?;
+                let at = (o - offset) as usize;
+                if let Some(dst) = buf.get_mut(at..at + d.len()) {
+                    dst.copy_from_slice(&d);
+                }
+            }
+        }
+    }
+    Ok(buf.freeze())
+}

@@ -1,0 +1,181 @@
+//! The striper: which data object, and where in it, holds each byte of an
+//! image (Ceph's file layout: stripe unit, stripe count, object size).
+
+/// An image's layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// Bytes per object (`1 << order`).
+    pub object_size: u64,
+    /// Bytes written to one object before moving to the next.
+    pub stripe_unit: u64,
+    /// Objects a stripe spreads over.
+    pub stripe_count: u64,
+}
+
+/// A piece of an image extent that lies in one object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectExtent {
+    /// The object's number.
+    pub object_no: u64,
+    /// Offset in the object.
+    pub offset: u64,
+    /// Length.
+    pub length: u64,
+    /// Offset in the image.
+    pub image_offset: u64,
+}
+
+impl Layout {
+    /// The plain layout: one object after the other.
+    pub fn simple(order: u8) -> Layout {
+        let object_size = 1u64 << order.min(63);
+        Layout {
+            object_size,
+            stripe_unit: object_size,
+            stripe_count: 1,
+        }
+    }
+
+    /// Whether the numbers make a usable layout (librbd's rules: the stripe
+    /// unit divides the object size, the count is at least 1).
+    pub fn is_valid(&self) -> bool {
+        self.object_size > 0
+            && self.stripe_unit > 0
+            && self.stripe_count > 0
+            && self.stripe_unit <= self.object_size
+            && self.object_size % self.stripe_unit == 0
+    }
+
+    /// The pieces of image extent `offset..offset + length`, in image order.
+    /// An invalid layout gives no pieces.
+    pub fn extents(&self, offset: u64, length: u64) -> Vec<ObjectExtent> {
+        let mut out = Vec::new();
+        if !self.is_valid() {
+            return out;
+        }
+        let per_object = self.object_size / self.stripe_unit;
+        let mut off = offset;
+        let end = offset.saturating_add(length);
+        while off < end {
+            let block = off / self.stripe_unit;
+            let stripe = block / self.stripe_count;
+            let pos = block % self.stripe_count;
+            let set = stripe / per_object;
+            let object_no = set * self.stripe_count + pos;
+            let in_block = off % self.stripe_unit;
+            let obj_off = (stripe % per_object) * self.stripe_unit + in_block;
+            let len = (self.stripe_unit - in_block).min(end - off);
+            // Merge with the previous piece when contiguous in one object.
+            match out.last_mut() {
+                Some(ObjectExtent {
+                    object_no: o,
+                    offset: po,
+                    length: pl,
+                    image_offset: pi,
+                }) if *o == object_no && *po + *pl == obj_off && *pi + *pl == off => {
+                    *pl += len;
+                }
+                _ => out.push(ObjectExtent {
+                    object_no,
+                    offset: obj_off,
+                    length: len,
+                    image_offset: off,
+                }),
+            }
+            off += len;
+        }
+        out
+    }
+
+    /// How many data objects an image of `size` bytes may use.
+    pub fn object_count(&self, size: u64) -> u64 {
+        if !self.is_valid() || size == 0 {
+            return 0;
+        }
+        let set_bytes = self.object_size * self.stripe_count;
+        let full_sets = size / set_bytes;
+        let rest = size % set_bytes;
+        let mut n = full_sets * self.stripe_count;
+        if rest > 0 {
+            let blocks = rest.div_ceil(self.stripe_unit);
+            n += blocks.min(self.stripe_count);
+        }
+        n
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn simple_layout_splits_at_object_boundaries() {
+        let l = Layout::simple(22);
+        let e = l.extents((4 << 20) - 10, 20);
+        assert_eq!(
+            e,
+            vec![
+                ObjectExtent {
+                    object_no: 0,
+                    offset: (4 << 20) - 10,
+                    length: 10,
+                    image_offset: (4 << 20) - 10
+                },
+                ObjectExtent {
+                    object_no: 1,
+                    offset: 0,
+                    length: 10,
+                    image_offset: 4 << 20
+                },
+            ]
+        );
+        assert_eq!(l.object_count(1), 1);
+        assert_eq!(l.object_count(8 << 20), 2);
+        assert_eq!(l.object_count((8 << 20) + 1), 3);
+    }
+
+    #[test]
+    fn fancy_striping_round_robins_stripe_units() {
+        // 64 KiB units over 8 objects of 4 MiB.
+        let l = Layout {
+            object_size: 4 << 20,
+            stripe_unit: 64 << 10,
+            stripe_count: 8,
+        };
+        let e = l.extents(0, 9 * (64 << 10));
+        let objs: Vec<(u64, u64)> = e.iter().map(|x| (x.object_no, x.offset)).collect();
+        assert_eq!(
+            objs,
+            vec![
+                (0, 0),
+                (1, 0),
+                (2, 0),
+                (3, 0),
+                (4, 0),
+                (5, 0),
+                (6, 0),
+                (7, 0),
+                (0, 64 << 10)
+            ]
+        );
+        // The second object set starts after 8 objects are full.
+        let e = l.extents(32 << 20, 1);
+        assert_eq!((e[0].object_no, e[0].offset), (8, 0));
+        assert_eq!(l.object_count(32 << 20), 8);
+        assert_eq!(l.object_count((32 << 20) + 1), 9);
+        // Every byte maps exactly once.
+        let total: u64 = l.extents(12345, 5 << 20).iter().map(|x| x.length).sum();
+        assert_eq!(total, 5 << 20);
+    }
+
+    #[test]
+    fn invalid_layouts_map_nothing() {
+        let l = Layout {
+            object_size: 4 << 20,
+            stripe_unit: 3 << 20,
+            stripe_count: 2,
+        };
+        assert!(l.extents(0, 10).is_empty());
+        assert_eq!(l.object_count(10), 0);
+    }
+}
