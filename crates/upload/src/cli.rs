@@ -109,4 +109,7 @@ pub enum Action {
     Osdmap(crate::commands::osdmap::OsdmapArgs),
     /// Object operations with the `rados` tool's syntax.
     Rados(crate::commands::rados::RadosArgs),
+    /// Image commands with the `rbd` tool's syntax.
+    #[command(flatten)]
+    Rbd(crate::commands::rbd::RbdAction),
 }

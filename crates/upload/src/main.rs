@@ -30,6 +30,7 @@ async fn dispatch(cli: &Cli) -> Result<i32, CliError> {
         Action::MonCommand(args) => commands::mon_command::run(&cli.global, args).await,
         Action::Osdmap(args) => commands::osdmap::run(args),
         Action::Rados(args) => commands::rados::run(&cli.global, args).await,
+        Action::Rbd(action) => commands::rbd::run(&cli.global, action).await,
     }
 }
 

@@ -157,3 +157,13 @@ impl Image {
         io::read(self, offset, len).await
     }
 }
+
+/// The name of image `id` in `io`'s pool (from `rbd_directory`).
+pub async fn image_name(io: &IoCtx, id: &str) -> Result<String> {
+    call(
+        io,
+        crate::names::RBD_DIRECTORY,
+        &crate::cls::rbd::DirGetName { id: id.to_string() },
+    )
+    .await
+}

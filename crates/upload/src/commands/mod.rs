@@ -3,6 +3,7 @@
 pub mod mon_command;
 pub mod osdmap;
 pub mod rados;
+pub mod rbd;
 
 use ceph_rados::config::ClientSettings;
 use ceph_rados::mon::{MonClient, MonClientOptions};

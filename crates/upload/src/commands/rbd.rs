@@ -1,0 +1,439 @@
+//! RBD image commands with the `rbd` tool's syntax: create, info, rm,
+//! export, snap create|ls|protect|unprotect|rm, clone, children.
+
+use std::io::Write;
+
+use ceph_rados::config::ClientSettings;
+use ceph_rados::{IoCtx, Rados};
+use ceph_rbd::image::{
+    create_image, remove_image, CloneFormat, CloneOptions, CreateOptions, Image,
+};
+use clap::{Args, Subcommand};
+
+use crate::cli::GlobalArgs;
+use crate::error::CliError;
+
+/// `[pool[/namespace]/]image[@snap]`, as the rbd tool reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSpec {
+    /// The pool.
+    pub pool: String,
+    /// The RADOS namespace.
+    pub namespace: String,
+    /// The image's name.
+    pub image: String,
+    /// A snapshot.
+    pub snap: Option<String>,
+}
+
+impl ImageSpec {
+    /// Parses `spec`; `pool` (from `-p`) is used when the spec has none,
+    /// then `rbd`, the rbd tool's default pool.
+    pub fn parse(spec: &str, pool: Option<&str>) -> Result<ImageSpec, CliError> {
+        let (path, snap) = match spec.split_once('@') {
+            Some((p, s)) if !s.is_empty() => (p, Some(s.to_string())),
+            Some(_) => return Err(CliError::Input(format!("{spec}: empty snapshot name"))),
+            None => (spec, None),
+        };
+        let parts: Vec<&str> = path.split('/').collect();
+        let (p, ns, image) = match parts.as_slice() {
+            [image] => (pool.unwrap_or("rbd"), "", *image),
+            [p, image] => (*p, "", *image),
+            [p, ns, image] => (*p, *ns, *image),
+            _ => {
+                return Err(CliError::Input(format!(
+                    "{spec}: not [pool[/namespace]/]image[@snap]"
+                )))
+            }
+        };
+        if image.is_empty() || p.is_empty() {
+            return Err(CliError::Input(format!("{spec}: no image name")));
+        }
+        Ok(ImageSpec {
+            pool: p.to_string(),
+            namespace: ns.to_string(),
+            image: image.to_string(),
+            snap,
+        })
+    }
+
+    fn need_snap(&self) -> Result<&str, CliError> {
+        self.snap
+            .as_deref()
+            .ok_or_else(|| CliError::Input(format!("{}: give a snapshot (image@snap)", self.image)))
+    }
+}
+
+/// Options of the image commands.
+#[derive(Args, Debug)]
+pub struct ImageArgs {
+    /// The image, `[pool/]image[@snap]`.
+    pub spec: String,
+    /// The pool, when the spec has none.
+    #[arg(short = 'p', long = "pool")]
+    pub pool: Option<String>,
+    /// Output format: plain or json.
+    #[arg(long = "format", default_value = "plain")]
+    pub format: String,
+}
+
+/// `create`.
+#[derive(Args, Debug)]
+pub struct CreateArgs {
+    /// The image.
+    #[command(flatten)]
+    pub image: ImageArgs,
+    /// Size, with an optional K/M/G/T suffix (MiB without one).
+    #[arg(short = 's', long = "size")]
+    pub size: String,
+    /// Feature names (repeatable), instead of the default set.
+    #[arg(long = "image-feature")]
+    pub features: Vec<String>,
+    /// Object order.
+    #[arg(long = "order", default_value_t = 22)]
+    pub order: u8,
+}
+
+/// `clone`.
+#[derive(Args, Debug)]
+pub struct CloneArgs {
+    /// The parent snapshot, `[pool/]image@snap`.
+    pub parent: String,
+    /// The new image, `[pool/]image`.
+    pub child: String,
+    /// Clone format: 1, 2 or auto.
+    #[arg(long = "rbd-default-clone-format", default_value = "auto")]
+    pub clone_format: String,
+    /// Feature names (repeatable).
+    #[arg(long = "image-feature")]
+    pub features: Vec<String>,
+}
+
+/// `snap ...`.
+#[derive(Subcommand, Debug)]
+pub enum SnapAction {
+    /// Create a snapshot.
+    Create(ImageArgs),
+    /// List snapshots.
+    Ls(ImageArgs),
+    /// Protect a snapshot.
+    Protect(ImageArgs),
+    /// Unprotect a snapshot.
+    Unprotect(ImageArgs),
+    /// Remove a snapshot.
+    Rm(ImageArgs),
+}
+
+/// The image commands.
+#[derive(Subcommand, Debug)]
+pub enum RbdAction {
+    /// Create an image.
+    Create(CreateArgs),
+    /// Show an image.
+    Info(ImageArgs),
+    /// Remove an image.
+    Rm(ImageArgs),
+    /// Write an image (or a snapshot) to a file, `-` for standard output.
+    Export {
+        /// The image.
+        #[command(flatten)]
+        image: ImageArgs,
+        /// Where to.
+        path: String,
+    },
+    /// Snapshot commands.
+    #[command(subcommand)]
+    Snap(SnapAction),
+    /// Clone a snapshot.
+    Clone(CloneArgs),
+    /// List a snapshot's children.
+    Children(ImageArgs),
+}
+
+fn parse_size(s: &str) -> Result<u64, CliError> {
+    let bad = || CliError::Input(format!("{s}: not a size (like 10G, 512M)"));
+    let (num, mult) = match s.chars().last() {
+        Some('K') | Some('k') => (&s[..s.len() - 1], 1u64 << 10),
+        Some('M') | Some('m') => (&s[..s.len() - 1], 1 << 20),
+        Some('G') | Some('g') => (&s[..s.len() - 1], 1 << 30),
+        Some('T') | Some('t') => (&s[..s.len() - 1], 1 << 40),
+        Some('B') | Some('b') => (&s[..s.len() - 1], 1),
+        _ => (s, 1 << 20),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(bad)
+}
+
+fn feature_bits(names: &[String]) -> Result<Option<u64>, CliError> {
+    if names.is_empty() {
+        return Ok(None);
+    }
+    let mut bits = 0;
+    for n in names.iter().flat_map(|n| n.split(',')) {
+        let f = ceph_rbd::features::FEATURE_NAMES
+            .iter()
+            .find(|(_, name)| *name == n.trim())
+            .ok_or_else(|| CliError::Input(format!("unknown image feature {n}")))?;
+        bits |= f.0;
+    }
+    Ok(Some(bits))
+}
+
+fn rbd_err(e: ceph_rbd::Error) -> CliError {
+    CliError::Input(e.to_string())
+}
+
+fn ioctx(rados: &Rados, spec: &ImageSpec) -> Result<IoCtx, CliError> {
+    let mut io = rados.ioctx(&spec.pool)?;
+    io.set_namespace(&spec.namespace);
+    Ok(io)
+}
+
+async fn open(rados: &Rados, spec: &ImageSpec) -> Result<Image, CliError> {
+    let io = ioctx(rados, spec)?;
+    let img = Image::open(rados, &io, &spec.image)
+        .await
+        .map_err(rbd_err)?;
+    Ok(img)
+}
+
+/// Runs an image command.
+pub async fn run(global: &GlobalArgs, action: &RbdAction) -> Result<i32, CliError> {
+    let settings = ClientSettings::resolve(&global.client_args())?;
+    let rados = Rados::connect(&settings).await?;
+    let mut out = std::io::stdout().lock();
+    let w = |e: std::io::Error| CliError::Io {
+        context: "writing the output".into(),
+        source: e,
+    };
+    match action {
+        RbdAction::Create(a) => {
+            let spec = ImageSpec::parse(&a.image.spec, a.image.pool.as_deref())?;
+            let mut opts = CreateOptions {
+                order: a.order,
+                ..CreateOptions::default()
+            };
+            if let Some(f) = feature_bits(&a.features)? {
+                opts.features = f;
+            }
+            create_image(
+                &rados,
+                &ioctx(&rados, &spec)?,
+                &spec.image,
+                parse_size(&a.size)?,
+                &opts,
+            )
+            .await
+            .map_err(rbd_err)?;
+        }
+        RbdAction::Info(a) => {
+            let spec = ImageSpec::parse(&a.spec, a.pool.as_deref())?;
+            let mut img = open(&rados, &spec).await?;
+            if let Some(s) = &spec.snap {
+                img = img.at_snapshot(s).await.map_err(rbd_err)?;
+            }
+            let m = img.meta();
+            let parent = match &m.parent {
+                Some(p) => serde_json::json!({
+                    "pool_id": p.spec.pool_id, "image_id": p.spec.image_id,
+                    "snap_id": p.spec.snap_id, "overlap": p.overlap,
+                }),
+                None => serde_json::Value::Null,
+            };
+            let v = serde_json::json!({
+                "name": spec.image, "id": img.id(), "size": img.size(),
+                "objects": m.layout.object_count(img.size()), "order": m.order,
+                "object_size": m.layout.object_size, "block_name_prefix": m.object_prefix,
+                "format": 2, "features": ceph_rbd::features::feature_names(m.features),
+                "op_features": m.op_features, "flags": m.flags,
+                "stripe_unit": m.layout.stripe_unit, "stripe_count": m.layout.stripe_count,
+                "snapshot_count": m.snaps.len(), "parent": parent,
+            });
+            if a.format == "json" {
+                writeln!(out, "{v}").map_err(w)?;
+            } else {
+                writeln!(out, "rbd image '{}':", spec.image).map_err(w)?;
+                writeln!(out, "\tsize {} in {} objects", img.size(), v["objects"]).map_err(w)?;
+                writeln!(
+                    out,
+                    "\torder {} ({} bytes objects)",
+                    m.order, m.layout.object_size
+                )
+                .map_err(w)?;
+                writeln!(out, "\tid: {}", img.id()).map_err(w)?;
+                writeln!(out, "\tblock_name_prefix: {}", m.object_prefix).map_err(w)?;
+                writeln!(
+                    out,
+                    "\tfeatures: {}",
+                    ceph_rbd::features::feature_names(m.features).join(", ")
+                )
+                .map_err(w)?;
+                if let Some(p) = &m.parent {
+                    writeln!(
+                        out,
+                        "\tparent: pool {} image {} snap {}",
+                        p.spec.pool_id, p.spec.image_id, p.spec.snap_id
+                    )
+                    .map_err(w)?;
+                    writeln!(out, "\toverlap: {}", p.overlap).map_err(w)?;
+                }
+            }
+        }
+        RbdAction::Rm(a) => {
+            let spec = ImageSpec::parse(&a.spec, a.pool.as_deref())?;
+            remove_image(&rados, &ioctx(&rados, &spec)?, &spec.image)
+                .await
+                .map_err(rbd_err)?;
+        }
+        RbdAction::Export { image, path } => {
+            let spec = ImageSpec::parse(&image.spec, image.pool.as_deref())?;
+            let mut img = open(&rados, &spec).await?;
+            if let Some(s) = &spec.snap {
+                img = img.at_snapshot(s).await.map_err(rbd_err)?;
+            }
+            let mut sink: Box<dyn Write> = if path == "-" {
+                Box::new(std::io::stdout().lock())
+            } else {
+                Box::new(std::fs::File::create(path).map_err(|e| CliError::Io {
+                    context: format!("creating {path}"),
+                    source: e,
+                })?)
+            };
+            let chunk =
+                (img.meta().layout.object_size * img.meta().layout.stripe_count).max(4 << 20) * 4;
+            let mut off = 0;
+            while off < img.size() {
+                let d = img.read(off, chunk).await.map_err(rbd_err)?;
+                if d.is_empty() {
+                    break;
+                }
+                sink.write_all(&d).map_err(w)?;
+                off += d.len() as u64;
+            }
+            sink.flush().map_err(w)?;
+        }
+        RbdAction::Snap(s) => {
+            let (a, what) = match s {
+                SnapAction::Create(a) => (a, "create"),
+                SnapAction::Ls(a) => (a, "ls"),
+                SnapAction::Protect(a) => (a, "protect"),
+                SnapAction::Unprotect(a) => (a, "unprotect"),
+                SnapAction::Rm(a) => (a, "rm"),
+            };
+            let spec = ImageSpec::parse(&a.spec, a.pool.as_deref())?;
+            let mut img = open(&rados, &spec).await?;
+            match what {
+                "ls" => {
+                    let list: Vec<serde_json::Value> = img
+                        .meta()
+                        .snaps
+                        .iter()
+                        .filter(|s| s.is_user())
+                        .map(|s| {
+                            serde_json::json!({"id": s.id, "name": s.name, "size": s.size,
+                            "protected": if s.is_protected() {"true"} else {"false"}})
+                        })
+                        .collect();
+                    if a.format == "json" {
+                        writeln!(out, "{}", serde_json::Value::Array(list)).map_err(w)?;
+                    } else {
+                        writeln!(out, "SNAPID  NAME  SIZE  PROTECTED").map_err(w)?;
+                        for s in list {
+                            writeln!(
+                                out,
+                                "{}  {}  {}  {}",
+                                s["id"],
+                                s["name"].as_str().unwrap_or_default(),
+                                s["size"],
+                                s["protected"].as_str().unwrap_or_default()
+                            )
+                            .map_err(w)?;
+                        }
+                    }
+                }
+                "create" => {
+                    img.snap_create(spec.need_snap()?, None)
+                        .await
+                        .map_err(rbd_err)?;
+                }
+                "protect" => img.snap_protect(spec.need_snap()?).await.map_err(rbd_err)?,
+                "unprotect" => img
+                    .snap_unprotect(spec.need_snap()?)
+                    .await
+                    .map_err(rbd_err)?,
+                _ => img.snap_remove(spec.need_snap()?).await.map_err(rbd_err)?,
+            }
+        }
+        RbdAction::Clone(a) => {
+            let parent = ImageSpec::parse(&a.parent, None)?;
+            let child = ImageSpec::parse(&a.child, None)?;
+            let img = open(&rados, &parent).await?;
+            let format = match a.clone_format.as_str() {
+                "1" => CloneFormat::V1,
+                "2" => CloneFormat::V2,
+                "auto" => CloneFormat::Auto,
+                other => {
+                    return Err(CliError::Input(format!(
+                        "clone format {other}: use 1, 2 or auto"
+                    )))
+                }
+            };
+            let opts = CloneOptions {
+                format,
+                features: feature_bits(&a.features)?,
+                order: None,
+            };
+            img.clone_to(
+                parent.need_snap()?,
+                &ioctx(&rados, &child)?,
+                &child.image,
+                &opts,
+            )
+            .await
+            .map_err(rbd_err)?;
+        }
+        RbdAction::Children(a) => {
+            let spec = ImageSpec::parse(&a.spec, a.pool.as_deref())?;
+            let img = open(&rados, &spec).await?;
+            let snap = img.snapshot(spec.need_snap()?).map_err(rbd_err)?.id;
+            for c in img.children(snap).await.map_err(rbd_err)? {
+                let pool = rados
+                    .objecter()
+                    .maps()
+                    .and_then(|m| m.osdmap.pool_name(c.pool_id).map(str::to_string))
+                    .unwrap_or_else(|| c.pool_id.to_string());
+                let mut io = rados.ioctx(&pool)?;
+                io.set_namespace(&c.pool_namespace);
+                let name = ceph_rbd::image::image_name(&io, &c.image_id)
+                    .await
+                    .unwrap_or_else(|_| c.image_id.clone());
+                writeln!(out, "{pool}/{name}").map_err(w)?;
+            }
+        }
+    }
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_and_sizes() {
+        let s = ImageSpec::parse("volumes/vol@snap", None).unwrap();
+        assert_eq!(
+            (s.pool.as_str(), s.image.as_str(), s.snap.as_deref()),
+            ("volumes", "vol", Some("snap"))
+        );
+        assert_eq!(ImageSpec::parse("vol", Some("p")).unwrap().pool, "p");
+        assert_eq!(ImageSpec::parse("vol", None).unwrap().pool, "rbd");
+        assert_eq!(ImageSpec::parse("p/ns/vol", None).unwrap().namespace, "ns");
+        assert!(ImageSpec::parse("a/b/c/d", None).is_err());
+        assert!(ImageSpec::parse("vol@", None).is_err());
+        assert_eq!(parse_size("10").unwrap(), 10 << 20);
+        assert_eq!(parse_size("2G").unwrap(), 2 << 30);
+        assert!(parse_size("x").is_err());
+    }
+}
