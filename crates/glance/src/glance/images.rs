@@ -1,0 +1,382 @@
+//! Images: create, show, delete, data upload (streamed) and download, and
+//! waiting for a status.
+
+use std::collections::BTreeMap;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::{Stream, TryStreamExt};
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::io::AsyncRead;
+
+use super::{segment, Glance};
+use crate::error::{Error, Result};
+
+/// The statuses an image does not leave by itself: waiting for another one
+/// fails at once.
+pub const FAILED_STATUSES: &[&str] = &["killed", "deleted", "pending_delete"];
+
+/// A stream of bytes downloaded from Glance.
+pub type ByteStream = Pin<Box<dyn Stream<Item = Result<Bytes>> + Send>>;
+
+/// The properties of a new image (`POST /v2/images`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct NewImage {
+    /// An explicit id (a UUID) instead of one chosen by Glance.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The image name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// `raw`, `qcow2`, ...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk_format: Option<String>,
+    /// `bare`, `ovf`, ...
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container_format: Option<String>,
+    /// `public`, `private`, `shared` or `community`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub visibility: Option<String>,
+    /// Whether the image is protected from deletion.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub protected: Option<bool>,
+    /// Minimum disk size in GiB to boot the image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_disk: Option<u64>,
+    /// Minimum RAM in MiB to boot the image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_ram: Option<u64>,
+    /// Tags.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Extra properties, as string key/values.
+    #[serde(flatten)]
+    pub properties: BTreeMap<String, String>,
+}
+
+impl NewImage {
+    /// A `raw`/`bare` image named `name`.
+    pub fn raw(name: impl Into<String>) -> NewImage {
+        NewImage {
+            name: Some(name.into()),
+            disk_format: Some("raw".into()),
+            container_format: Some("bare".into()),
+            ..NewImage::default()
+        }
+    }
+
+    /// Adds extra property `key` = `value`.
+    pub fn property(mut self, key: impl Into<String>, value: impl Into<String>) -> NewImage {
+        self.properties.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// A location of an image, as listed when Glance shows locations.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct ImageLocation {
+    /// The location's URL (`rbd://fsid/pool/image/snap`, ...).
+    pub url: String,
+    /// Its metadata (`store`, ...).
+    #[serde(default)]
+    pub metadata: Value,
+}
+
+/// An image as Glance shows it.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+pub struct Image {
+    /// The image id.
+    pub id: String,
+    /// The name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `queued`, `saving`, `active`, `killed`, `deleted`, `importing`, ...
+    pub status: String,
+    /// The visibility.
+    #[serde(default)]
+    pub visibility: Option<String>,
+    /// The size of the data in bytes, once known.
+    #[serde(default)]
+    pub size: Option<u64>,
+    /// The virtual size, if known.
+    #[serde(default)]
+    pub virtual_size: Option<u64>,
+    /// The disk format.
+    #[serde(default)]
+    pub disk_format: Option<String>,
+    /// The container format.
+    #[serde(default)]
+    pub container_format: Option<String>,
+    /// The MD5 checksum of the data, once computed.
+    #[serde(default)]
+    pub checksum: Option<String>,
+    /// The algorithm of `os_hash_value` (`sha512`).
+    #[serde(default)]
+    pub os_hash_algo: Option<String>,
+    /// The secure hash of the data, once computed.
+    #[serde(default)]
+    pub os_hash_value: Option<String>,
+    /// The first location's URL, when Glance shows it.
+    #[serde(default)]
+    pub direct_url: Option<String>,
+    /// The locations, when Glance shows them.
+    #[serde(default)]
+    pub locations: Vec<ImageLocation>,
+    /// The stores holding the data, comma separated.
+    #[serde(default)]
+    pub stores: Option<String>,
+    /// Whether the image is protected.
+    #[serde(default)]
+    pub protected: bool,
+    /// Tags.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// The owner project.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Creation time.
+    #[serde(default)]
+    pub created_at: Option<String>,
+    /// Last update time.
+    #[serde(default)]
+    pub updated_at: Option<String>,
+    /// Every other attribute: extra properties, `min_disk`, `self`, ...
+    #[serde(flatten)]
+    pub properties: BTreeMap<String, Value>,
+}
+
+impl Image {
+    /// Extra property `key` as a string, if it is one.
+    pub fn property(&self, key: &str) -> Option<&str> {
+        self.properties.get(key).and_then(Value::as_str)
+    }
+
+    /// The store ids of `stores`.
+    pub fn store_ids(&self) -> Vec<&str> {
+        self.stores
+            .as_deref()
+            .map(|s| {
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+fn image_path(id: &str) -> String {
+    format!("/v2/images/{}", segment(id))
+}
+
+impl Glance {
+    /// `POST /v2/images`: creates an image record (status `queued`).
+    pub async fn create_image(&self, image: &NewImage) -> Result<Image> {
+        let body = serde_json::to_value(image).map_err(|e| Error::Config(e.to_string()))?;
+        let image: Image = self
+            .call_json(Method::POST, "/v2/images", Some(&body))
+            .await?;
+        tracing::info!(id = %image.id, name = image.name.as_deref().unwrap_or(""), "created image");
+        Ok(image)
+    }
+
+    /// `GET /v2/images/{id}`.
+    pub async fn show_image(&self, id: &str) -> Result<Image> {
+        self.call_json(Method::GET, &image_path(id), None).await
+    }
+
+    /// `DELETE /v2/images/{id}`.
+    pub async fn delete_image(&self, id: &str) -> Result<()> {
+        self.request(
+            Method::DELETE,
+            &image_path(id),
+            Some(self.auth().api_timeout()),
+            |r| r,
+        )
+        .await?;
+        tracing::info!(%id, "deleted image");
+        Ok(())
+    }
+
+    /// `PUT /v2/images/{id}/file`: uploads the image's data from `stream`,
+    /// chunk by chunk as it comes (chunked transfer encoding; nothing is
+    /// buffered whole), into store `store` (`X-Image-Meta-Store`) or the
+    /// default store. The call has no timeout. Since a stream cannot be sent
+    /// twice, a 401 is not retried: the token is refreshed beforehand if it
+    /// is about to expire. An error of the stream itself is reported as
+    /// [`Error::Io`].
+    pub async fn upload_stream<S, E>(&self, id: &str, stream: S, store: Option<&str>) -> Result<()>
+    where
+        S: Stream<Item = std::result::Result<Bytes, E>> + Send + 'static,
+        E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
+    {
+        let source_error: Arc<Mutex<Option<String>>> = Arc::default();
+        let seen = source_error.clone();
+        let stream = stream.map_err(move |e| {
+            let e: Box<dyn std::error::Error + Send + Sync> = e.into();
+            if let Ok(mut slot) = seen.lock() {
+                slot.get_or_insert_with(|| e.to_string());
+            }
+            e
+        });
+        let body = reqwest::Body::wrap_stream(stream);
+        let path = format!("{}/file", image_path(id));
+        let result = self
+            .request_once(Method::PUT, &path, |r, _| {
+                let r = r
+                    .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                    .body(body);
+                match store {
+                    Some(s) => r.header("X-Image-Meta-Store", s),
+                    None => r,
+                }
+            })
+            .await;
+        match result {
+            Ok(_) => {
+                tracing::info!(%id, store = store.unwrap_or("default"), "uploaded image data");
+                Ok(())
+            }
+            Err(e) => {
+                let source = source_error.lock().ok().and_then(|mut s| s.take());
+                match source {
+                    Some(message) => Err(Error::Io {
+                        context: format!("reading the data to upload to image {id}"),
+                        source: std::io::Error::other(message),
+                    }),
+                    None => Err(e),
+                }
+            }
+        }
+    }
+
+    /// Like [`Glance::upload_stream`], reading the data from `reader`.
+    pub async fn upload_reader<R>(&self, id: &str, reader: R, store: Option<&str>) -> Result<()>
+    where
+        R: AsyncRead + Send + 'static,
+    {
+        let stream = tokio_util::io::ReaderStream::with_capacity(reader, 1 << 20);
+        self.upload_stream(id, stream, store).await
+    }
+
+    /// `GET /v2/images/{id}/file`: the image's data as a stream (empty if
+    /// the image has none). No timeout applies to the transfer.
+    pub async fn download(&self, id: &str) -> Result<ByteStream> {
+        let path = format!("{}/file", image_path(id));
+        let url = self.url(&path);
+        let response = self.request(Method::GET, &path, None, |r| r).await?;
+        if response.status() == reqwest::StatusCode::NO_CONTENT {
+            return Ok(Box::pin(futures_util::stream::empty()));
+        }
+        let stream = response
+            .bytes_stream()
+            .map_err(move |e| Error::connect(&Method::GET, &url, &e));
+        Ok(Box::pin(stream))
+    }
+
+    /// Polls the image until its status is one of `wanted`, and returns
+    /// it. Fails with [`Error::ImageFailed`] if it becomes `killed`,
+    /// `deleted` or `pending_delete` (or disappears), and with
+    /// [`Error::Timeout`] after `timeout`. Transient failures of a poll
+    /// (connection errors, HTTP 5xx) are logged and polled again.
+    pub async fn wait_for_status(
+        &self,
+        id: &str,
+        wanted: &[&str],
+        timeout: Duration,
+    ) -> Result<Image> {
+        let start = Instant::now();
+        let expected = wanted.join(", ");
+        let mut interval = Duration::from_millis(200);
+        let mut last_status = "unknown".to_string();
+        loop {
+            match self.show_image(id).await {
+                Ok(image) => {
+                    if wanted.iter().any(|w| *w == image.status) {
+                        return Ok(image);
+                    }
+                    if FAILED_STATUSES.contains(&image.status.as_str()) {
+                        return Err(Error::ImageFailed {
+                            id: id.to_string(),
+                            status: image.status,
+                            expected,
+                        });
+                    }
+                    if image.status != last_status {
+                        tracing::debug!(%id, status = %image.status, "image status");
+                    }
+                    last_status = image.status;
+                }
+                Err(e) if e.is_not_found() => {
+                    return Err(Error::ImageFailed {
+                        id: id.to_string(),
+                        status: "deleted (no longer found)".into(),
+                        expected,
+                    })
+                }
+                Err(e @ (Error::Connect { .. } | Error::Http { status: 500.., .. })) => {
+                    tracing::warn!(%id, error = %e, "polling the image failed; trying again");
+                }
+                Err(e) => return Err(e),
+            }
+            let waited = start.elapsed();
+            if waited >= timeout {
+                return Err(Error::Timeout {
+                    id: id.to_string(),
+                    status: last_status,
+                    expected,
+                    waited,
+                });
+            }
+            tokio::time::sleep(interval.min(timeout - waited)).await;
+            interval = (interval * 3 / 2).min(Duration::from_secs(2));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn new_image_body() {
+        let mut img = NewImage::raw("vol").property("os_glance_x", "1");
+        img.id = Some("6f1c...".into());
+        img.visibility = Some("private".into());
+        assert_eq!(
+            serde_json::to_value(&img).unwrap(),
+            json!({"id": "6f1c...", "name": "vol", "disk_format": "raw",
+                   "container_format": "bare", "visibility": "private", "os_glance_x": "1"})
+        );
+        assert_eq!(
+            serde_json::to_value(NewImage::default()).unwrap(),
+            json!({})
+        );
+    }
+
+    #[test]
+    fn parses_an_image() {
+        let image: Image = serde_json::from_value(json!({
+            "id": "abc", "name": "n", "status": "active", "size": 3145728,
+            "disk_format": "raw", "container_format": "bare", "visibility": "shared",
+            "checksum": null, "os_hash_algo": null, "os_hash_value": null,
+            "direct_url": "rbd://f/images/abc/snap", "stores": "ceph,other",
+            "protected": false, "tags": [], "min_disk": 0, "min_ram": 0,
+            "owner": "p", "self": "/v2/images/abc", "cinder_volume": "v1",
+            "virtual_size": null, "locations": [{"url": "rbd://f/images/abc/snap",
+                "metadata": {"store": "ceph"}}]
+        }))
+        .unwrap();
+        assert_eq!(image.status, "active");
+        assert_eq!(image.size, Some(3 << 20));
+        assert_eq!(image.store_ids(), vec!["ceph", "other"]);
+        assert_eq!(image.property("cinder_volume"), Some("v1"));
+        assert_eq!(image.locations[0].metadata["store"], "ceph");
+        assert_eq!(image.virtual_size, None);
+    }
+}

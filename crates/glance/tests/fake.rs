@@ -1,0 +1,610 @@
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+//! The client against a fake Keystone/Glance served in the test, over
+//! plain HTTP and over HTTPS with a CA made here: TLS verification (no CA,
+//! `cacert`, `insecure`), re-authentication on 401 and before expiry, the
+//! legacy location fallback and the headers and chunking of an upload. No
+//! test bed needed.
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use glance_client::{CloudConfig, Error, Glance, Keystone, LocationApi, NewLocation};
+use serde_json::json;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+
+/// A request the fake server received.
+#[derive(Debug, Clone)]
+struct Recorded {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Recorded {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// The fake server's answer.
+struct Reply {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Reply {
+    fn json(status: u16, body: serde_json::Value) -> Reply {
+        Reply {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: body.to_string(),
+        }
+    }
+
+    fn html(status: u16, text: &str) -> Reply {
+        Reply {
+            status,
+            headers: vec![("Content-Type".into(), "text/html".into())],
+            body: format!(
+                "<html>\n <head>\n  <title>{status} {reason}</title>\n </head>\n <body>\n  \
+                 <h1>{status} {reason}</h1>\n  {text}<br /><br />\n </body>\n</html>",
+                reason = reqwest_reason(status)
+            ),
+        }
+    }
+}
+
+/// The reason phrases of the statuses the fake uses.
+fn reqwest_reason(status: u16) -> &'static str {
+    match status {
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        404 => "Not Found",
+        409 => "Conflict",
+        _ => "Error",
+    }
+}
+
+type Handler = Arc<dyn Fn(&Recorded, &str) -> Reply + Send + Sync>;
+
+/// A one-request-per-connection HTTP/1.1 server on 127.0.0.1, optionally
+/// behind TLS, answering with `handler` (given the request and the
+/// server's base URL) and recording every request.
+struct FakeServer {
+    base: String,
+    requests: Arc<Mutex<Vec<Recorded>>>,
+}
+
+impl FakeServer {
+    async fn start(tls: Option<tokio_rustls::TlsAcceptor>, handler: Handler) -> FakeServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let base = format!("{scheme}://{addr}");
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let (recorded, base2) = (requests.clone(), base.clone());
+        tokio::spawn(async move {
+            // Bounded: the tests make a handful of requests.
+            for _ in 0..200 {
+                let Ok((stream, _)) = listener.accept().await else {
+                    return;
+                };
+                let (handler, recorded, base, tls) = (
+                    handler.clone(),
+                    recorded.clone(),
+                    base2.clone(),
+                    tls.clone(),
+                );
+                tokio::spawn(async move {
+                    match tls {
+                        Some(acceptor) => {
+                            // A client that refuses the certificate ends
+                            // the handshake: nothing to serve.
+                            if let Ok(s) = acceptor.accept(stream).await {
+                                serve(s, &handler, &recorded, &base).await;
+                            }
+                        }
+                        None => serve(stream, &handler, &recorded, &base).await,
+                    }
+                });
+            }
+        });
+        FakeServer { base, requests }
+    }
+
+    fn requests(&self) -> Vec<Recorded> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    fn count(&self, method: &str, path: &str) -> usize {
+        self.requests()
+            .iter()
+            .filter(|r| r.method == method && r.path == path)
+            .count()
+    }
+}
+
+async fn serve<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    handler: &Handler,
+    recorded: &Mutex<Vec<Recorded>>,
+    base: &str,
+) {
+    let mut buf = Vec::new();
+    let head_end = loop {
+        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break pos + 4;
+        }
+        let mut chunk = [0u8; 4096];
+        match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+    let mut lines = head.split("\r\n");
+    let mut first = lines.next().unwrap_or_default().split(' ');
+    let method = first.next().unwrap_or_default().to_string();
+    let path = first.next().unwrap_or_default().to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let mut rest = buf[head_end..].to_vec();
+    let get = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    let body = if get("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+        read_chunked(&mut stream, &mut rest).await
+    } else {
+        let len: usize = get("content-length")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        while rest.len() < len {
+            let mut chunk = [0u8; 65536];
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => rest.extend_from_slice(&chunk[..n]),
+            }
+        }
+        Some(rest)
+    };
+    let Some(body) = body else { return };
+    let request = Recorded {
+        method,
+        path,
+        headers,
+        body,
+    };
+    recorded.lock().unwrap().push(request.clone());
+    let reply = handler(&request, base);
+    let mut out = format!(
+        "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+        reply.status,
+        reply.body.len()
+    );
+    for (k, v) in &reply.headers {
+        out.push_str(&format!("{k}: {v}\r\n"));
+    }
+    out.push_str("\r\n");
+    out.push_str(&reply.body);
+    let _ = stream.write_all(out.as_bytes()).await;
+    let _ = stream.shutdown().await;
+}
+
+/// Decodes a chunked body; None if the connection breaks off.
+async fn read_chunked<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>) -> Option<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        // Read a size line.
+        let line_end = loop {
+            if let Some(pos) = buf.windows(2).position(|w| w == b"\r\n") {
+                break pos;
+            }
+            fill(stream, buf).await?;
+        };
+        let size_text = String::from_utf8_lossy(&buf[..line_end]).into_owned();
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        buf.drain(..line_end + 2);
+        while buf.len() < size + 2 {
+            fill(stream, buf).await?;
+        }
+        body.extend_from_slice(&buf[..size]);
+        buf.drain(..size + 2);
+        if size == 0 {
+            return Some(body);
+        }
+    }
+}
+
+async fn fill<S: AsyncRead + Unpin>(stream: &mut S, buf: &mut Vec<u8>) -> Option<()> {
+    let mut chunk = [0u8; 65536];
+    match stream.read(&mut chunk).await {
+        Ok(0) | Err(_) => None,
+        Ok(n) => {
+            buf.extend_from_slice(&chunk[..n]);
+            Some(())
+        }
+    }
+}
+
+/// A fake Keystone and Glance on one server: tokens `tok-1`, `tok-2`, ...
+/// valid `lifetime` seconds; Glance refuses the tokens in `refused`;
+/// requests Keystone does not serve go to `glance`.
+fn cloud_handler(
+    lifetime: u64,
+    refused: &'static [&'static str],
+    glance: impl Fn(&Recorded) -> Reply + Send + Sync + 'static,
+) -> Handler {
+    let issued = Arc::new(AtomicUsize::new(0));
+    Arc::new(move |req: &Recorded, base: &str| {
+        if req.method == "POST" && req.path == "/v3/auth/tokens" {
+            let body: serde_json::Value = serde_json::from_slice(&req.body).unwrap_or_default();
+            if body["auth"]["identity"]["password"]["user"]["password"] != "pw" {
+                return Reply::json(
+                    401,
+                    json!({"error": {"code": 401, "message": "The request you have made requires authentication.", "title": "Unauthorized"}}),
+                );
+            }
+            let n = issued.fetch_add(1, Ordering::SeqCst) + 1;
+            let mut reply = Reply::json(
+                201,
+                json!({"token": {
+                    "issued_at": "2026-01-01T00:00:00.000000Z",
+                    "expires_at": format!("2026-01-01T00:{:02}:{:02}.000000Z", lifetime / 60, lifetime % 60),
+                    "project": {"id": "pid", "name": "service"},
+                    "user": {"id": "uid"},
+                    "roles": [{"name": "service"}],
+                    "catalog": [{"type": "image", "endpoints": [
+                        {"interface": "public", "region_id": "RegionOne", "url": format!("{base}/v2/")}
+                    ]}],
+                }}),
+            );
+            reply
+                .headers
+                .push(("X-Subject-Token".into(), format!("tok-{n}")));
+            return reply;
+        }
+        let token = req.header("X-Auth-Token").unwrap_or_default();
+        if !token.starts_with("tok-") || refused.contains(&token) {
+            return Reply::html(401, "This server could not verify that you are authorized.");
+        }
+        glance(req)
+    })
+}
+
+fn config(base: &str) -> CloudConfig {
+    CloudConfig {
+        auth_url: Some(format!("{base}/v3")),
+        username: Some("uploader".into()),
+        password: Some("pw".into()),
+        user_domain_name: Some("Default".into()),
+        project_name: Some("service".into()),
+        project_domain_name: Some("Default".into()),
+        region_name: Some("RegionOne".into()),
+        ..CloudConfig::default()
+    }
+}
+
+fn image_json(id: &str, status: &str) -> serde_json::Value {
+    json!({"id": id, "status": status, "name": "n", "size": null, "protected": false, "tags": []})
+}
+
+#[tokio::test]
+async fn glance_401_reauthenticates_once() {
+    let server = FakeServer::start(
+        None,
+        cloud_handler(3600, &["tok-1"], |req| {
+            if req.path == "/v2/images/i1" {
+                Reply::json(200, image_json("i1", "active"))
+            } else {
+                Reply::html(404, "The resource could not be found.")
+            }
+        }),
+    )
+    .await;
+    let keystone = Arc::new(Keystone::new(config(&server.base)).unwrap());
+    let glance = Glance::connect(keystone.clone()).await.unwrap();
+    assert_eq!(glance.endpoint(), server.base);
+    let image = glance.show_image("i1").await.expect("show after re-auth");
+    assert_eq!(image.status, "active");
+    assert_eq!(server.count("POST", "/v3/auth/tokens"), 2);
+    assert_eq!(keystone.token().await.unwrap().value(), "tok-2");
+    // The new token is kept.
+    glance.show_image("i1").await.unwrap();
+    assert_eq!(server.count("POST", "/v3/auth/tokens"), 2);
+    // A 404 comes with Glance's message.
+    let err = glance.show_image("nope").await.unwrap_err();
+    assert!(err.is_not_found());
+    assert!(
+        err.to_string()
+            .ends_with("HTTP 404: The resource could not be found."),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn persistent_401_is_reported_after_one_retry() {
+    let server = FakeServer::start(
+        None,
+        cloud_handler(3600, &["tok-1", "tok-2", "tok-3"], |_| {
+            Reply::json(200, json!({}))
+        }),
+    )
+    .await;
+    let glance = glance_client::connect(config(&server.base)).await.unwrap();
+    let err = glance.stores().await.unwrap_err();
+    assert!(err.is_unauthorized(), "{err}");
+    assert!(err.to_string().contains("could not verify"), "{err}");
+    assert_eq!(server.count("GET", "/v2/info/stores"), 2);
+}
+
+#[tokio::test]
+async fn token_is_renewed_before_it_expires() {
+    // Two-second tokens: renewed once less than a second is left.
+    let server =
+        FakeServer::start(None, cloud_handler(2, &[], |_| Reply::json(200, json!({})))).await;
+    let keystone = Keystone::new(config(&server.base)).unwrap();
+    let first = keystone.token().await.unwrap();
+    assert_eq!(keystone.token().await.unwrap().value(), first.value());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(first.needs_refresh());
+    let second = keystone.token().await.unwrap();
+    assert_ne!(second.value(), first.value());
+}
+
+#[tokio::test]
+async fn wrong_password_message() {
+    let server = FakeServer::start(
+        None,
+        cloud_handler(3600, &[], |_| Reply::json(200, json!({}))),
+    )
+    .await;
+    let c = CloudConfig {
+        password: Some("bad".into()),
+        ..config(&server.base)
+    };
+    let err = Keystone::new(c).unwrap().token().await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "POST {}/v3/auth/tokens: HTTP 401: The request you have made requires authentication. \
+             (password authentication as user uploader in project service)",
+            server.base
+        )
+    );
+}
+
+#[tokio::test]
+async fn location_falls_back_to_the_legacy_patch() {
+    let server = FakeServer::start(
+        None,
+        cloud_handler(3600, &[], |req| {
+            match (req.method.as_str(), req.path.as_str()) {
+                ("POST", "/v2/images/i1/locations") => {
+                    Reply::html(404, "The resource could not be found.")
+                }
+                ("PATCH", "/v2/images/i1") => Reply::json(200, image_json("i1", "active")),
+                _ => Reply::html(400, "unexpected"),
+            }
+        }),
+    )
+    .await;
+    let glance = glance_client::connect(config(&server.base)).await.unwrap();
+    let api = glance
+        .add_location(
+            "i1",
+            &NewLocation::new("rbd://f/images/x/snap", Some("ceph")),
+        )
+        .await
+        .unwrap();
+    assert_eq!(api, LocationApi::Patch);
+    let patch = server
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PATCH")
+        .unwrap();
+    assert_eq!(
+        patch.header("content-type"),
+        Some("application/openstack-images-v2.1-json-patch")
+    );
+    let body: serde_json::Value = serde_json::from_slice(&patch.body).unwrap();
+    assert_eq!(
+        body,
+        json!([{"op": "add", "path": "/locations/-",
+                "value": {"url": "rbd://f/images/x/snap", "metadata": {"store": "ceph"}}}])
+    );
+    let post = server
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST" && r.path.ends_with("/locations"))
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&post.body).unwrap();
+    assert_eq!(body, json!({"url": "rbd://f/images/x/snap"}));
+}
+
+#[tokio::test]
+async fn location_conflict_is_not_retried_as_legacy() {
+    let server = FakeServer::start(
+        None,
+        cloud_handler(3600, &[], |_| {
+            Reply::html(409, "Image is not in queued state.")
+        }),
+    )
+    .await;
+    let glance = glance_client::connect(config(&server.base)).await.unwrap();
+    let err = glance
+        .add_location("i1", &NewLocation::new("rbd://f/p/x/snap", None))
+        .await
+        .unwrap_err();
+    assert!(err.is_conflict(), "{err}");
+    assert_eq!(server.count("PATCH", "/v2/images/i1"), 0);
+}
+
+#[tokio::test]
+async fn upload_is_chunked_with_store_header() {
+    let server = FakeServer::start(
+        None,
+        cloud_handler(3600, &[], |req| {
+            if req.method == "PUT" && req.path == "/v2/images/i1/file" {
+                Reply {
+                    status: 204,
+                    headers: vec![],
+                    body: String::new(),
+                }
+            } else {
+                Reply::html(404, "no")
+            }
+        }),
+    )
+    .await;
+    let glance = glance_client::connect(config(&server.base)).await.unwrap();
+    let chunks: Vec<Result<Bytes, std::io::Error>> =
+        (0..10u8).map(|i| Ok(Bytes::from(vec![i; 1000]))).collect();
+    glance
+        .upload_stream("i1", futures_util::stream::iter(chunks), Some("local"))
+        .await
+        .unwrap();
+    let put = server
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PUT")
+        .unwrap();
+    assert_eq!(put.header("content-type"), Some("application/octet-stream"));
+    assert_eq!(put.header("x-image-meta-store"), Some("local"));
+    assert_eq!(put.header("transfer-encoding"), Some("chunked"));
+    assert_eq!(put.body.len(), 10_000);
+    assert_eq!(put.body[9_999], 9);
+
+    // An error of the source stream is reported as such.
+    let failing = futures_util::stream::iter(vec![
+        Ok(Bytes::from_static(b"abc")),
+        Err(std::io::Error::other("disk on fire")),
+    ]);
+    let err = glance.upload_stream("i1", failing, None).await.unwrap_err();
+    assert!(matches!(err, Error::Io { .. }), "{err}");
+    assert!(err.to_string().contains("disk on fire"), "{err}");
+}
+
+/// A CA, and a server certificate for 127.0.0.1 signed by it; returns the
+/// acceptor and the CA's PEM file.
+fn tls_setup(tag: &str) -> (tokio_rustls::TlsAcceptor, PathBuf) {
+    use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+    use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
+
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
+    let leaf_key = KeyPair::generate().unwrap();
+    let leaf = CertificateParams::new(vec!["127.0.0.1".to_string(), "localhost".to_string()])
+        .unwrap()
+        .signed_by(&leaf_key, &ca)
+        .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let server_config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![leaf.der().clone()],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+        )
+        .unwrap();
+    let ca_file =
+        std::env::temp_dir().join(format!("glance-client-ca-{tag}-{}.pem", std::process::id()));
+    std::fs::write(&ca_file, ca.pem()).unwrap();
+    (
+        tokio_rustls::TlsAcceptor::from(Arc::new(server_config)),
+        ca_file,
+    )
+}
+
+async fn tls_server(tag: &str) -> (FakeServer, PathBuf) {
+    let (acceptor, ca_file) = tls_setup(tag);
+    let server = FakeServer::start(
+        Some(acceptor),
+        cloud_handler(3600, &[], |_| Reply::json(200, json!({"stores": []}))),
+    )
+    .await;
+    (server, ca_file)
+}
+
+#[tokio::test]
+async fn tls_fails_without_the_ca() {
+    let (server, ca_file) = tls_server("noca").await;
+    let err = Keystone::new(config(&server.base))
+        .unwrap()
+        .token()
+        .await
+        .unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::Connect { .. }), "{text}");
+    assert!(
+        text.contains(&format!("{}/v3/auth/tokens", server.base)),
+        "{text}"
+    );
+    assert!(text.to_lowercase().contains("certificate"), "{text}");
+    let _ = std::fs::remove_file(ca_file);
+}
+
+#[tokio::test]
+async fn tls_works_with_cacert() {
+    let (server, ca_file) = tls_server("cacert").await;
+    let c = CloudConfig {
+        cacert: Some(ca_file.clone()),
+        ..config(&server.base)
+    };
+    let glance = glance_client::connect(c).await.expect("TLS with the CA");
+    assert!(glance.endpoint().starts_with("https://127.0.0.1:"));
+    assert!(glance.stores().await.unwrap().is_empty());
+    let _ = std::fs::remove_file(ca_file);
+}
+
+#[tokio::test]
+async fn tls_works_insecure() {
+    let (server, ca_file) = tls_server("insecure").await;
+    let c = CloudConfig {
+        insecure: true,
+        ..config(&server.base)
+    };
+    let keystone = Keystone::new(c).unwrap();
+    assert_eq!(
+        keystone.token().await.expect("insecure TLS").value(),
+        "tok-1"
+    );
+    let _ = std::fs::remove_file(ca_file);
+}
+
+#[tokio::test]
+async fn bad_cacert_file_is_a_clear_error() {
+    let missing = CloudConfig {
+        cacert: Some(PathBuf::from("/nonexistent/ca.pem")),
+        ..config("https://127.0.0.1:1")
+    };
+    let err = Keystone::new(missing).unwrap_err().to_string();
+    assert!(err.contains("/nonexistent/ca.pem"), "{err}");
+    let file = std::env::temp_dir().join(format!("glance-client-notpem-{}", std::process::id()));
+    std::fs::write(&file, "not a certificate").unwrap();
+    let c = CloudConfig {
+        cacert: Some(file.clone()),
+        ..config("https://127.0.0.1:1")
+    };
+    let err = Keystone::new(c).unwrap_err().to_string();
+    assert!(
+        err.contains("no PEM certificate") || err.contains("PEM"),
+        "{err}"
+    );
+    let _ = std::fs::remove_file(file);
+}

@@ -1,0 +1,435 @@
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+//! The Keystone/Glance client against the live test bed (`.testbed/env`, or
+//! the env file named by `RBD_NATIVE_TESTBED_ENV`): authentication from
+//! `OS_*` variables and from clouds.yaml, the catalog, errors, stores
+//! detail, a streamed upload and download, and an `rbd://` location added
+//! with the new locations API.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use futures_util::{FutureExt, StreamExt};
+use glance_client::{
+    default_store, CloudConfig, ConfigLoader, Error, Glance, Keystone, LocationApi, NewImage,
+    NewLocation,
+};
+use rbd_native_tests::{pattern, run, run_ok, unique_name, ScratchDir, Testbed};
+
+/// Serializes the tests that move image data: the bed's Glance (one worker)
+/// can leave a location-import task hanging when it runs beside an RBD
+/// upload.
+static DATA_TESTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The `OS_*` settings of the bed's uploader, as a process would have them
+/// after sourcing an openrc (no OS_CLOUD).
+const OPENRC_VARS: &[&str] = &[
+    "OS_AUTH_URL",
+    "OS_USERNAME",
+    "OS_PASSWORD",
+    "OS_PROJECT_NAME",
+    "OS_USER_DOMAIN_NAME",
+    "OS_PROJECT_DOMAIN_NAME",
+    "OS_REGION_NAME",
+    "OS_INTERFACE",
+    "OS_CACERT",
+    "OS_INSECURE",
+];
+
+fn env_of(bed: &Testbed, names: &[&str]) -> Vec<(String, String)> {
+    names
+        .iter()
+        .filter_map(|n| bed.get(n).map(|v| (n.to_string(), v)))
+        .collect()
+}
+
+fn config_from_env(bed: &Testbed) -> CloudConfig {
+    ConfigLoader::with_env(env_of(bed, OPENRC_VARS))
+        .config_files(vec![])
+        .load()
+        .expect("config from OS_* variables")
+}
+
+async fn glance(bed: &Testbed) -> Glance {
+    glance_client::connect(config_from_env(bed))
+        .await
+        .expect("connect to Glance")
+}
+
+/// Runs `body`, then deletes the images it registered in `ids` (retrying
+/// while Glance still hashes them), whether `body` succeeded or panicked.
+async fn with_cleanup<F>(glance: &Glance, ids: Arc<Mutex<Vec<String>>>, body: F)
+where
+    F: std::future::Future<Output = ()>,
+{
+    let outcome = AssertUnwindSafe(body).catch_unwind().await;
+    let leftover: Vec<String> = ids.lock().unwrap().drain(..).collect();
+    for id in leftover {
+        if let Err(e) = delete_when_possible(glance, &id).await {
+            eprintln!("cleanup: could not delete image {id}: {e}");
+        }
+    }
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+}
+
+/// Deletes image `id`. Glance hashes an image in the background after a
+/// location is added; while that holds the image a delete answers 409 (or,
+/// with the bed's SQLite database busy, 500): try again for a while.
+async fn delete_when_possible(glance: &Glance, id: &str) -> glance_client::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match glance.delete_image(id).await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_not_found() => return Ok(()),
+            Err(
+                e @ Error::Http {
+                    status: 409 | 500, ..
+                },
+            ) if Instant::now() < deadline => {
+                eprintln!("delete {id}: {e}; retrying");
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+async fn download_all(glance: &Glance, id: &str) -> Vec<u8> {
+    let mut stream = glance.download(id).await.expect("download");
+    let mut got = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        got.extend_from_slice(&chunk.expect("download chunk"));
+    }
+    got
+}
+
+#[tokio::test]
+async fn password_auth_from_env_and_catalog_finds_glance() {
+    let bed = Testbed::load();
+    let config = config_from_env(&bed);
+    assert_eq!(config.cloud, None);
+    let keystone = Arc::new(Keystone::new(config).expect("keystone session"));
+    let token = keystone.token().await.expect("token");
+    assert!(token.project_id().is_some(), "project-scoped: {token:?}");
+    assert!(
+        token.has_role("service"),
+        "uploader lacks service: {token:?}"
+    );
+    assert!(token
+        .remaining()
+        .is_some_and(|r| r > Duration::from_secs(60)));
+    // The cached token is reused.
+    let again = keystone.token().await.expect("token");
+    assert_eq!(token.value(), again.value());
+    // A forced re-authentication gives a new one.
+    let fresh = keystone.reauthenticate().await.expect("re-authenticate");
+    assert_ne!(token.value(), fresh.value());
+
+    let endpoint = keystone.endpoint("image").await.expect("image endpoint");
+    assert_eq!(
+        glance_client::glance::normalize_endpoint(&endpoint),
+        glance_client::glance::normalize_endpoint(&bed.var("GLANCE_URL"))
+    );
+    let glance = Glance::connect(keystone).await.expect("Glance");
+    assert!(!glance.stores().await.expect("stores").is_empty());
+}
+
+#[tokio::test]
+async fn password_auth_from_clouds_yaml() {
+    let bed = Testbed::load();
+    let config = ConfigLoader::with_env(env_of(&bed, &["OS_CLOUD", "OS_CLIENT_CONFIG_FILE"]))
+        .load()
+        .expect("config from clouds.yaml");
+    assert_eq!(config.cloud.as_deref(), Some(bed.var("OS_CLOUD").as_str()));
+    assert!(config.password.is_some());
+    let glance = glance_client::connect(config).await.expect("connect");
+    let stores = glance.stores().await.expect("stores");
+    assert!(stores.iter().any(|s| s.is_default), "{stores:?}");
+}
+
+#[tokio::test]
+async fn wrong_password_is_a_clear_401() {
+    let bed = Testbed::load();
+    let config = CloudConfig {
+        password: Some("not-the-password".into()),
+        ..config_from_env(&bed)
+    };
+    let keystone = Keystone::new(config).expect("keystone session");
+    let err = keystone.token().await.expect_err("wrong password accepted");
+    assert_eq!(err.status(), Some(401), "{err}");
+    let text = err.to_string();
+    assert!(text.contains("POST "), "{text}");
+    assert!(text.contains("/auth/tokens"), "{text}");
+    assert!(text.contains("HTTP 401"), "{text}");
+    assert!(text.contains("requires authentication"), "{text}");
+    assert!(
+        text.contains(&format!("user {}", bed.var("OS_USERNAME"))),
+        "{text}"
+    );
+    assert!(!text.contains("not-the-password"), "{text}");
+}
+
+#[tokio::test]
+async fn unreachable_keystone_names_the_url() {
+    // A port nothing listens on (bound, then released).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = CloudConfig {
+        auth_url: Some(format!("http://127.0.0.1:{port}/v3")),
+        ..config_from_env(&Testbed::load())
+    };
+    let err = Keystone::new(config)
+        .unwrap()
+        .token()
+        .await
+        .expect_err("no server there");
+    let text = err.to_string();
+    assert!(matches!(err, Error::Connect { .. }), "{text}");
+    assert!(
+        text.contains(&format!("http://127.0.0.1:{port}/v3/auth/tokens")),
+        "{text}"
+    );
+    assert!(text.contains("cannot reach"), "{text}");
+}
+
+#[tokio::test]
+async fn stores_detail_shows_the_three_stores() {
+    let bed = Testbed::load();
+    let glance = glance(&bed).await;
+    let stores = glance.stores_detail().await.expect("stores detail");
+    let store = |id: &str| {
+        stores
+            .iter()
+            .find(|s| s.id == id)
+            .unwrap_or_else(|| panic!("no store {id} in {stores:?}"))
+    };
+    let ceph = store("ceph");
+    assert!(ceph.is_default, "{ceph:?}");
+    let rbd = ceph.rbd().expect("ceph is rbd");
+    assert_eq!(rbd.pool.as_deref(), Some("images"));
+    assert_eq!(rbd.fsid, Some(bed.fsid("CEPH_CONF")));
+    assert!(rbd.chunk_size.is_some_and(|c| c > 0), "{rbd:?}");
+    let other = store("other").rbd().expect("other is rbd");
+    assert_eq!(other.pool.as_deref(), Some("images"));
+    assert_eq!(other.fsid, Some(bed.fsid("CEPH_CONF_OTHER")));
+    assert!(!store("other").is_default);
+    let local = store("local");
+    assert_eq!(local.store_type, "file");
+    assert!(local.rbd().is_none());
+    assert_eq!(default_store(&stores).map(|s| s.id.as_str()), Some("ceph"));
+}
+
+#[tokio::test]
+async fn streamed_upload_then_download_gives_the_same_bytes() {
+    let bed = Testbed::load();
+    let _serial = DATA_TESTS.lock().await;
+    let glance = glance(&bed).await;
+    let ids = Arc::new(Mutex::new(Vec::new()));
+    let data = Bytes::from(pattern(3 * 1024 * 1024, 0x61a5));
+    let body = {
+        let (glance, ids, data) = (glance.clone(), ids.clone(), data.clone());
+        async move {
+            let image = glance
+                .create_image(
+                    &NewImage::raw(unique_name("glance-client-upload"))
+                        .property("rbd_native_test", "upload"),
+                )
+                .await
+                .expect("create image");
+            ids.lock().unwrap().push(image.id.clone());
+            assert_eq!(image.status, "queued");
+            assert_eq!(image.property("rbd_native_test"), Some("upload"));
+
+            // A generated stream of 48 chunks of 64 KiB, never a whole buffer.
+            let chunks = data.len().div_ceil(64 * 1024);
+            let source = data.clone();
+            let stream = futures_util::stream::iter(0..chunks).map(move |i| {
+                let end = ((i + 1) * 64 * 1024).min(source.len());
+                Ok::<_, std::io::Error>(source.slice(i * 64 * 1024..end))
+            });
+            glance
+                .upload_stream(&image.id, stream, Some("ceph"))
+                .await
+                .expect("upload");
+            let active = glance
+                .wait_for_status(&image.id, &["active"], Duration::from_secs(120))
+                .await
+                .expect("image active");
+            assert_eq!(active.size, Some(data.len() as u64));
+            assert_eq!(active.store_ids(), vec!["ceph"]);
+            assert!(active.os_hash_value.is_some(), "{active:?}");
+
+            let got = download_all(&glance, &image.id).await;
+            assert_eq!(got.len(), data.len());
+            assert!(got == data.as_ref(), "downloaded bytes differ");
+
+            glance.delete_image(&image.id).await.expect("delete");
+            ids.lock().unwrap().clear();
+            let err = glance
+                .show_image(&image.id)
+                .await
+                .expect_err("deleted image still shown");
+            assert!(err.is_not_found(), "{err}");
+        }
+    };
+    with_cleanup(&glance, ids, body).await;
+}
+
+#[tokio::test]
+async fn upload_from_a_reader_into_the_file_store() {
+    let bed = Testbed::load();
+    let _serial = DATA_TESTS.lock().await;
+    let glance = glance(&bed).await;
+    let ids = Arc::new(Mutex::new(Vec::new()));
+    let data = pattern(1024 * 1024 + 5, 0xf11e);
+    let body = {
+        let (glance, ids, data) = (glance.clone(), ids.clone(), data.clone());
+        async move {
+            let image = glance
+                .create_image(&NewImage::raw(unique_name("glance-client-reader")))
+                .await
+                .expect("create image");
+            ids.lock().unwrap().push(image.id.clone());
+            let reader = std::io::Cursor::new(data.clone());
+            glance
+                .upload_reader(&image.id, reader, Some("local"))
+                .await
+                .expect("upload");
+            let active = glance
+                .wait_for_status(&image.id, &["active"], Duration::from_secs(60))
+                .await
+                .expect("active");
+            assert_eq!(active.store_ids(), vec!["local"]);
+            assert_eq!(download_all(&glance, &image.id).await, data);
+        }
+    };
+    with_cleanup(&glance, ids, body).await;
+}
+
+/// Removes RBD images made for a test (snapshots first), whatever it
+/// reached.
+struct RbdCleanup<'a> {
+    bed: &'a Testbed,
+    specs: Vec<String>,
+}
+
+impl Drop for RbdCleanup<'_> {
+    fn drop(&mut self) {
+        for spec in &self.specs {
+            let rbd =
+                |args: &[&str]| run(self.bed.ceph_tool("rbd", "CEPH_CONF", "admin").args(args));
+            if !rbd(&["info", spec]).status.success() {
+                continue;
+            }
+            rbd(&["snap", "unprotect", &format!("{spec}@snap")]);
+            rbd(&["snap", "purge", spec]);
+            rbd(&["rm", spec]);
+        }
+    }
+}
+
+#[tokio::test]
+async fn rbd_location_with_the_new_api_becomes_active() {
+    let bed = Testbed::load();
+    let _serial = DATA_TESTS.lock().await;
+    let glance = glance(&bed).await;
+    // An RBD image made with the rbd tool as Glance's store makes them:
+    // data, then a protected snapshot named `snap`.
+    let dir = ScratchDir::new("glance-client-location");
+    let data = pattern(4 * 1024 * 1024 + 17, 0x10c);
+    let file = dir.path().join("image.raw");
+    std::fs::write(&file, &data).unwrap();
+    let name = unique_name("glance-client-loc");
+    let spec = format!("images/{name}");
+    let _rbd_cleanup = RbdCleanup {
+        bed: &bed,
+        specs: vec![spec.clone()],
+    };
+    let rbd = |args: &[&str]| run_ok(bed.ceph_tool("rbd", "CEPH_CONF", "admin").args(args));
+    rbd(&["import", file.to_str().unwrap(), &spec]);
+    rbd(&["snap", "create", &format!("{spec}@snap")]);
+    rbd(&["snap", "protect", &format!("{spec}@snap")]);
+    let url = format!("rbd://{}/images/{name}/snap", bed.fsid("CEPH_CONF"));
+
+    let ids = Arc::new(Mutex::new(Vec::new()));
+    let body = {
+        let (glance, ids, data) = (glance.clone(), ids.clone(), data.clone());
+        async move {
+            let image = glance
+                .create_image(&NewImage::raw(&name))
+                .await
+                .expect("create image");
+            ids.lock().unwrap().push(image.id.clone());
+            let api = glance
+                .add_location(&image.id, &NewLocation::new(&url, Some("ceph")))
+                .await
+                .expect("add location");
+            assert_eq!(api, LocationApi::AddLocation);
+            let active = glance
+                .wait_for_status(&image.id, &["active"], Duration::from_secs(120))
+                .await
+                .expect("image active");
+            assert_eq!(active.size, Some(data.len() as u64), "{active:?}");
+            assert_eq!(active.direct_url.as_deref(), Some(url.as_str()));
+            assert_eq!(download_all(&glance, &image.id).await, data);
+        }
+    };
+    with_cleanup(&glance, ids, body).await;
+}
+
+#[tokio::test]
+async fn nonexistent_image_is_a_404_with_glance_message() {
+    let bed = Testbed::load();
+    let glance = glance(&bed).await;
+    let id = "00000000-0000-4000-8000-000000000000";
+    let err = glance.show_image(id).await.expect_err("image exists?");
+    assert!(err.is_not_found(), "{err}");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!("GET {}/v2/images/{id}", glance.endpoint())),
+        "{text}"
+    );
+    assert!(text.contains("HTTP 404"), "{text}");
+    assert!(
+        text.contains(&format!("No image found with ID {id}")),
+        "{text}"
+    );
+    assert!(!text.contains('<'), "HTML left in {text}");
+
+    let err = glance
+        .wait_for_status(id, &["active"], Duration::from_secs(5))
+        .await
+        .expect_err("wait on a missing image");
+    assert!(matches!(err, Error::ImageFailed { .. }), "{err}");
+}
+
+#[tokio::test]
+async fn wait_for_status_times_out_on_a_queued_image() {
+    let bed = Testbed::load();
+    let glance = glance(&bed).await;
+    let ids = Arc::new(Mutex::new(Vec::new()));
+    let body = {
+        let (glance, ids) = (glance.clone(), ids.clone());
+        async move {
+            let image = glance
+                .create_image(&NewImage::raw(unique_name("glance-client-wait")))
+                .await
+                .expect("create image");
+            ids.lock().unwrap().push(image.id.clone());
+            let err = glance
+                .wait_for_status(&image.id, &["active"], Duration::from_millis(700))
+                .await
+                .expect_err("a queued image became active");
+            let text = err.to_string();
+            assert!(matches!(err, Error::Timeout { .. }), "{text}");
+            assert!(text.contains("still queued"), "{text}");
+        }
+    };
+    with_cleanup(&glance, ids, body).await;
+}
