@@ -105,7 +105,8 @@ impl IoCtx {
     /// Allocates a self-managed snapshot id in this pool (a monitor
     /// round) and waits for the OSD map that knows it.
     pub async fn selfmanaged_snap_create(&self) -> Result<u64> {
-        let pool = u32::try_from(self.pool).map_err(|_| RadosError::NoSuchPool(self.pool_name.clone()))?;
+        let pool =
+            u32::try_from(self.pool).map_err(|_| RadosError::NoSuchPool(self.pool_name.clone()))?;
         let (snapid, epoch) = self.objecter.mon().allocate_snap_id(pool).await?;
         self.objecter.wait_for_epoch(epoch).await?;
         Ok(snapid)
@@ -113,7 +114,8 @@ impl IoCtx {
 
     /// Releases self-managed snapshot id `snapid` of this pool.
     pub async fn selfmanaged_snap_remove(&self, snapid: u64) -> Result<()> {
-        let pool = u32::try_from(self.pool).map_err(|_| RadosError::NoSuchPool(self.pool_name.clone()))?;
+        let pool =
+            u32::try_from(self.pool).map_err(|_| RadosError::NoSuchPool(self.pool_name.clone()))?;
         let epoch = self.objecter.mon().release_snap_id(pool, snapid).await?;
         self.objecter.wait_for_epoch(epoch).await
     }
