@@ -54,8 +54,9 @@ pub struct GlobalArgs {
         conflicts_with = "name"
     )]
     pub id: Option<String>,
-    /// The entity name, such as client.admin.
-    #[arg(short = 'n', long = "name", global = true, value_name = "TYPE.ID")]
+    /// The entity name, such as client.admin (before the command: after
+    /// `upload`, `--name` is the image's name; `--id` works everywhere).
+    #[arg(short = 'n', long = "name", value_name = "TYPE.ID")]
     pub name: Option<String>,
     /// The keyring to read the key from.
     #[arg(short = 'k', long = "keyring", global = true, value_name = "PATH")]
@@ -109,6 +110,11 @@ pub enum Action {
     Osdmap(crate::commands::osdmap::OsdmapArgs),
     /// Object operations with the `rados` tool's syntax.
     Rados(crate::commands::rados::RadosArgs),
+    /// Upload an RBD volume to a Glance image (clone when possible,
+    /// stream otherwise).
+    Upload(crate::upload::UploadArgs),
+    /// Tell, without changing anything, whether an upload would clone.
+    Check(crate::upload::CheckArgs),
     /// Image commands with the `rbd` tool's syntax.
     #[command(flatten)]
     Rbd(crate::commands::rbd::RbdAction),

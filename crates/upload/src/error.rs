@@ -8,6 +8,12 @@ pub enum CliError {
     /// A RADOS-level failure (configuration, monitors, authentication).
     #[error(transparent)]
     Rados(#[from] ceph_rados::RadosError),
+    /// An RBD-level failure.
+    #[error(transparent)]
+    Rbd(#[from] ceph_rbd::Error),
+    /// Glance or Keystone failed or refused.
+    #[error(transparent)]
+    Glance(#[from] glance_client::Error),
     /// Input that cannot be used (a file that is not what it should be).
     #[error("{0}")]
     Input(String),
@@ -36,6 +42,15 @@ impl CliError {
             CliError::Rados(R::ModeMismatch { .. }) => {
                 Some("pass --ms-mode secure (or set ms_mon_client_mode / ms_client_mode in ceph.conf)")
             }
+            CliError::Glance(e) if e.is_unauthorized() => Some(
+                "check the OpenStack credentials (OS_* variables, --os-cloud and clouds.yaml)",
+            ),
+            CliError::Glance(glance_client::Error::Connect { .. }) => Some(
+                "check that Keystone and Glance are reachable at the configured URLs (OS_AUTH_URL, the catalog)",
+            ),
+            CliError::Rbd(e) if matches!(e.errno(), Some(-1) | Some(-13)) => Some(
+                "the Ceph user lacks the caps for this: check `ceph auth get` for it (profile rbd on the pools involved)",
+            ),
             _ => None,
         }
     }

@@ -4,6 +4,7 @@
 mod cli;
 mod commands;
 mod error;
+mod upload;
 
 use clap::Parser;
 
@@ -30,6 +31,8 @@ async fn dispatch(cli: &Cli) -> Result<i32, CliError> {
         Action::MonCommand(args) => commands::mon_command::run(&cli.global, args).await,
         Action::Osdmap(args) => commands::osdmap::run(args),
         Action::Rados(args) => commands::rados::run(&cli.global, args).await,
+        Action::Upload(args) => upload::run(&cli.global, args).await,
+        Action::Check(args) => upload::check(&cli.global, args).await,
         Action::Rbd(action) => commands::rbd::run(&cli.global, action).await,
     }
 }

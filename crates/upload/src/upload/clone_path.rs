@@ -1,0 +1,236 @@
+//! The clone path, each step undone in reverse when a later one fails:
+//! snapshot the volume, protect it (clone format 1), clone it into the
+//! store's pool under the image id, snapshot and protect `snap` on the
+//! clone, register the location with Glance, wait for `active`.
+//! And `--cleanup`: remove what an interrupted run left.
+
+use std::time::{Duration, Instant};
+
+use ceph_rados::IoCtx;
+use ceph_rbd::cls::rbd::DirList;
+use ceph_rbd::cls::ClsMethod;
+use ceph_rbd::image::{remove_image, CloneFormat, CloneOptions, Image};
+use glance_client::NewLocation;
+
+use super::naming::{clone_snap, image_of_snap, location_url, GLANCE_SNAP};
+use super::{Clients, Report};
+use crate::error::CliError;
+
+/// What has been made so far (for the undo).
+#[derive(Debug, Default)]
+struct Made {
+    volume_snap: bool,
+    volume_snap_protected: bool,
+    clone: bool,
+    clone_snap: bool,
+    clone_snap_protected: bool,
+}
+
+/// Runs the clone path for Glance image `image_id` (queued) into
+/// `store_pool` of store `store_id`.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn run(
+    c: &Clients,
+    volume: &Image,
+    image_id: &str,
+    store_pool: &str,
+    store_id: &str,
+    format: CloneFormat,
+    timeout: Duration,
+    report: &mut Report,
+) -> Result<(), CliError> {
+    let sio = c.rados.ioctx(store_pool)?;
+    let snap = clone_snap(image_id);
+    let mut vol = volume.clone();
+    let mut made = Made::default();
+    let result = async {
+        let t = Instant::now();
+        vol.snap_create(&snap, None).await?;
+        made.volume_snap = true;
+        report.step("volume snapshot", t);
+        if format == CloneFormat::V1 {
+            let t = Instant::now();
+            vol.snap_protect(&snap).await?;
+            made.volume_snap_protected = true;
+            report.step("volume snapshot protect", t);
+        }
+        let t = Instant::now();
+        let opts = CloneOptions {
+            format,
+            features: Some(ceph_rbd::features::LAYERING),
+            order: None,
+        };
+        vol.clone_to(&snap, &sio, image_id, &opts).await?;
+        made.clone = true;
+        report.step("clone", t);
+        let t = Instant::now();
+        let mut child = Image::open(&c.rados, &sio, image_id).await?;
+        child.snap_create(GLANCE_SNAP, None).await?;
+        made.clone_snap = true;
+        child.snap_protect(GLANCE_SNAP).await?;
+        made.clone_snap_protected = true;
+        report.step("clone snapshot", t);
+        let t = Instant::now();
+        let url = location_url(&c.fsid, store_pool, image_id);
+        c.glance
+            .add_location(image_id, &NewLocation::new(url, Some(store_id)))
+            .await?;
+        report.step("location", t);
+        let t = Instant::now();
+        c.glance
+            .wait_for_status(image_id, &["active"], timeout)
+            .await?;
+        report.step("active", t);
+        Ok::<(), CliError>(())
+    }
+    .await;
+    if let Err(e) = result {
+        undo(c, &mut vol, &sio, image_id, &snap, &made).await;
+        return Err(e);
+    }
+    Ok(())
+}
+
+/// Undoes what was made, in reverse; failures are logged (the error that
+/// caused the undo is what the user must see).
+async fn undo(c: &Clients, vol: &mut Image, sio: &IoCtx, image_id: &str, snap: &str, made: &Made) {
+    if made.clone {
+        // Glance may have taken the image (a location was added): then
+        // deleting the Glance image removes it. Otherwise remove it here.
+        remove_clone(c, sio, image_id, made.clone_snap_protected, made.clone_snap).await;
+    }
+    if made.volume_snap_protected {
+        if let Err(e) = vol.snap_unprotect(snap).await {
+            tracing::warn!("undo: unprotecting {snap}: {e}");
+        }
+    }
+    if made.volume_snap {
+        if let Err(e) = vol.snap_remove(snap).await {
+            tracing::warn!("undo: removing {snap}: {e}");
+        }
+    }
+}
+
+async fn remove_clone(c: &Clients, sio: &IoCtx, image_id: &str, protected: bool, snapped: bool) {
+    let Ok(mut child) = Image::open(&c.rados, sio, image_id).await else {
+        return;
+    };
+    if protected {
+        if let Err(e) = child.snap_unprotect(GLANCE_SNAP).await {
+            tracing::warn!("undo: unprotecting {image_id}@snap: {e}");
+        }
+    }
+    if snapped || child.snapshot(GLANCE_SNAP).is_ok() {
+        if let Err(e) = child.snap_remove(GLANCE_SNAP).await {
+            tracing::warn!("undo: removing {image_id}@snap: {e}");
+        }
+    }
+    if let Err(e) = remove_image(&c.rados, sio, image_id).await {
+        tracing::warn!("undo: removing image {image_id}: {e}");
+    }
+}
+
+/// The names of the images of a pool.
+async fn image_names(io: &IoCtx) -> Result<Vec<String>, CliError> {
+    let mut names = Vec::new();
+    let mut after = String::new();
+    loop {
+        let m = DirList {
+            start_after: after.clone(),
+            max_return: 1024,
+        };
+        let out = match io
+            .call("rbd_directory", DirList::CLASS, DirList::METHOD, &m.input())
+            .await
+        {
+            Ok(o) => o,
+            Err(e) if e.errno() == Some(-2) => return Ok(names),
+            Err(e) => return Err(e.into()),
+        };
+        let page = DirList::decode_output(&out)?;
+        let n = page.len();
+        let Some(last) = page.keys().next_back().cloned() else {
+            return Ok(names);
+        };
+        names.extend(page.into_keys());
+        if n < 1024 {
+            return Ok(names);
+        }
+        after = last;
+    }
+}
+
+/// Removes what an interrupted upload of `image_id` left: a Glance image
+/// still `queued` (or failed), the clone in an RBD store of our cluster
+/// when Glance has no active image of it, and the volume snapshots named
+/// after it in `volume_pool` (the clone's parent only once the clone is
+/// gone). Returns what it removed.
+pub(super) async fn cleanup(
+    c: &Clients,
+    volume_pool: &str,
+    image_id: &str,
+) -> Result<Vec<String>, CliError> {
+    let mut removed = Vec::new();
+    let active = match c.glance.show_image(image_id).await {
+        Ok(img) if img.status == "active" => true,
+        Ok(img) => {
+            c.glance.delete_image(image_id).await?;
+            removed.push(format!("Glance image {image_id} ({})", img.status));
+            false
+        }
+        Err(e) if e.is_not_found() => false,
+        Err(e) => return Err(e.into()),
+    };
+    let mut clone_exists = false;
+    let stores = c.glance.stores_detail().await?;
+    for s in stores {
+        let Some(rbd) = s.rbd() else { continue };
+        let (Some(pool), Some(fsid)) = (rbd.pool, rbd.fsid) else {
+            continue;
+        };
+        if !fsid.eq_ignore_ascii_case(&c.fsid) {
+            continue;
+        }
+        let Ok(sio) = c.rados.ioctx(&pool) else {
+            continue;
+        };
+        if Image::open(&c.rados, &sio, image_id).await.is_err() {
+            continue;
+        }
+        if active {
+            clone_exists = true;
+            continue;
+        }
+        remove_clone(c, &sio, image_id, true, true).await;
+        if Image::open(&c.rados, &sio, image_id).await.is_ok() {
+            clone_exists = true;
+        } else {
+            removed.push(format!("RBD image {pool}/{image_id}"));
+        }
+    }
+    let vio = c.rados.ioctx(volume_pool)?;
+    for name in image_names(&vio).await? {
+        let Ok(mut vol) = Image::open(&c.rados, &vio, &name).await else {
+            continue;
+        };
+        let ours: Vec<ceph_rbd::image::SnapInfo> = vol
+            .meta()
+            .snaps
+            .iter()
+            .filter(|s| s.is_user() && image_of_snap(&s.name) == Some(image_id))
+            .cloned()
+            .collect();
+        for s in ours {
+            let is_clone_parent = s.name == clone_snap(image_id);
+            if is_clone_parent && clone_exists {
+                continue;
+            }
+            if s.is_protected() {
+                vol.snap_unprotect(&s.name).await?;
+            }
+            vol.snap_remove(&s.name).await?;
+            removed.push(format!("snapshot {volume_pool}/{name}@{}", s.name));
+        }
+    }
+    Ok(removed)
+}

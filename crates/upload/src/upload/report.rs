@@ -1,0 +1,95 @@
+//! What an upload reports: the image, the path taken and why, the bytes,
+//! and the time of each step.
+
+use std::time::Instant;
+
+use serde::Serialize;
+
+/// One timed step.
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    /// What it was.
+    pub name: String,
+    /// How long it took, in seconds.
+    pub seconds: f64,
+}
+
+/// The result of an upload.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    /// The Glance image.
+    pub image_id: String,
+    /// `clone` or `stream`.
+    pub path: String,
+    /// Why not a clone, when the clone was not tried.
+    pub reason: Option<String>,
+    /// Why the clone failed, when it was tried and the upload streamed.
+    pub clone_error: Option<String>,
+    /// The volume, POOL/NAME.
+    pub volume: String,
+    /// Its size in bytes.
+    pub bytes: u64,
+    /// The steps.
+    pub steps: Vec<Step>,
+    /// Total seconds.
+    pub seconds: f64,
+}
+
+impl Report {
+    /// A report for volume `pool/name` of `bytes` bytes.
+    pub fn new(pool: &str, name: &str, bytes: u64) -> Report {
+        Report {
+            image_id: String::new(),
+            path: String::new(),
+            reason: None,
+            clone_error: None,
+            volume: format!("{pool}/{name}"),
+            bytes,
+            steps: Vec::new(),
+            seconds: 0.0,
+        }
+    }
+
+    /// Records step `name`, begun at `since`.
+    pub fn step(&mut self, name: &str, since: Instant) {
+        self.steps.push(Step {
+            name: name.to_string(),
+            seconds: since.elapsed().as_secs_f64(),
+        });
+    }
+
+    /// Records the total time.
+    pub fn finish(&mut self, since: Instant) {
+        self.seconds = since.elapsed().as_secs_f64();
+    }
+
+    /// Prints the report as text or JSON.
+    pub fn print(&self, format: &str) {
+        if format == "json" {
+            println!("{}", serde_json::to_string(self).unwrap_or_default());
+            return;
+        }
+        println!(
+            "image {} from {} by {}",
+            self.image_id, self.volume, self.path
+        );
+        if let Some(r) = &self.reason {
+            println!("not cloned: {r}");
+        }
+        if let Some(e) = &self.clone_error {
+            println!("clone failed, streamed instead: {e}");
+        }
+        println!("{} bytes in {:.3} s", self.bytes, self.seconds);
+        for s in &self.steps {
+            println!("  {:<24} {:>9.3} s", s.name, s.seconds);
+        }
+    }
+
+    /// Prints what is known when the upload fails (JSON only: the error
+    /// itself goes to stderr).
+    pub fn print_error(&self, format: &str) {
+        if format == "json" {
+            println!("{}", serde_json::to_string(self).unwrap_or_default());
+        }
+    }
+}

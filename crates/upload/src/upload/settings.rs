@@ -1,0 +1,80 @@
+//! The tool's own config file: `enable_clone_optimization = true|false`
+//! (an ini file; sections are ignored, `#` and `;` start comments).
+
+use std::path::{Path, PathBuf};
+
+use crate::error::CliError;
+
+/// Where the config file is looked for when `--config` is not given.
+pub const DEFAULT_PATHS: &[&str] = &["/etc/rbd-native/rbd-native.conf"];
+
+/// The settings the file may hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToolSettings {
+    /// Clone when possible (off unless set, as the spec says).
+    pub enable_clone_optimization: bool,
+}
+
+impl ToolSettings {
+    /// Reads `path`, or the first default path that exists; nothing found
+    /// gives the defaults. A given path that cannot be read is an error.
+    pub fn load(path: Option<&Path>) -> Result<ToolSettings, CliError> {
+        let path: Option<PathBuf> = match path {
+            Some(p) => Some(p.to_path_buf()),
+            None => std::env::var_os("RBD_NATIVE_CONFIG")
+                .map(PathBuf::from)
+                .or_else(|| DEFAULT_PATHS.iter().map(PathBuf::from).find(|p| p.exists())),
+        };
+        let Some(path) = path else {
+            return Ok(ToolSettings::default());
+        };
+        let text = std::fs::read_to_string(&path).map_err(|e| CliError::Io {
+            context: format!("reading the config file {}", path.display()),
+            source: e,
+        })?;
+        Self::parse(&text).map_err(|e| CliError::Input(format!("{}: {e}", path.display())))
+    }
+
+    /// Parses the file's text.
+    pub fn parse(text: &str) -> Result<ToolSettings, String> {
+        let mut s = ToolSettings::default();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with(['#', ';', '[']) {
+                continue;
+            }
+            let Some((k, v)) = line.split_once('=') else {
+                return Err(format!("line {}: expected key = value", n + 1));
+            };
+            let key = k.trim().replace([' ', '-'], "_");
+            let v = v.trim().to_ascii_lowercase();
+            if key == "enable_clone_optimization" {
+                s.enable_clone_optimization = match v.as_str() {
+                    "true" | "yes" | "on" | "1" => true,
+                    "false" | "no" | "off" | "0" => false,
+                    other => {
+                        return Err(format!(
+                            "line {}: enable_clone_optimization = {other}: use true or false",
+                            n + 1
+                        ))
+                    }
+                };
+            }
+        }
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_option() {
+        let s = ToolSettings::parse("[DEFAULT]\n# c\nenable_clone_optimization = True\n").unwrap();
+        assert!(s.enable_clone_optimization);
+        assert!(!ToolSettings::parse("").unwrap().enable_clone_optimization);
+        assert!(ToolSettings::parse("enable_clone_optimization = maybe").is_err());
+        assert!(ToolSettings::parse("nonsense").is_err());
+    }
+}
