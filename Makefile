@@ -11,8 +11,12 @@ export BED VENV
 
 # Debian bookworm's Ceph (16.2.15) and the bindings Glance's rbd store needs.
 CEPH_PACKAGES := ceph-mon ceph-osd ceph-mgr ceph-common python3-rados python3-rbd uuid-runtime curl
-# OpenStack services from PyPI, pinned to the releases the bed was built on.
-PY_PACKAGES := keystone==30.0.0 glance==33.0.0 glance-store==5.7.0 gunicorn==27.0.1
+# OpenStack services from PyPI, pinned to the releases the bed was built on;
+# Cinder of the same release (2026.2) for its RBD driver, which the tests
+# drive (tests/py/cinder_driver.py), and the Glance client the benchmark's
+# reference of today's upload path uses (benches/py/).
+PY_PACKAGES := keystone==30.0.0 glance==33.0.0 glance-store==5.7.0 gunicorn==27.0.1 \
+	cinder==29.0.0 python-glanceclient==4.13.0
 
 # The Ceph object corpus, when the shared folder holds it.
 CORPUS ?= $(abspath $(TOP)/../shared/ceph-object-corpus)
@@ -41,16 +45,20 @@ deps:
 	  { echo "[deps] apt-get install failed"; exit 1; }; \
 	fi
 
-## venv: a Python venv with Keystone, Glance and a WSGI server.
-venv: $(VENV)/.installed
-
-$(VENV)/.installed:
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' || \
-	  { echo "[venv] $(PYTHON) is not Python 3.11, which Debian's python3-rados/python3-rbd need; set PYTHON="; exit 1; }
-	@echo "[venv] creating $(VENV) with $(PY_PACKAGES)"
-	@$(PYTHON) -m venv $(VENV)
-	@$(VENV)/bin/pip install -q --disable-pip-version-check $(PY_PACKAGES)
-	@touch $@
+## venv: a Python venv with Keystone, Glance, Cinder and a WSGI server.
+## The stamp holds the package list: a venv made from an older list gets
+## what is missing (pip leaves the rest as it is), a current one is left alone.
+venv:
+	@if [ "$$(cat $(VENV)/.installed 2>/dev/null)" != "$(strip $(PY_PACKAGES))" ]; then \
+	  $(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' || \
+	    { echo "[venv] $(PYTHON) is not Python 3.11, which Debian's python3-rados/python3-rbd need; set PYTHON="; exit 1; }; \
+	  if [ ! -x $(VENV)/bin/python ]; then echo "[venv] creating $(VENV)"; $(PYTHON) -m venv $(VENV) || exit 1; fi; \
+	  echo "[venv] installing $(strip $(PY_PACKAGES))"; \
+	  start=$$(date +%s); \
+	  $(VENV)/bin/pip install -q --disable-pip-version-check $(PY_PACKAGES) || exit 1; \
+	  echo "$(strip $(PY_PACKAGES))" >$(VENV)/.installed; \
+	  echo "[venv] ready in $$(( $$(date +%s) - start )) s"; \
+	fi
 
 ## testbed: Ceph clusters main and other, Keystone and Glance (MS_MODE=crc|secure).
 testbed: deps venv

@@ -16,6 +16,8 @@
 # that every run of the tests has a cluster that refuses crc clients.
 #
 #   ceph.sh restart-mon main|other  stop and start the monitor (for tests)
+#   ceph.sh stop-osd ID [main|other]   stop one OSD (TERM, then KILL), for tests
+#   ceph.sh start-osd ID [main|other]  start it again and wait until it is up
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 MS_MODE=${MS_MODE:-crc}
@@ -332,6 +334,46 @@ restart_mon_one() {
     log "$NAME: monitor restarted"
 }
 
+# osd_id_check ID: ID must name one of this cluster's OSDs.
+osd_id_check() {
+    case $1 in
+    '' | *[!0-9]*)
+        echo "OSD id must be a number, not '$1'" >&2
+        exit 2
+        ;;
+    esac
+    if [ "$1" -ge "$NOSD" ]; then
+        echo "cluster $NAME has OSDs 0 to $((NOSD - 1)), not $1" >&2
+        exit 2
+    fi
+}
+
+# stop_osd_one ID CLUSTER: stop one OSD by its pid file (the monitor marks
+# it down when it shuts down, or its peers report it).
+stop_osd_one() {
+    cluster_vars "$2"
+    osd_id_check "$1"
+    stop_pid "$NAME/osd.$1" "$(osd_pidfile "$1")"
+    log "$NAME: osd.$1 stopped"
+}
+
+# start_osd_one ID CLUSTER: start one OSD (if it is not running) and wait
+# until the monitor has it up.
+start_osd_one() {
+    cluster_vars "$2"
+    osd_id_check "$1"
+    start_osd "$1"
+    local id=$1
+    osd_up() {
+        ceph_ osd dump -f json | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+sys.exit(0 if any(o["osd"] == int(sys.argv[1]) and o["up"] == 1 for o in d["osds"]) else 1)' "$id"
+    }
+    wait_until 120 "$NAME/osd.$id" "$DIR/log/osd.$id.log" "$(osd_pidfile "$id")" osd_up
+    log "$NAME: osd.$id started and up"
+}
+
 status_one() {
     cluster_vars "$1"
     echo "== cluster $NAME ($CONF)"
@@ -357,8 +399,22 @@ up)
 down) for c in "${clusters[@]}"; do down_one "$c"; done ;;
 status) for c in "${clusters[@]}"; do status_one "$c"; done ;;
 restart-mon) for c in "${clusters[@]}"; do restart_mon_one "$c"; done ;;
+stop-osd | start-osd)
+    # ceph.sh stop-osd|start-osd ID [CLUSTER] (cluster main by default)
+    [ $# -ge 1 ] || {
+        echo "usage: $0 $cmd ID [main|other]" >&2
+        exit 2
+    }
+    id=$1
+    cluster=${2:-main}
+    if [ "$cmd" = stop-osd ]; then
+        stop_osd_one "$id" "$cluster"
+    else
+        start_osd_one "$id" "$cluster"
+    fi
+    ;;
 *)
-    echo "usage: $0 up|down|status|restart-mon [main|other]..." >&2
+    echo "usage: $0 up|down|status|restart-mon [main|other]... | stop-osd|start-osd ID [main|other]" >&2
     exit 2
     ;;
 esac

@@ -205,6 +205,28 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
     out
 }
 
+/// Sends the library's `tracing` events to the test's output when
+/// `RUST_LOG` is set (e.g. `RUST_LOG=ceph_rados=debug`), so that a failing
+/// run on the bed can be re-run with the client's log; a no-op otherwise,
+/// and when a subscriber is installed already.
+pub fn init_logging() {
+    let Ok(filter) = tracing_subscriber::EnvFilter::try_from_default_env() else {
+        return;
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_test_writer()
+        .try_init();
+}
+
+/// Runs a command line given as a template (e.g. the bed's
+/// `RBD_NATIVE_OSD_STOP_CMD`) with `{id}` replaced by `id`, through `sh`;
+/// fails the test when it does not succeed.
+pub fn run_template(template: &str, id: &str) -> Output {
+    let line = template.replace("{id}", id);
+    run_ok(Command::new("sh").arg("-c").arg(line))
+}
+
 /// The Ceph object corpus's `archive/` folder, from `CEPH_OBJECT_CORPUS`
 /// (which `make test` sets when the corpus is beside the checkout); the
 /// error says why it is not there, for tests to print as they skip.
@@ -274,6 +296,55 @@ impl Drop for ScratchDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// The Python of the project's venv (`VENV`, else `.venv` of the
+/// workspace), which `make venv` builds with Keystone, Glance, Cinder and
+/// the `rados`/`rbd` bindings; fails the test with what to run when absent.
+pub fn venv_python() -> PathBuf {
+    let venv = std::env::var_os("VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv"));
+    let python = venv.join("bin/python");
+    assert!(
+        python.exists(),
+        "no Python venv at {} (run `make venv`, or set VENV)",
+        venv.display()
+    );
+    python
+}
+
+/// Runs Cinder's own RBD driver on the bed through `tests/py/cinder_driver.py`
+/// (actions: `create-volume NAME GB`, `delete-volume NAME`,
+/// `create-volume-from-image NAME IMAGE_ID GB`, `copy-volume-to-image NAME
+/// IMAGE_ID|new`, `list`) and returns its JSON report, whether the action
+/// succeeded (`"ok": true`) or the driver raised (`"ok": false`, `"error"`).
+pub fn cinder_result(bed: &Testbed, args: &[&str]) -> serde_json::Value {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("py/cinder_driver.py");
+    let mut cmd = Command::new(venv_python());
+    cmd.arg(&script).args(args).envs(&bed.vars);
+    let out = run(&mut cmd);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    match out.status.code() {
+        Some(0) | Some(1) => {}
+        Some(3) => panic!(
+            "the venv has no Cinder: run `make venv` (it installs the `cinder` package)\n{stderr}"
+        ),
+        _ => panic!("`{cmd:?}` failed ({}):\n{stderr}", out.status),
+    }
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "`{cmd:?}` printed no JSON ({e}):\n{}\n{stderr}",
+            String::from_utf8_lossy(&out.stdout)
+        )
+    })
+}
+
+/// [`cinder_result`], failing the test when the driver raised.
+pub fn cinder(bed: &Testbed, args: &[&str]) -> serde_json::Value {
+    let v = cinder_result(bed, args);
+    assert!(v["ok"] == true, "Cinder's driver failed on {args:?}: {v:#}");
+    v
 }
 
 #[cfg(test)]

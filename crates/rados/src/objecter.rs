@@ -277,6 +277,10 @@ struct InFlight {
     _permit: Option<OwnedSemaphorePermit>,
     /// Where it was last sent: OSD and PG, with the map epoch.
     sent_to: Option<(i32, WirePgId, u64)>,
+    /// The pool's pg_num when it was last sent: an OSD drops (without a
+    /// reply) an op sent before its PG split or merged, and counts on the
+    /// client to resend it.
+    sent_pg_num: u32,
     attempts: i32,
     deadline: Option<Instant>,
     /// Set by a redirect.
@@ -473,6 +477,7 @@ impl Task {
                 waiter,
                 _permit: permit,
                 sent_to: None,
+                sent_pg_num: 0,
                 attempts: 0,
                 deadline,
                 oloc_override: None,
@@ -566,6 +571,7 @@ impl Task {
             seed: mapping.pgid.seed,
         };
         let interval = u64::from(map.epoch);
+        let pg_num = pool.pg_num;
         if self.blocked_by_backoff(osd, pgid, hash, &op.req, &nspace, &key) {
             debug!(tid, osd, "op held back by an OSD backoff");
             return;
@@ -626,6 +632,7 @@ impl Task {
             .with_data(data);
         op.attempts += 1;
         op.sent_to = Some((osd, pgid, interval));
+        op.sent_pg_num = pg_num;
         if !session.send(msg) {
             self.sessions.remove(&osd);
             if let Some(op) = self.ops.get_mut(&tid) {
@@ -807,7 +814,16 @@ impl Task {
                     let forced = maps.osdmap.pools.get(&pool_id).is_some_and(|p| {
                         u64::from(p.last_force_op_resend) > op.sent_to.map_or(0, |s| s.2)
                     });
-                    if moved || down || forced {
+                    // A split or merge of the pool's PGs since the op went
+                    // out (Ceph's Objecter resends on is_split/is_merge_*;
+                    // resending on any pg_num change is a superset, and a
+                    // resent write is recognised by its reqid).
+                    let split = maps
+                        .osdmap
+                        .pools
+                        .get(&pool_id)
+                        .is_some_and(|p| p.pg_num != op.sent_pg_num);
+                    if moved || down || forced || split {
                         resend.push(tid);
                     }
                 }

@@ -46,13 +46,7 @@ pub struct GlobalArgs {
     #[arg(long = "cluster", global = true, value_name = "NAME")]
     pub cluster: Option<String>,
     /// The user id, without the "client." prefix.
-    #[arg(
-        long = "id",
-        alias = "user",
-        global = true,
-        value_name = "ID",
-        conflicts_with = "name"
-    )]
+    #[arg(long = "id", alias = "user", global = true, value_name = "ID")]
     pub id: Option<String>,
     /// The entity name, such as client.admin (before the command: after
     /// `upload`, `--name` is the image's name; `--id` works everywhere).

@@ -242,6 +242,12 @@ pub async fn run(global: &GlobalArgs, a: &UploadArgs) -> Result<i32, CliError> {
     } else {
         a.clone_optimization || tool.enable_clone_optimization
     };
+    if a.disk_format != "raw" {
+        return Err(CliError::Input(format!(
+            "disk format {}: a volume holds raw data and rbd-native does not convert images (Glance checks that the data matches the format); upload with --disk-format raw",
+            a.disk_format
+        )));
+    }
     let (pool, name) = volume_spec(a)?;
     let vio = c.rados.ioctx(&pool)?;
     let volume = Image::open(&c.rados, &vio, &name).await?;

@@ -1,0 +1,382 @@
+//! `rbd-native upload` on the test bed: by clone and by stream, each image
+//! downloaded from Glance and compared with the volume; every reason not
+//! to clone; the failures a user can meet, each with a clear message, a
+//! non-zero exit and nothing left behind; `--cleanup` after a run killed
+//! half-way; `check`.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::process::{Command, Output};
+
+use futures::StreamExt;
+use glance_client::{ConfigLoader, Glance};
+use rbd_native_tests::{pattern, run, run_ok, unique_name, ScratchDir, Testbed};
+
+/// Uploads share one Glance (one worker): one test at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const OS_VARS: &[&str] = &[
+    "OS_AUTH_URL",
+    "OS_USERNAME",
+    "OS_PASSWORD",
+    "OS_PROJECT_NAME",
+    "OS_USER_DOMAIN_NAME",
+    "OS_PROJECT_DOMAIN_NAME",
+    "OS_REGION_NAME",
+    "OS_IDENTITY_API_VERSION",
+];
+
+/// `rbd-native` as the cinder user with the uploader's OpenStack
+/// credentials; `env` overrides.
+fn ours(bed: &Testbed, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_rbd-native"));
+    c.args([
+        "-c",
+        &bed.var("CEPH_CONF"),
+        "--id",
+        "cinder",
+        "-k",
+        &bed.var("CEPH_CINDER_KEYRING"),
+    ])
+    .args(args)
+    .env_remove("CEPH_ARGS")
+    .env_remove("OS_CLOUD")
+    .env_remove("OS_CLIENT_CONFIG_FILE")
+    .env("RBD_NATIVE_CONFIG", "/dev/null");
+    for v in OS_VARS {
+        if let Some(val) = bed.get(v) {
+            c.env(v, val);
+        }
+    }
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    run(&mut c)
+}
+
+fn upload_json(bed: &Testbed, args: &[&str]) -> serde_json::Value {
+    let mut a = vec!["upload", "--format", "json"];
+    a.extend_from_slice(args);
+    let out = ours(bed, &a, &[]);
+    assert!(
+        out.status.success(),
+        "upload {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+async fn glance(bed: &Testbed) -> Glance {
+    let env: Vec<(String, String)> = OS_VARS
+        .iter()
+        .filter_map(|n| bed.get(n).map(|v| (n.to_string(), v)))
+        .collect();
+    let cfg = ConfigLoader::with_env(env)
+        .config_files(vec![])
+        .load()
+        .unwrap();
+    glance_client::connect(cfg).await.unwrap()
+}
+
+async fn download(g: &Glance, id: &str) -> Vec<u8> {
+    let mut s = g.download(id).await.unwrap();
+    let mut out = Vec::new();
+    while let Some(chunk) = s.next().await {
+        out.extend_from_slice(&chunk.unwrap());
+    }
+    out
+}
+
+/// Deletes a Glance image, retrying while Glance still hashes it.
+async fn delete_image(g: &Glance, id: &str) {
+    for _ in 0..30 {
+        match g.delete_image(id).await {
+            Ok(()) => return,
+            Err(e) if e.is_not_found() => return,
+            Err(_) => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
+        }
+    }
+    panic!("could not delete Glance image {id}");
+}
+
+fn rbd(bed: &Testbed, args: &[&str]) -> Output {
+    let mut c = bed.ceph_tool("rbd", "CEPH_CONF", "admin");
+    c.args(args);
+    run(&mut c)
+}
+
+/// A volume of `len` bytes of a pattern, made with `rbd import`.
+fn make_volume(bed: &Testbed, len: usize, seed: u64) -> (String, Vec<u8>) {
+    let name = unique_name("upload-vol");
+    let data = pattern(len, seed);
+    let dir = ScratchDir::new("upload-vol");
+    let f = dir.path().join("v");
+    std::fs::write(&f, &data).unwrap();
+    let mut c = bed.ceph_tool("rbd", "CEPH_CONF", "admin");
+    c.args(["import", f.to_str().unwrap(), &format!("volumes/{name}")]);
+    run_ok(&mut c);
+    (name, data)
+}
+
+/// Removes a volume and every snapshot on it.
+fn remove_volume(bed: &Testbed, name: &str) {
+    let spec = format!("volumes/{name}");
+    let out = rbd(bed, &["snap", "ls", &spec, "--format", "json"]);
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&out.stdout) {
+        for s in v.as_array().cloned().unwrap_or_default() {
+            let snap = format!("{spec}@{}", s["name"].as_str().unwrap_or_default());
+            let _ = rbd(bed, &["snap", "unprotect", &snap]);
+            let _ = rbd(bed, &["snap", "rm", &snap]);
+        }
+    }
+    let _ = rbd(bed, &["rm", &spec]);
+}
+
+fn snapshots(bed: &Testbed, name: &str) -> Vec<String> {
+    let out = rbd(
+        bed,
+        &["snap", "ls", &format!("volumes/{name}"), "--format", "json"],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    v.as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clone_and_stream_uploads_download_as_the_volume() {
+    let _one = SERIAL.lock().await;
+    let bed = Testbed::load();
+    let g = glance(&bed).await;
+    let (vol, data) = make_volume(&bed, 20 << 20, 11);
+    let spec = format!("volumes/{vol}");
+
+    let r = upload_json(
+        &bed,
+        &[
+            "--volume",
+            &spec,
+            "--name",
+            "t-clone",
+            "--clone-optimization",
+        ],
+    );
+    assert_eq!(r["path"], "clone", "{r}");
+    let cloned = r["image_id"].as_str().unwrap().to_string();
+    let info: serde_json::Value = serde_json::from_slice(
+        &rbd(
+            &bed,
+            &["info", &format!("images/{cloned}"), "--format", "json"],
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(info["parent"]["image"], vol.as_str());
+    assert_eq!(info["features"], serde_json::json!(["layering"]));
+
+    let r = upload_json(&bed, &["--volume", &spec, "--name", "t-stream"]);
+    assert_eq!(r["path"], "stream");
+    assert!(r["reason"]
+        .as_str()
+        .unwrap()
+        .contains("optimization is off"));
+    let streamed = r["image_id"].as_str().unwrap().to_string();
+
+    // Writing to the volume afterwards changes neither image.
+    let out = rbd(
+        &bed,
+        &[
+            "bench",
+            "--io-type",
+            "write",
+            "--io-size",
+            "4M",
+            "--io-total",
+            "8M",
+            "--io-pattern",
+            "seq",
+            &spec,
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for id in [&cloned, &streamed] {
+        assert!(
+            download(&g, id).await == data,
+            "image {id} differs from the volume at upload"
+        );
+    }
+    // The stream's snapshot is gone; the clone's stays (it is the parent).
+    assert_eq!(
+        snapshots(&bed, &vol),
+        vec![format!("image-{cloned}.clone_snap")]
+    );
+
+    for id in [&cloned, &streamed] {
+        delete_image(&g, id).await;
+    }
+    remove_volume(&bed, &vol);
+    assert!(!rbd(&bed, &["info", &format!("images/{cloned}")])
+        .status
+        .success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_reason_not_to_clone_streams_and_says_why() {
+    let _one = SERIAL.lock().await;
+    let bed = Testbed::load();
+    let g = glance(&bed).await;
+    let (vol, data) = make_volume(&bed, 4 << 20, 12);
+    let spec = format!("volumes/{vol}");
+    let cases: &[(&[&str], &str)] = &[
+        (&["--store", "local"], "type file"),
+        (&["--store", "other"], "another Ceph cluster"),
+        (&["--container-format", "ovf"], "ovf"),
+    ];
+    for (extra, why) in cases {
+        let mut args = vec![
+            "--volume",
+            spec.as_str(),
+            "--name",
+            "t-reason",
+            "--clone-optimization",
+        ];
+        args.extend_from_slice(extra);
+        let r = upload_json(&bed, &args);
+        assert_eq!(r["path"], "stream", "{extra:?}: {r}");
+        let reason = r["reason"].as_str().unwrap();
+        assert!(reason.contains(why), "{extra:?}: {reason}");
+        let id = r["image_id"].as_str().unwrap();
+        assert!(download(&g, id).await == data);
+        delete_image(&g, id).await;
+    }
+    assert!(snapshots(&bed, &vol).is_empty());
+    remove_volume(&bed, &vol);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_clear_and_leave_nothing() {
+    let _one = SERIAL.lock().await;
+    let bed = Testbed::load();
+    let g = glance(&bed).await;
+    let (vol, _) = make_volume(&bed, 4 << 20, 13);
+    let spec = format!("volumes/{vol}");
+    let name = unique_name("t-fail");
+    let base = [
+        "upload",
+        "--volume",
+        spec.as_str(),
+        "--name",
+        name.as_str(),
+        "--clone-optimization",
+    ];
+
+    let out = ours(&bed, &base, &[("OS_PASSWORD", "wrong")]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("401"), "{err}");
+    assert!(err.contains("credentials"), "{err}");
+
+    let out = ours(&bed, &base, &[("OS_AUTH_URL", "http://127.0.0.1:9/v3")]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("127.0.0.1:9"), "{err}");
+
+    let missing = [
+        "upload",
+        "--volume",
+        "volumes/no-such-volume",
+        "--name",
+        name.as_str(),
+    ];
+    let out = ours(&bed, &missing, &[]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no-such-volume") && err.contains("does not exist"),
+        "{err}"
+    );
+
+    // Nothing half-made: no Glance image of that name, no snapshot.
+    let images = run_ok(
+        Command::new("curl")
+            .args(["-sf", "-H"])
+            .arg(format!(
+                "X-Auth-Token: {}",
+                g.auth().token().await.unwrap().value()
+            ))
+            .arg(format!("{}/v2/images?name={name}", g.endpoint())),
+    )
+    .stdout;
+    let v: serde_json::Value = serde_json::from_slice(&images).unwrap();
+    assert_eq!(v["images"], serde_json::json!([]), "{v}");
+    assert!(snapshots(&bed, &vol).is_empty());
+    remove_volume(&bed, &vol);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_removes_what_a_killed_run_left_and_check_reports() {
+    let _one = SERIAL.lock().await;
+    let bed = Testbed::load();
+    let (vol, _) = make_volume(&bed, 4 << 20, 14);
+    // What a run killed after the clone leaves: a protected volume
+    // snapshot and a clone named after an image Glance does not have.
+    let fake = "00000000-1111-2222-3333-444444444444";
+    let snap = format!("volumes/{vol}@image-{fake}.clone_snap");
+    assert!(rbd(&bed, &["snap", "create", &snap]).status.success());
+    assert!(rbd(&bed, &["snap", "protect", &snap]).status.success());
+    assert!(rbd(
+        &bed,
+        &[
+            "clone",
+            &snap,
+            &format!("images/{fake}"),
+            "--image-feature",
+            "layering"
+        ]
+    )
+    .status
+    .success());
+    assert!(
+        rbd(&bed, &["snap", "create", &format!("images/{fake}@snap")])
+            .status
+            .success()
+    );
+
+    let out = ours(&bed, &["upload", "--cleanup", fake], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.contains(&format!("images/{fake}")), "{said}");
+    assert!(!rbd(&bed, &["info", &format!("images/{fake}")])
+        .status
+        .success());
+    assert!(snapshots(&bed, &vol).is_empty());
+    remove_volume(&bed, &vol);
+
+    let out = ours(&bed, &["check", "--format", "json"], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["decision"]["path"], "clone", "{v}");
+    assert_eq!(v["pool_writable"], true);
+    let out = ours(
+        &bed,
+        &["check", "--store", "other", "--format", "json"],
+        &[],
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["decision"]["path"], "stream", "{v}");
+}
