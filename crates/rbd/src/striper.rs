@@ -46,6 +46,39 @@ impl Layout {
             && self.object_size % self.stripe_unit == 0
     }
 
+    /// Where object `object_no`'s bytes lie in the image: one piece per
+    /// stripe unit, in object order (the striper's reverse mapping). An
+    /// invalid layout gives no pieces.
+    pub fn object_image_extents(&self, object_no: u64) -> Vec<ObjectExtent> {
+        if !self.is_valid() {
+            return Vec::new();
+        }
+        let per_object = self.object_size / self.stripe_unit;
+        let set = object_no / self.stripe_count;
+        let pos = object_no % self.stripe_count;
+        let mut out: Vec<ObjectExtent> = Vec::new();
+        for k in 0..per_object {
+            let block = (set * per_object + k) * self.stripe_count + pos;
+            let image_offset = block * self.stripe_unit;
+            let offset = k * self.stripe_unit;
+            match out.last_mut() {
+                Some(last)
+                    if last.offset + last.length == offset
+                        && last.image_offset + last.length == image_offset =>
+                {
+                    last.length += self.stripe_unit;
+                }
+                _ => out.push(ObjectExtent {
+                    object_no,
+                    offset,
+                    length: self.stripe_unit,
+                    image_offset,
+                }),
+            }
+        }
+        out
+    }
+
     /// The pieces of image extent `offset..offset + length`, in image order.
     /// An invalid layout gives no pieces.
     pub fn extents(&self, offset: u64, length: u64) -> Vec<ObjectExtent> {
@@ -177,5 +210,37 @@ mod tests {
         };
         assert!(l.extents(0, 10).is_empty());
         assert_eq!(l.object_count(10), 0);
+    }
+
+    #[test]
+    fn reverse_mapping_inverts_the_forward_one() {
+        for layout in [
+            Layout::simple(22),
+            Layout {
+                object_size: 1 << 20,
+                stripe_unit: 64 << 10,
+                stripe_count: 8,
+            },
+            Layout {
+                object_size: 1 << 16,
+                stripe_unit: 4096,
+                stripe_count: 3,
+            },
+        ] {
+            for n in [0u64, 1, 2, 7, 8, 9, 25] {
+                let pieces = layout.object_image_extents(n);
+                assert_eq!(
+                    pieces.iter().map(|p| p.length).sum::<u64>(),
+                    layout.object_size
+                );
+                for p in pieces {
+                    let fwd = layout.extents(p.image_offset, p.length);
+                    for f in &fwd {
+                        assert_eq!(f.object_no, n);
+                        assert_eq!(f.offset - p.offset, f.image_offset - p.image_offset);
+                    }
+                }
+            }
+        }
     }
 }

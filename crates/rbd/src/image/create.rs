@@ -228,10 +228,18 @@ pub async fn create_image(
 /// client has it open; a clone is detached from its parent first.
 pub async fn remove_image(rados: &Rados, io: &IoCtx, name: &str) -> Result<()> {
     let img = Image::open(rados, io, name).await?;
+    remove_opened(img, Some(name)).await
+}
+
+/// Removes an opened image: its data, object maps and header, and, when
+/// `name` is given, its id object and directory entry.
+pub(crate) async fn remove_opened(img: Image, name: Option<&str>) -> Result<()> {
+    let io = &img.io;
+    let shown = name.unwrap_or(&img.id);
     let live: Vec<_> = img.meta.snaps.iter().filter(|s| s.is_user()).collect();
     if !live.is_empty() {
         return Err(Error::Refused(format!(
-            "image {}/{name} has {} snapshot(s): remove them first",
+            "image {}/{shown} has {} snapshot(s): remove them first",
             io.pool_name(),
             live.len()
         )));
@@ -243,7 +251,7 @@ pub async fn remove_image(rados: &Rados, io: &IoCtx, name: &str) -> Result<()> {
         .map_err(|e| Error::rados("listing the image's watchers", e))?;
     if !watchers.is_empty() {
         return Err(Error::Refused(format!(
-            "image {}/{name} is open by another client ({}): close it first",
+            "image {}/{shown} is open by another client ({}): close it first",
             io.pool_name(),
             watchers
                 .iter()
@@ -278,17 +286,20 @@ pub async fn remove_image(rados: &Rados, io: &IoCtx, name: &str) -> Result<()> {
     for snap in &img.meta.snaps {
         let _ = io.remove(&object_map_object(&img.id, snap.id)).await;
     }
-    for oid in [
-        object_map_object(&img.id, crate::names::NOSNAP),
-        header,
-        id_object(name),
-    ] {
+    let mut oids = vec![object_map_object(&img.id, crate::names::NOSNAP), header];
+    if let Some(name) = name {
+        oids.push(id_object(name));
+    }
+    for oid in oids {
         match io.remove(&oid).await {
             Ok(()) => {}
             Err(e) if e.errno() == Some(ENOENT) => {}
             Err(e) => return Err(Error::rados(format!("removing {oid}"), e)),
         }
     }
+    let Some(name) = name else {
+        return Ok(());
+    };
     match call(
         io,
         RBD_DIRECTORY,

@@ -28,6 +28,14 @@ struct Piece {
 }
 
 impl Image {
+    /// The parent as [`Image::parent`] opens it, opened once per handle.
+    pub(crate) async fn cached_parent(&self) -> Result<Option<Image>> {
+        self.parent_cache
+            .get_or_try_init(|| self.parent())
+            .await
+            .cloned()
+    }
+
     /// The parent, opened at its snapshot, if this is a clone.
     pub async fn parent(&self) -> Result<Option<Image>> {
         let Some(p) = &self.meta.parent else {
@@ -116,9 +124,14 @@ pub(super) async fn read(img: &Image, offset: u64, len: u64) -> Result<Bytes> {
         .map(|(o, l)| (o, l.min(overlap - o)))
         .collect();
     if !holes.is_empty() {
-        if let Some(parent) = img.parent().await? {
-            for (o, l) in holes {
-                let d = Box::pin(parent.read(o, l)).await?;
+        if let Some(parent) = img.cached_parent().await? {
+            let parent = &parent;
+            let filled: Vec<(u64, Bytes)> = stream::iter(holes)
+                .map(|(o, l)| async move { Box::pin(parent.read(o, l)).await.map(|d| (o, d)) })
+                .buffer_unordered(READ_AHEAD)
+                .try_collect()
+                .await?;
+            for (o, d) in filled {
                 let at = (o - offset) as usize;
                 if let Some(dst) = buf.get_mut(at..at + d.len()) {
                     dst.copy_from_slice(&d);

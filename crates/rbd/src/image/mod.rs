@@ -1,21 +1,32 @@
 //! Images on a cluster: open (by name or id, at the head or a snapshot),
-//! metadata, reads through any depth of parents, snapshots, clones,
-//! creation and removal. Everything goes through the `rbd` and `lock`
-//! object classes as librbd does it.
+//! metadata, reads through any depth of parents, writes (with the
+//! exclusive lock, the object map and copy-up from the parent), resize,
+//! snapshots, clones, creation, removal, listing and the trash.
+//! Everything goes through the `rbd` and `lock` object classes as librbd
+//! does it.
 
 mod clone;
 mod create;
 mod io;
+mod list;
 mod lock;
 mod meta;
+mod object_map;
+mod resize;
 mod snapshot;
+mod trash;
+mod write;
+
+use std::sync::Arc;
 
 use bytes::Bytes;
 use ceph_rados::{IoCtx, Rados};
 
 pub use clone::{CloneFormat, CloneOptions};
-pub use create::{create_image, remove_image, CreateOptions};
+pub use create::{create_image, remove_image, CreateOptions, DEFAULT_FEATURES};
+pub use list::list_images;
 pub use meta::{ImageMeta, ParentInfo, SnapInfo};
+pub use trash::{trash_list, trash_move, trash_remove, trash_restore, TrashEntry};
 
 use crate::cls::ClsMethod;
 use crate::{Error, Result};
@@ -41,6 +52,14 @@ pub struct Image {
     id: String,
     snap_id: u64,
     meta: ImageMeta,
+    /// The lock, object map and snapshot context writes use, shared by
+    /// this handle's clones.
+    shared: lock::SharedState,
+    /// Writes hold it shared; what must not run beside them (snapshot,
+    /// resize, close) holds it alone.
+    gate: Arc<tokio::sync::RwLock<()>>,
+    /// The parent, opened once (reads and copy-ups of a clone need it).
+    parent_cache: Arc<tokio::sync::OnceCell<Option<Image>>>,
 }
 
 impl Image {
@@ -82,6 +101,9 @@ impl Image {
             id: id.to_string(),
             snap_id,
             meta,
+            shared: lock::SharedState::default(),
+            gate: Arc::default(),
+            parent_cache: Arc::default(),
         })
     }
 
@@ -93,7 +115,13 @@ impl Image {
 
     /// Reads the metadata again (after a change).
     pub async fn refresh(&mut self) -> Result<()> {
-        self.meta = ImageMeta::load(&self.io, &self.id, self.snap_id).await?;
+        let meta = ImageMeta::load(&self.io, &self.id, self.snap_id).await?;
+        let same_parent =
+            meta.parent.as_ref().map(|p| &p.spec) == self.meta.parent.as_ref().map(|p| &p.spec);
+        if !same_parent {
+            self.parent_cache = Arc::default();
+        }
+        self.meta = meta;
         Ok(())
     }
 
@@ -155,6 +183,51 @@ impl Image {
     /// Reads `len` bytes at `offset` (short at the end of the image).
     pub async fn read(&self, offset: u64, len: u64) -> Result<Bytes> {
         io::read(self, offset, len).await
+    }
+
+    /// Writes `data` at `offset` of the head; the range must lie within
+    /// the image. Objects are written in parallel with the image's
+    /// snapshot context. An image with the exclusive lock has it taken on
+    /// the first write and kept (by this handle and its clones) until
+    /// [`close`](Image::close); when another live client holds it the
+    /// write is refused (an [`Error::Refused`] naming the holder). The
+    /// object map, if any, is updated before the data, and a clone's
+    /// objects are copied up from the parent first, as librbd does.
+    pub async fn write(&self, offset: u64, data: Bytes) -> Result<()> {
+        write::write(self, offset, data).await
+    }
+
+    /// Discards `len` bytes at `offset` of the head: whole objects are
+    /// removed, parts zeroed (in a clone, within the parent overlap, zeros
+    /// are written so the parent's data does not show through). Reads of
+    /// the range give zeros afterwards.
+    pub async fn discard(&self, offset: u64, len: u64) -> Result<()> {
+        write::discard(self, offset, len).await
+    }
+
+    /// Whether this handle (or a clone of it) holds the exclusive lock.
+    pub async fn holds_lock(&self) -> bool {
+        self.shared.lock().await.held.is_some()
+    }
+
+    /// Releases the exclusive lock (and the object map's lock) if this
+    /// handle took them for writing. Call it when done writing: a handle
+    /// dropped without it keeps the lock until the client disconnects
+    /// (after which librbd clients break it). Idempotent.
+    pub async fn close(&self) -> Result<()> {
+        let _gate = self.gate.write().await;
+        let mut st = self.shared.lock().await;
+        let Some(held) = st.held.take() else {
+            return Ok(());
+        };
+        let had_map = st.object_map.take().is_some();
+        st.snapc = None;
+        if had_map {
+            if let Err(e) = object_map::unlock(self).await {
+                tracing::warn!("unlocking the object map: {e}");
+            }
+        }
+        lock::release(self, held).await
     }
 }
 

@@ -2,7 +2,7 @@
 //! then the object map's copy), remove, protect and unprotect, following
 //! librbd's rules for images with the exclusive lock.
 
-use super::lock::{self, LockState};
+use super::lock::{self, OpLock};
 use super::{call, Image};
 use crate::cls::rbd::{
     ChildrenList, GetChildren, ObjectMapSnapAdd, SetProtectionStatus, SnapshotAdd, SnapshotRemove,
@@ -10,7 +10,7 @@ use crate::cls::rbd::{
 };
 use crate::cls::types::{ChildImageSpec, SnapshotNamespace};
 use crate::features::{
-    EXCLUSIVE_LOCK, FAST_DIFF, LAYERING, OBJECT_MAP, PROTECTION_PROTECTED, PROTECTION_UNPROTECTED,
+    FAST_DIFF, LAYERING, OBJECT_MAP, PROTECTION_PROTECTED, PROTECTION_UNPROTECTED,
     PROTECTION_UNPROTECTING,
 };
 use crate::names::{object_map_object, NOSNAP, RBD_CHILDREN};
@@ -64,37 +64,39 @@ impl Image {
                 message: "a snapshot of that name exists".into(),
             });
         }
-        let held = if self.meta.has(EXCLUSIVE_LOCK) {
-            match lock::acquire(self).await {
-                Ok(LockState::Acquired(h)) => Some(h),
-                Ok(LockState::HeldBy { watch, owner }) => {
-                    if let Some(id) = snap_id {
-                        let _ = self.data_io.selfmanaged_snap_remove(id).await;
-                    }
-                    tracing::info!(owner = %owner.locker, "asking the lock owner to snapshot");
-                    lock::snap_create_by_owner(self, watch, &owner, name).await?;
-                    self.refresh().await?;
-                    return Ok(self.snapshot(name)?.id);
+        let op = match lock::for_op(self).await {
+            Ok(l) => l,
+            Err(e) => {
+                if let Some(id) = snap_id {
+                    let _ = self.data_io.selfmanaged_snap_remove(id).await;
                 }
-                Err(e) => {
-                    if let Some(id) = snap_id {
-                        let _ = self.data_io.selfmanaged_snap_remove(id).await;
-                    }
-                    return Err(e);
-                }
+                return Err(e);
             }
-        } else {
-            None
         };
+        if let OpLock::Other { watch, owner } = op {
+            if let Some(id) = snap_id {
+                let _ = self.data_io.selfmanaged_snap_remove(id).await;
+            }
+            tracing::info!(owner = %owner.locker, "asking the lock owner to snapshot");
+            lock::snap_create_by_owner(self, watch, &owner, name).await?;
+            self.refresh().await?;
+            return Ok(self.snapshot(name)?.id);
+        }
         let result = self.snap_create_locked(name, snap_id).await;
-        if let Some(h) = held {
-            let released = lock::release(self, h).await;
-            if result.is_ok() {
-                released?;
+        let refreshed = self.refresh().await;
+        let mut op = op;
+        if let OpLock::Held(st) = &mut op {
+            // Writes from now on carry the new snapshot, and the head's
+            // object map changed (EXISTS -> EXISTS_CLEAN with fast-diff).
+            st.snapc = Some(self.meta.snapc.clone());
+            if st.object_map.is_some() {
+                st.object_map = Some(super::object_map::load(self).await?);
             }
         }
+        let released = lock::end_op(self, op).await;
         let id = result?;
-        self.refresh().await?;
+        refreshed?;
+        released?;
         Ok(id)
     }
 
@@ -286,19 +288,11 @@ impl Image {
             lock::notify_header_update(self).await;
             return self.refresh().await;
         }
-        let held = if self.meta.has(EXCLUSIVE_LOCK) {
-            match lock::acquire(self).await? {
-                LockState::Acquired(h) => Some(h),
-                LockState::HeldBy { owner, .. } => {
-                    return Err(Error::Refused(format!(
-                        "image {} is in use by {} (it holds the exclusive lock); remove the snapshot there or when it is closed",
-                        self.id, owner.locker
-                    )))
-                }
-            }
-        } else {
-            None
-        };
+        let op = lock::for_op(self).await?;
+        if let OpLock::Other { watch, owner } = op {
+            watch.stop().await;
+            return Err(lock::in_use(self, &owner, "removing a snapshot"));
+        }
         let result = async {
             call(&self.io, &header, &SnapshotRemove { snap_id: snap.id }).await?;
             if self.meta.has(OBJECT_MAP) {
@@ -310,12 +304,15 @@ impl Image {
                 .map_err(|e| Error::rados("releasing the snapshot id", e))
         }
         .await;
-        if let Some(h) = held {
-            let _ = lock::release(self, h).await;
+        let mut op = op;
+        let refreshed = self.refresh().await;
+        if let OpLock::Held(st) = &mut op {
+            st.snapc = Some(self.meta.snapc.clone());
         }
+        let _ = lock::end_op(self, op).await;
         result?;
+        refreshed?;
         lock::notify_header_update(self).await;
-        self.refresh().await?;
         Ok(())
     }
 

@@ -4,6 +4,7 @@ pub mod mon_command;
 pub mod osdmap;
 pub mod rados;
 pub mod rbd;
+pub mod rbd_io;
 
 use ceph_rados::config::ClientSettings;
 use ceph_rados::mon::{MonClient, MonClientOptions};

@@ -1,5 +1,6 @@
 //! RBD image commands with the `rbd` tool's syntax: create, info, rm,
-//! export, snap create|ls|protect|unprotect|rm, clone, children.
+//! snap create|ls|protect|unprotect|rm, clone, children; import, export,
+//! ls, du, resize and trash are in [`super::rbd_io`].
 
 use std::io::Write;
 
@@ -134,13 +135,18 @@ pub enum RbdAction {
     /// Remove an image.
     Rm(ImageArgs),
     /// Write an image (or a snapshot) to a file, `-` for standard output.
-    Export {
-        /// The image.
-        #[command(flatten)]
-        image: ImageArgs,
-        /// Where to.
-        path: String,
-    },
+    Export(super::rbd_io::ExportArgs),
+    /// Make an image from a file, `-` for standard input.
+    Import(super::rbd_io::ImportArgs),
+    /// List a pool's images.
+    Ls(super::rbd_io::LsArgs),
+    /// Show an image's provisioned and used space.
+    Du(ImageArgs),
+    /// Change an image's size.
+    Resize(super::rbd_io::ResizeArgs),
+    /// Trash commands.
+    #[command(subcommand)]
+    Trash(super::rbd_io::TrashAction),
     /// Snapshot commands.
     #[command(subcommand)]
     Snap(SnapAction),
@@ -287,33 +293,14 @@ pub async fn run(global: &GlobalArgs, action: &RbdAction) -> Result<i32, CliErro
                 .await
                 .map_err(rbd_err)?;
         }
-        RbdAction::Export { image, path } => {
-            let spec = ImageSpec::parse(&image.spec, image.pool.as_deref())?;
-            let mut img = open(&rados, &spec).await?;
-            if let Some(s) = &spec.snap {
-                img = img.at_snapshot(s).await.map_err(rbd_err)?;
-            }
-            let mut sink: Box<dyn Write> = if path == "-" {
-                Box::new(std::io::stdout().lock())
-            } else {
-                Box::new(std::fs::File::create(path).map_err(|e| CliError::Io {
-                    context: format!("creating {path}"),
-                    source: e,
-                })?)
-            };
-            let chunk =
-                (img.meta().layout.object_size * img.meta().layout.stripe_count).max(4 << 20) * 4;
-            let mut off = 0;
-            while off < img.size() {
-                let d = img.read(off, chunk).await.map_err(rbd_err)?;
-                if d.is_empty() {
-                    break;
-                }
-                sink.write_all(&d).map_err(w)?;
-                off += d.len() as u64;
-            }
-            sink.flush().map_err(w)?;
+        RbdAction::Export(a) => super::rbd_io::export(&rados, a).await?,
+        RbdAction::Import(a) => {
+            super::rbd_io::import(&rados, a, feature_bits(&a.features)?).await?
         }
+        RbdAction::Ls(a) => super::rbd_io::ls(&rados, a, &mut out).await?,
+        RbdAction::Du(a) => super::rbd_io::du(&rados, a, &mut out).await?,
+        RbdAction::Resize(a) => super::rbd_io::resize(&rados, a, parse_size(&a.size)?).await?,
+        RbdAction::Trash(t) => super::rbd_io::trash(&rados, t, &mut out).await?,
         RbdAction::Snap(s) => {
             let (a, what) = match s {
                 SnapAction::Create(a) => (a, "create"),

@@ -1,0 +1,89 @@
+//! Listing a pool's images from `rbd_directory`.
+
+use ceph_rados::IoCtx;
+
+use super::call;
+use crate::cls::rbd::DirList;
+use crate::names::RBD_DIRECTORY;
+use crate::Result;
+
+/// Directory entries asked for per round trip.
+const PAGE: u64 = 1024;
+/// -ENOENT.
+const ENOENT: i32 = -2;
+
+/// The images of `io`'s pool (and namespace), as `(name, id)` pairs in
+/// name order. A pool without a directory has none.
+pub async fn list_images(io: &IoCtx) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut start_after = String::new();
+    loop {
+        let page = match call(
+            io,
+            RBD_DIRECTORY,
+            &DirList {
+                start_after: start_after.clone(),
+                max_return: PAGE,
+            },
+        )
+        .await
+        {
+            Err(e) if e.errno() == Some(ENOENT) => break,
+            other => other?,
+        };
+        let n = page.len() as u64;
+        if let Some((last, _)) = page.iter().next_back() {
+            start_after = last.clone();
+        }
+        out.extend(page);
+        if n < PAGE {
+            break;
+        }
+    }
+    Ok(out)
+}
+
+impl super::Image {
+    /// Bytes the image (at the snapshot it was opened at) has allocated,
+    /// as `rbd du` counts them: whole objects marked existing in a valid
+    /// object map, or, without one, the sizes of the objects that exist.
+    pub async fn used_bytes(&self) -> Result<u64> {
+        use futures::stream::{self, StreamExt, TryStreamExt};
+        let layout = self.meta.layout;
+        let count = layout.object_count(self.meta.size);
+        if self.meta.has(crate::features::OBJECT_MAP)
+            && self.meta.flags & crate::features::FLAG_OBJECT_MAP_INVALID == 0
+        {
+            let oid = crate::names::object_map_object(&self.id, self.snap_id);
+            if let Ok(map) = call(&self.io, &oid, &crate::cls::rbd::ObjectMapLoad {}).await {
+                let exists = (0..count)
+                    .filter(|n| {
+                        matches!(
+                            map.get(*n),
+                            Some(crate::object_map::OBJECT_EXISTS)
+                                | Some(crate::object_map::OBJECT_EXISTS_CLEAN)
+                        )
+                    })
+                    .count() as u64;
+                return Ok((exists * layout.object_size).min(self.meta.size));
+            }
+        }
+        let mut io = self.data_io.clone();
+        io.set_read_snap(self.snap_id);
+        let io = &io;
+        let prefix = &self.meta.object_prefix;
+        let sizes: Vec<u64> = stream::iter(0..count)
+            .map(|n| async move {
+                let oid = crate::names::data_object(prefix, n);
+                match io.stat(&oid).await {
+                    Ok((size, _)) => Ok(size),
+                    Err(e) if e.errno() == Some(ENOENT) => Ok(0),
+                    Err(e) => Err(crate::Error::rados(format!("stat {oid}"), e)),
+                }
+            })
+            .buffer_unordered(32)
+            .try_collect()
+            .await?;
+        Ok(sizes.iter().sum())
+    }
+}
