@@ -276,6 +276,8 @@ impl Image {
     /// trash namespace instead (and leaves when its last child does).
     pub async fn snap_remove(&mut self, name: &str) -> Result<()> {
         self.writable()?;
+        // Children may have come since this handle last looked.
+        self.refresh().await?;
         let snap = self.snapshot(name)?.clone();
         if snap.is_protected() {
             return Err(Error::Refused(format!(

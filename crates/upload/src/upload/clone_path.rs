@@ -81,6 +81,16 @@ pub(super) async fn run(
             .wait_for_status(image_id, &["active"], timeout)
             .await?;
         report.step("active", t);
+        if format == CloneFormat::V2 {
+            // The clone holds the snapshot: removing it moves it to the
+            // trash namespace, out of sight of Cinder and users; it goes
+            // away by itself when the clone is deleted.
+            let t = Instant::now();
+            if let Err(e) = vol.snap_remove(&snap).await {
+                tracing::warn!("could not move {snap} to the snapshot trash: {e}");
+            }
+            report.step("volume snapshot to trash", t);
+        }
         Ok::<(), CliError>(())
     }
     .await;

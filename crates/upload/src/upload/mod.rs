@@ -64,6 +64,12 @@ pub struct UploadArgs {
     /// Never clone.
     #[arg(long = "no-clone-optimization")]
     pub no_clone_optimization: bool,
+    /// Clone format: 2 (default: the volume keeps no visible snapshot and
+    /// can be deleted by Cinder at any time), 1 (a protected snapshot stays
+    /// on the volume; for clusters with pre-Mimic clients), or auto
+    /// (librbd's choice from the cluster's min-compat setting).
+    #[arg(long = "clone-format", default_value = "2", value_parser = ["1", "2", "auto"])]
+    pub clone_format: String,
     /// Fail rather than stream when the clone fails.
     #[arg(long = "no-fallback")]
     pub no_fallback: bool,
@@ -273,7 +279,11 @@ pub async fn run(global: &GlobalArgs, a: &UploadArgs) -> Result<i32, CliError> {
 
     if let Decision::Clone { pool: store_pool } = &decision {
         let store_id = target.as_ref().map(|s| s.id.clone()).unwrap_or_default();
-        let format = CloneFormat::Auto.resolve(&c.rados);
+        let format = match a.clone_format.as_str() {
+            "1" => CloneFormat::V1,
+            "2" => CloneFormat::V2,
+            _ => CloneFormat::Auto.resolve(&c.rados),
+        };
         match clone_path::run(
             &c,
             &volume,

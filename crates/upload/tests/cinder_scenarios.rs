@@ -1,0 +1,270 @@
+//! The spec's scenarios with Cinder's own RBD driver as the other party
+//! (`tests/py/cinder_driver.py`, the `cinder` package of the venv):
+//!
+//! 1. upload by clone, then Cinder deletes the source volume: the delete
+//!    succeeds and the image still downloads the volume's bytes as they were;
+//! 2. upload (clone, and stream for comparison), Cinder creates a volume
+//!    from the image, then the image is deleted through Glance: both paths
+//!    get the same answer from Glance and keep the same things readable;
+//! 3. the other order: the image is deleted first, then the volume;
+//!
+//! and after each, once everything is deleted (and the volume's RBD trash
+//! entry purged with `rbd trash rm`, the documented purge), neither pool
+//! holds anything the scenario made.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use futures::StreamExt;
+use glance_client::{ConfigLoader, Glance};
+use rbd_native_tests::{cinder, run, run_ok, Testbed};
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+const OS_VARS: &[&str] = &[
+    "OS_AUTH_URL",
+    "OS_USERNAME",
+    "OS_PASSWORD",
+    "OS_PROJECT_NAME",
+    "OS_USER_DOMAIN_NAME",
+    "OS_PROJECT_DOMAIN_NAME",
+    "OS_REGION_NAME",
+];
+
+fn upload(bed: &Testbed, volume: &str, clone: bool) -> String {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_rbd-native"));
+    c.args([
+        "-c",
+        &bed.var("CEPH_CONF"),
+        "--id",
+        "cinder",
+        "-k",
+        &bed.var("CEPH_CINDER_KEYRING"),
+        "upload",
+        "--volume",
+        &format!("volumes/{volume}"),
+        "--name",
+        "scenario",
+        "--format",
+        "json",
+    ])
+    .arg(if clone {
+        "--clone-optimization"
+    } else {
+        "--no-clone-optimization"
+    })
+    .env_remove("CEPH_ARGS")
+    .env_remove("OS_CLOUD")
+    .env("RBD_NATIVE_CONFIG", "/dev/null");
+    for v in OS_VARS {
+        if let Some(val) = bed.get(v) {
+            c.env(v, val);
+        }
+    }
+    let out = run(&mut c);
+    assert!(
+        out.status.success(),
+        "upload: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["path"], if clone { "clone" } else { "stream" }, "{v}");
+    v["image_id"].as_str().unwrap().to_string()
+}
+
+async fn glance(bed: &Testbed) -> Glance {
+    let env: Vec<(String, String)> = OS_VARS
+        .iter()
+        .filter_map(|n| bed.get(n).map(|v| (n.to_string(), v)))
+        .collect();
+    let cfg = ConfigLoader::with_env(env)
+        .config_files(vec![])
+        .load()
+        .unwrap();
+    glance_client::connect(cfg).await.unwrap()
+}
+
+async fn download(g: &Glance, id: &str) -> Vec<u8> {
+    let mut s = g.download(id).await.unwrap();
+    let mut out = Vec::new();
+    while let Some(chunk) = s.next().await {
+        out.extend_from_slice(&chunk.unwrap());
+    }
+    out
+}
+
+/// Waits until Glance has finished hashing the image (the locations API
+/// hashes in the background and refuses deletes meanwhile).
+async fn settled(g: &Glance, id: &str) {
+    for _ in 0..120 {
+        let img = g.show_image(id).await.unwrap();
+        if img.os_hash_value.is_some() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    panic!("Glance never finished hashing image {id}");
+}
+
+/// Deletes a Glance image: Ok, or Glance's HTTP status.
+async fn delete_image(g: &Glance, id: &str) -> Result<(), u16> {
+    settled(g, id).await;
+    g.delete_image(id)
+        .await
+        .map_err(|e| e.status().unwrap_or(0))
+}
+
+fn rbd(bed: &Testbed, args: &[&str]) -> Output {
+    let mut c = bed.ceph_tool("rbd", "CEPH_CONF", "admin");
+    c.args(args);
+    run(&mut c)
+}
+
+fn export(bed: &Testbed, spec: &str) -> Vec<u8> {
+    let mut c = bed.ceph_tool("rbd", "CEPH_CONF", "admin");
+    c.args(["export", "--no-progress", spec, "-"]);
+    run_ok(&mut c).stdout
+}
+
+/// A Cinder volume of 1 GiB with 64 MiB of random data written.
+fn make_volume(bed: &Testbed) -> (String, Vec<u8>) {
+    let out = run_ok(&mut Command::new("uuidgen"));
+    let name = format!("volume-{}", String::from_utf8_lossy(&out.stdout).trim());
+    cinder(bed, &["create-volume", &name, "1"]);
+    let spec = format!("volumes/{name}");
+    let w = rbd(
+        bed,
+        &[
+            "bench",
+            "--io-type",
+            "write",
+            "--io-size",
+            "4M",
+            "--io-total",
+            "64M",
+            "--io-pattern",
+            "rand",
+            &spec,
+        ],
+    );
+    assert!(w.status.success());
+    let data = export(bed, &spec);
+    (name, data)
+}
+
+/// Purges the volume's RBD trash entry, if Cinder left one (the
+/// documented purge: `rbd trash rm`, or `rbd trash purge POOL`).
+fn purge(bed: &Testbed, volume: &str) {
+    let out = rbd(bed, &["trash", "ls", "volumes", "--format", "json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    for e in v.as_array().cloned().unwrap_or_default() {
+        if e["name"].as_str() == Some(volume) {
+            let id = e["id"].as_str().unwrap();
+            let r = rbd(bed, &["trash", "rm", &format!("volumes/{id}")]);
+            assert!(
+                r.status.success(),
+                "trash rm {volume}: {}",
+                String::from_utf8_lossy(&r.stderr)
+            );
+        }
+    }
+}
+
+/// Asserts that nothing of `volume` or `image` is left: no RBD image (the
+/// volume, its `.deleted` rename, the image's clone), no snapshot, no
+/// trash entry.
+fn nothing_left(bed: &Testbed, volume: &str, image: &str) {
+    for (pool, name) in [
+        ("volumes", volume.to_string()),
+        ("volumes", format!("{volume}.deleted")),
+        ("images", image.to_string()),
+    ] {
+        assert!(
+            !rbd(bed, &["info", &format!("{pool}/{name}")])
+                .status
+                .success(),
+            "{pool}/{name} is left"
+        );
+    }
+    for pool in ["volumes", "images"] {
+        let out = rbd(bed, &["trash", "ls", pool, "--format", "json"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        for e in v.as_array().cloned().unwrap_or_default() {
+            let n = e["name"].as_str().unwrap_or_default();
+            assert!(n != volume && n != image, "{pool} trash holds {n}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clone_then_cinder_deletes_the_volume() {
+    let _one = SERIAL.lock().await;
+    let bed = Testbed::load();
+    let g = glance(&bed).await;
+    let (vol, data) = make_volume(&bed);
+    let image = upload(&bed, &vol, true);
+
+    let d = cinder(&bed, &["delete-volume", &vol]);
+    eprintln!("Cinder's delete: {}", d["outcome"]);
+    assert!(download(&g, &image).await == data, "the image changed");
+
+    assert_eq!(delete_image(&g, &image).await, Ok(()));
+    purge(&bed, &vol);
+    nothing_left(&bed, &vol, &image);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clone_then_the_image_is_deleted_first_then_the_volume() {
+    let _one = SERIAL.lock().await;
+    let bed = Testbed::load();
+    let g = glance(&bed).await;
+    let (vol, data) = make_volume(&bed);
+    let image = upload(&bed, &vol, true);
+    assert!(download(&g, &image).await == data);
+
+    assert_eq!(delete_image(&g, &image).await, Ok(()));
+    let d = cinder(&bed, &["delete-volume", &vol]);
+    assert_eq!(d["outcome"], "removed", "{d}");
+    purge(&bed, &vol);
+    nothing_left(&bed, &vol, &image);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_volume_from_the_image_then_the_image_deleted_same_for_clone_and_stream() {
+    let _one = SERIAL.lock().await;
+    let bed = Testbed::load();
+    let g = glance(&bed).await;
+    let mut outcomes = Vec::new();
+    for clone in [true, false] {
+        let (vol, data) = make_volume(&bed);
+        let image = upload(&bed, &vol, clone);
+        let from = format!("{vol}-from-image");
+        let v = cinder(&bed, &["create-volume-from-image", &from, &image, "1"]);
+        let first = delete_image(&g, &image).await;
+        // What stays readable: the image (if Glance kept it) and the new
+        // volume, both with the volume's bytes.
+        let image_readable = first.is_err() && download(&g, &image).await == data;
+        let new_volume = export(&bed, &format!("volumes/{from}"));
+        let volume_ok = new_volume.get(..data.len()) == Some(&data[..]);
+        outcomes.push((first, image_readable, volume_ok));
+        eprintln!(
+            "clone={clone}: Cinder made the volume by {}; Glance answered {first:?} to the delete",
+            v["path"]
+        );
+
+        // Then everything goes, in the order a cloud would.
+        cinder(&bed, &["delete-volume", &from]);
+        purge(&bed, &from);
+        if first.is_err() {
+            assert_eq!(delete_image(&g, &image).await, Ok(()));
+        }
+        cinder(&bed, &["delete-volume", &vol]);
+        purge(&bed, &vol);
+        nothing_left(&bed, &vol, &image);
+        nothing_left(&bed, &from, &image);
+    }
+    assert_eq!(outcomes[0], outcomes[1], "clone and stream differ");
+    assert!(outcomes[0].2, "the volume made from the image is wrong");
+}
