@@ -347,6 +347,57 @@ pub fn cinder(bed: &Testbed, args: &[&str]) -> serde_json::Value {
     v
 }
 
+impl Testbed {
+    /// The OSD map epoch of the cluster of `conf_var`.
+    pub fn osdmap_epoch(&self, conf_var: &str) -> u32 {
+        self.ceph_json(conf_var, &["osd", "dump"])["epoch"]
+            .as_u64()
+            .unwrap_or_default() as u32
+    }
+
+    /// The self-managed snapshot ids the monitor recorded as removed in
+    /// pool `pool_id` in epochs `from + 1 ..= to` (read with `ceph osd
+    /// getmap` and `osdmaptool --dump json`: the oracle, not our decoder).
+    pub fn removed_snaps(&self, conf_var: &str, pool_id: i64, from: u32, to: u32) -> Vec<u64> {
+        let dir = ScratchDir::new("osdmaps");
+        let mut out = Vec::new();
+        for e in from + 1..=to {
+            let f = dir.path().join(format!("m{e}"));
+            let mut get = self.ceph_tool("ceph", conf_var, "admin");
+            get.args(["osd", "getmap", &e.to_string(), "-o"]).arg(&f);
+            run_ok(&mut get);
+            let mut dump = Command::new("osdmaptool");
+            dump.arg(&f).args(["--dump", "json"]);
+            let o = run_ok(&mut dump);
+            let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
+            for p in v["new_removed_snaps"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+            {
+                if p["pool"].as_i64() != Some(pool_id) {
+                    continue;
+                }
+                for iv in p["snaps"].as_array().cloned().unwrap_or_default() {
+                    let begin = iv["begin"].as_u64().unwrap_or_default();
+                    let len = iv["length"].as_u64().unwrap_or_default();
+                    out.extend(begin..begin + len);
+                }
+            }
+        }
+        out
+    }
+
+    /// The id of pool `name` in the cluster of `conf_var`.
+    pub fn pool_id(&self, conf_var: &str, name: &str) -> i64 {
+        let v = self.ceph_json(conf_var, &["osd", "pool", "ls", "detail"]);
+        v.as_array()
+            .and_then(|a| a.iter().find(|p| p["pool_name"] == name))
+            .and_then(|p| p["pool_id"].as_i64())
+            .unwrap_or_else(|| panic!("no pool {name}"))
+    }
+}
+
 #[cfg(test)]
 mod unit {
     use super::*;

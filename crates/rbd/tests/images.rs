@@ -388,3 +388,46 @@ img.close(); io.close(); c.shutdown()
     assert_eq!(snaps[0]["name"], "while-in-use");
     remove_all(&bed, "volumes", &vol);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preallotted_snapshot_id_the_image_moved_past_is_replaced_and_released() {
+    let bed = Testbed::load();
+    let rados = connect(&bed).await;
+    let io = rados.ioctx("volumes").unwrap();
+    let vol = unique_name("prealloc");
+    rbd_ok(
+        &bed,
+        &[
+            "create",
+            "--size",
+            "8M",
+            "--image-feature",
+            "layering",
+            &format!("volumes/{vol}"),
+        ],
+    );
+    let mut img = Image::open(&rados, &io, &vol).await.unwrap();
+    let before = bed.osdmap_epoch("CEPH_CONF");
+    let early = img.data_ioctx().selfmanaged_snap_create().await.unwrap();
+    // Another client snapshots in between: the image's snap_seq passes
+    // the id we hold.
+    rbd_ok(&bed, &["snap", "create", &format!("volumes/{vol}@other")]);
+    let id = img.snap_create("ours", Some(early)).await.unwrap();
+    assert!(id > early, "{id} <= {early}");
+    let snaps = rbd_json(&bed, &["snap", "ls", &format!("volumes/{vol}")]);
+    let ours = snaps
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "ours")
+        .unwrap();
+    assert_eq!(ours["id"].as_u64(), Some(id));
+    let after = bed.osdmap_epoch("CEPH_CONF");
+    let pool = bed.pool_id("CEPH_CONF", "volumes");
+    let removed = bed.removed_snaps("CEPH_CONF", pool, before, after);
+    assert!(
+        removed.contains(&early),
+        "id {early} not released: {removed:?}"
+    );
+    remove_all(&bed, "volumes", &vol);
+}

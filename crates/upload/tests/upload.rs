@@ -380,3 +380,59 @@ async fn cleanup_removes_what_a_killed_run_left_and_check_reports() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["decision"]["path"], "stream", "{v}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clone_failing_after_the_ids_are_allotted_releases_them() {
+    let _one = SERIAL.lock().await;
+    let bed = Testbed::load();
+    // No layering: the clone step fails after both ids are allotted and
+    // the volume snapshot is made.
+    let vol = unique_name("upload-nolayering");
+    let spec = format!("volumes/{vol}");
+    let mut c = bed.ceph_tool("rbd", "CEPH_CONF", "admin");
+    c.args([
+        "create",
+        "--size",
+        "4M",
+        "--image-feature",
+        "exclusive-lock",
+        &spec,
+    ]);
+    run_ok(&mut c);
+    let before = bed.osdmap_epoch("CEPH_CONF");
+    let out = ours(
+        &bed,
+        &[
+            "upload",
+            "--volume",
+            &spec,
+            "--name",
+            "t-nolayering",
+            "--clone-optimization",
+            "--no-fallback",
+            "--format",
+            "json",
+        ],
+        &[],
+    );
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("layering"), "{err}");
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let after = bed.osdmap_epoch("CEPH_CONF");
+    let ids = r["snapshot_ids"].as_array().unwrap().clone();
+    assert_eq!(ids.len(), 2, "{r}");
+    for pair in ids {
+        let (pool, id) = (pair[0].as_str().unwrap(), pair[1].as_u64().unwrap());
+        let removed = bed.removed_snaps("CEPH_CONF", bed.pool_id("CEPH_CONF", pool), before, after);
+        assert!(
+            removed.contains(&id),
+            "{pool} id {id} not released: {removed:?}"
+        );
+    }
+    assert!(snapshots(&bed, &vol).is_empty());
+    // And no Glance image was left queued.
+    let g = glance(&bed).await;
+    assert!(g.show_image(r["image_id"].as_str().unwrap()).await.is_err());
+    remove_volume(&bed, &vol);
+}

@@ -156,6 +156,11 @@ impl Image {
         &self.io
     }
 
+    /// The pool of the data objects (where snapshot ids come from).
+    pub fn data_ioctx(&self) -> &IoCtx {
+        &self.data_io
+    }
+
     /// The cluster.
     pub fn rados(&self) -> &Rados {
         &self.rados

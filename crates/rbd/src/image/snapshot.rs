@@ -52,8 +52,16 @@ impl Image {
     /// owner is asked to take the snapshot, as librbd does; the
     /// pre-allocated id is then released.
     pub async fn snap_create(&mut self, name: &str, snap_id: Option<u64>) -> Result<u64> {
-        self.writable()?;
-        self.refresh().await?;
+        let ready = match self.writable() {
+            Ok(()) => self.refresh().await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = ready {
+            if let Some(id) = snap_id {
+                let _ = self.data_io.selfmanaged_snap_remove(id).await;
+            }
+            return Err(e);
+        }
         if self.snapshot(name).is_ok() {
             if let Some(id) = snap_id {
                 let _ = self.data_io.selfmanaged_snap_remove(id).await;

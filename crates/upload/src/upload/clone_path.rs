@@ -43,9 +43,37 @@ pub(super) async fn run(
     let snap = clone_snap(image_id);
     let mut vol = volume.clone();
     let mut made = Made::default();
+    // Both snapshot ids in one monitor round (librbd allots each inside
+    // its snapshot request: two rounds).
+    let t = Instant::now();
+    let vol_data = vol.data_ioctx().clone();
+    let (vol_id, clone_id) = tokio::join!(
+        vol_data.selfmanaged_snap_create(),
+        sio.selfmanaged_snap_create()
+    );
+    let (vol_id, clone_id) = match (vol_id, clone_id) {
+        (Ok(a), Ok(b)) => (a, b),
+        (a, b) => {
+            if let Ok(a) = a {
+                let _ = vol_data.selfmanaged_snap_remove(a).await;
+            }
+            if let Ok(b) = b {
+                let _ = sio.selfmanaged_snap_remove(b).await;
+            }
+            return Err(CliError::Input(
+                "could not allot snapshot ids in the volume's and the store's pools (check the Ceph user's caps)".into(),
+            ));
+        }
+    };
+    report.step("snapshot ids", t);
+    report.snapshot_ids = vec![
+        (vol_data.pool_name().to_string(), vol_id),
+        (store_pool.to_string(), clone_id),
+    ];
+    let mut unused_clone_id = Some(clone_id);
     let result = async {
         let t = Instant::now();
-        vol.snap_create(&snap, None).await?;
+        vol.snap_create(&snap, Some(vol_id)).await?;
         made.volume_snap = true;
         report.step("volume snapshot", t);
         if format == CloneFormat::V1 {
@@ -65,7 +93,9 @@ pub(super) async fn run(
         report.step("clone", t);
         let t = Instant::now();
         let mut child = Image::open(&c.rados, &sio, image_id).await?;
-        child.snap_create(GLANCE_SNAP, None).await?;
+        child
+            .snap_create(GLANCE_SNAP, unused_clone_id.take())
+            .await?;
         made.clone_snap = true;
         child.snap_protect(GLANCE_SNAP).await?;
         made.clone_snap_protected = true;
@@ -95,7 +125,26 @@ pub(super) async fn run(
     }
     .await;
     if let Err(e) = result {
+        if let Some(id) = unused_clone_id {
+            match sio.selfmanaged_snap_remove(id).await {
+                Ok(()) => report
+                    .released_snapshot_ids
+                    .push((store_pool.to_string(), id)),
+                Err(r) => tracing::warn!("undo: releasing snapshot id {id}: {r}"),
+            }
+        }
+        if !made.volume_snap {
+            // snap_create released the volume's id itself when it failed.
+            report
+                .released_snapshot_ids
+                .push((vol_data.pool_name().to_string(), vol_id));
+        }
         undo(c, &mut vol, &sio, image_id, &snap, &made).await;
+        if made.volume_snap {
+            report
+                .released_snapshot_ids
+                .push((vol_data.pool_name().to_string(), vol_id));
+        }
         return Err(e);
     }
     Ok(())

@@ -29,6 +29,10 @@ pub struct Report {
     pub volume: String,
     /// Its size in bytes.
     pub bytes: u64,
+    /// Self-managed snapshot ids allotted for the clone: (pool, id).
+    pub snapshot_ids: Vec<(String, u64)>,
+    /// Those released again (unused, or undone after a failure).
+    pub released_snapshot_ids: Vec<(String, u64)>,
     /// The steps.
     pub steps: Vec<Step>,
     /// Total seconds.
@@ -45,6 +49,8 @@ impl Report {
             clone_error: None,
             volume: format!("{pool}/{name}"),
             bytes,
+            snapshot_ids: Vec::new(),
+            released_snapshot_ids: Vec::new(),
             steps: Vec::new(),
             seconds: 0.0,
         }
