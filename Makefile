@@ -24,7 +24,7 @@ ifneq ($(wildcard $(CORPUS)/archive),)
 export CEPH_OBJECT_CORPUS := $(CORPUS)
 endif
 
-.PHONY: all build test demo bench fuzz deps venv testbed testbed-down testbed-clean lint fmt clippy
+.PHONY: all build test demo bench static fuzz deps venv testbed testbed-down testbed-clean lint fmt clippy
 
 all: build
 
@@ -79,6 +79,20 @@ test: testbed
 bench: testbed
 	cargo build --release -p rbd-native
 	cargo bench -p rbd-native-benches
+
+## static: rbd-native as one static binary (musl, no dynamic libraries),
+## then the upload tests run with that binary.
+MUSL_TARGET := x86_64-unknown-linux-musl
+STATIC_BIN := target/$(MUSL_TARGET)/release/rbd-native
+static: testbed
+	@rustup target list --installed | grep -qx $(MUSL_TARGET) || rustup target add $(MUSL_TARGET)
+	@command -v musl-gcc >/dev/null || { if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; fi; \
+		DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq musl-tools >/dev/null; }
+	cargo build --release -p rbd-native --target $(MUSL_TARGET)
+	@ldd $(STATIC_BIN) 2>&1 | grep -Eq 'not a dynamic executable|statically linked' \
+		|| { echo "$(STATIC_BIN) is not static:"; ldd $(STATIC_BIN); exit 1; }
+	@echo "$(STATIC_BIN): static, $$(stat -c %s $(STATIC_BIN)) bytes"
+	RBD_NATIVE_BIN=$(CURDIR)/$(STATIC_BIN) cargo test -p rbd-native --test upload --test cinder_scenarios
 
 ## fuzz: every fuzz target for FUZZ_SECONDS (default 60) each.
 fuzz:

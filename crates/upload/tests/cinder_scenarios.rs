@@ -21,6 +21,12 @@ use futures::StreamExt;
 use glance_client::{ConfigLoader, Glance};
 use rbd_native_tests::{cinder, run, run_ok, Testbed};
 
+/// The binary under test: `RBD_NATIVE_BIN` (the static build, see `make
+/// static`) or the one cargo built.
+fn bin() -> String {
+    std::env::var("RBD_NATIVE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_rbd-native").to_string())
+}
+
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 const OS_VARS: &[&str] = &[
@@ -34,7 +40,7 @@ const OS_VARS: &[&str] = &[
 ];
 
 fn upload(bed: &Testbed, volume: &str, clone: bool) -> String {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_rbd-native"));
+    let mut c = Command::new(bin());
     c.args([
         "-c",
         &bed.var("CEPH_CONF"),
