@@ -105,11 +105,20 @@ impl MOsdOp {
         self.snaps.encode(&mut b, 0);
         self.retry_attempt.encode(&mut b, 0);
         self.features.encode(&mut b, 0);
-        let mut data = BytesMut::new();
-        for op in &self.ops {
-            data.extend_from_slice(&op.indata);
-        }
-        (b.freeze(), data.freeze())
+        // One op with data (a write): its bytes as they are, no copy.
+        let mut with_data = self.ops.iter().filter(|o| !o.indata.is_empty());
+        let data = match (with_data.next(), with_data.next()) {
+            (None, _) => Bytes::new(),
+            (Some(only), None) => only.indata.clone(),
+            _ => {
+                let mut data = BytesMut::new();
+                for op in &self.ops {
+                    data.extend_from_slice(&op.indata);
+                }
+                data.freeze()
+            }
+        };
+        (b.freeze(), data)
     }
 }
 
