@@ -124,6 +124,11 @@ bluestore_block_create = true
 bluestore_block_size = $OSD_BLOCK_SIZE
 bluestore_fsck_on_mkfs = false
 bluestore_fsck_on_mount = false
+# First-fit allocation: space freed by deleted objects is reused before the
+# sparse block files grow (the default hybrid allocator keeps moving
+# forward, and the files never give space back to the host).
+bluestore_allocator = bitmap
+bluefs_allocator = bitmap
 osd_memory_target = 1073741824
 CONF
 }

@@ -30,18 +30,19 @@ use crate::error::CliError;
 /// Options of `upload`.
 #[derive(Args, Debug, Clone)]
 pub struct UploadArgs {
-    /// The volume, POOL/NAME.
+    /// The volume, POOL/NAME (repeat, with as many --name, to upload
+    /// several volumes at once: their snapshot ids share monitor rounds).
     #[arg(long = "volume", conflicts_with = "volume_id", required_unless_present_any = ["volume_id", "cleanup"])]
-    pub volume: Option<String>,
-    /// The Cinder volume id: the image `volume-<UUID>` in --pool.
+    pub volume: Vec<String>,
+    /// The Cinder volume id: the image `volume-<UUID>` in --pool (repeatable).
     #[arg(long = "volume-id")]
-    pub volume_id: Option<String>,
+    pub volume_id: Vec<String>,
     /// The pool of --volume-id.
     #[arg(long = "pool", default_value = "volumes")]
     pub pool: String,
-    /// The image's name.
+    /// The image's name (one per volume).
     #[arg(long = "name", required_unless_present = "cleanup")]
-    pub name: Option<String>,
+    pub name: Vec<String>,
     /// Disk format.
     #[arg(long = "disk-format", default_value = "raw")]
     pub disk_format: String,
@@ -196,24 +197,41 @@ async fn gather(
     Ok((facts, target))
 }
 
-fn volume_spec(a: &UploadArgs) -> Result<(String, String), CliError> {
-    if let Some(id) = &a.volume_id {
-        return Ok((a.pool.clone(), naming::cinder_volume(id)));
+/// The volumes to upload, as (pool, image) with the Glance image name.
+fn volume_specs(a: &UploadArgs) -> Result<Vec<(String, String, String)>, CliError> {
+    let mut vols = Vec::new();
+    for id in &a.volume_id {
+        vols.push((a.pool.clone(), naming::cinder_volume(id)));
     }
-    let v = a.volume.as_deref().unwrap_or_default();
-    match v.split_once('/') {
-        Some((p, n)) if !p.is_empty() && !n.is_empty() && !n.contains('/') => {
-            Ok((p.to_string(), n.to_string()))
+    for v in &a.volume {
+        match v.split_once('/') {
+            Some((p, n)) if !p.is_empty() && !n.is_empty() && !n.contains('/') => {
+                vols.push((p.to_string(), n.to_string()))
+            }
+            _ => {
+                return Err(CliError::Input(format!(
+                    "--volume {v}: give POOL/NAME (or --volume-id UUID)"
+                )))
+            }
         }
-        _ => Err(CliError::Input(format!(
-            "--volume {v}: give POOL/NAME (or --volume-id UUID)"
-        ))),
     }
+    if vols.len() != a.name.len() {
+        return Err(CliError::Input(format!(
+            "{} volume(s) and {} --name: give one --name per volume",
+            vols.len(),
+            a.name.len()
+        )));
+    }
+    Ok(vols
+        .into_iter()
+        .zip(a.name.iter().cloned())
+        .map(|((p, v), n)| (p, v, n))
+        .collect())
 }
 
-fn new_image(a: &UploadArgs) -> Result<NewImage, CliError> {
+fn new_image(a: &UploadArgs, name: &str) -> Result<NewImage, CliError> {
     let mut img = NewImage {
-        name: a.name.clone(),
+        name: Some(name.to_string()),
         disk_format: Some(a.disk_format.clone()),
         container_format: Some(a.container_format.clone()),
         visibility: a.visibility.clone(),
@@ -242,7 +260,6 @@ pub async fn run(global: &GlobalArgs, a: &UploadArgs) -> Result<i32, CliError> {
         }
         return Ok(0);
     }
-    let start = Instant::now();
     let optimization_on = if a.no_clone_optimization {
         false
     } else {
@@ -254,14 +271,77 @@ pub async fn run(global: &GlobalArgs, a: &UploadArgs) -> Result<i32, CliError> {
             a.disk_format
         )));
     }
-    let (pool, name) = volume_spec(a)?;
-    let vio = c.rados.ioctx(&pool)?;
-    let volume = Image::open(&c.rados, &vio, &name).await?;
-    let mut report = Report::new(&pool, &name, volume.size());
+    let specs = volume_specs(a)?;
+    let uploads = specs
+        .iter()
+        .map(|(pool, vol, name)| upload_one(&c, a, optimization_on, pool, vol, name));
+    let results = futures::future::join_all(uploads).await;
+    if results.len() == 1 {
+        if let Some((result, report)) = results.into_iter().next() {
+            return match result {
+                Ok(()) => {
+                    report.print(&a.format);
+                    Ok(0)
+                }
+                Err(e) => {
+                    report.print_error(&a.format);
+                    Err(e)
+                }
+            };
+        }
+        return Ok(0);
+    }
+    let mut failed = 0;
+    let mut all = Vec::new();
+    for (result, report) in &results {
+        match result {
+            Ok(()) if a.format != "json" => report.print(&a.format),
+            Ok(()) => {}
+            Err(e) => {
+                failed += 1;
+                eprintln!("rbd-native: {}: {e}", report.volume);
+            }
+        }
+        all.push(report);
+    }
+    if a.format == "json" {
+        println!("{}", serde_json::to_string(&all).unwrap_or_default());
+    }
+    Ok(i32::from(failed > 0))
+}
+
+/// Uploads volume `pool/vol` as image `name`; the report whatever happens.
+async fn upload_one(
+    c: &Clients,
+    a: &UploadArgs,
+    optimization_on: bool,
+    pool: &str,
+    vol: &str,
+    name: &str,
+) -> (Result<(), CliError>, Report) {
+    let mut report = Report::new(pool, vol, 0);
+    let r = upload_inner(c, a, optimization_on, pool, vol, name, &mut report).await;
+    (r, report)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn upload_inner(
+    c: &Clients,
+    a: &UploadArgs,
+    optimization_on: bool,
+    pool: &str,
+    vol: &str,
+    name: &str,
+    report: &mut Report,
+) -> Result<(), CliError> {
+    let start = Instant::now();
+    let vio = c.rados.ioctx(pool)?;
+    let volume = Image::open(&c.rados, &vio, vol).await?;
+    report.bytes = volume.size();
 
     let t = Instant::now();
     let (facts, target) = gather(
-        &c,
+        c,
         a.store.as_deref(),
         optimization_on,
         &a.disk_format,
@@ -272,7 +352,7 @@ pub async fn run(global: &GlobalArgs, a: &UploadArgs) -> Result<i32, CliError> {
     report.step("check", t);
 
     let t = Instant::now();
-    let mut image = c.glance.create_image(&new_image(a)?).await?;
+    let mut image = c.glance.create_image(&new_image(a, name)?).await?;
     report.image_id = image.id.clone();
     report.step("image create", t);
     let timeout = Duration::from_secs(a.timeout);
@@ -285,28 +365,19 @@ pub async fn run(global: &GlobalArgs, a: &UploadArgs) -> Result<i32, CliError> {
             _ => CloneFormat::Auto.resolve(&c.rados),
         };
         match clone_path::run(
-            &c,
-            &volume,
-            &image.id,
-            store_pool,
-            &store_id,
-            format,
-            timeout,
-            &mut report,
+            c, &volume, &image.id, store_pool, &store_id, format, timeout, report,
         )
         .await
         {
             Ok(()) => {
                 report.path = "clone".into();
                 report.finish(start);
-                report.print(&a.format);
-                return Ok(0);
+                return Ok(());
             }
             Err(e) => {
                 report.clone_error = Some(e.to_string());
                 if a.no_fallback {
                     let _ = c.glance.delete_image(&image.id).await;
-                    report.print_error(&a.format);
                     return Err(e);
                 }
                 tracing::warn!("clone failed ({e}); streaming instead");
@@ -319,7 +390,7 @@ pub async fn run(global: &GlobalArgs, a: &UploadArgs) -> Result<i32, CliError> {
                 if !still_queued {
                     let _ = c.glance.delete_image(&image.id).await;
                     let t = Instant::now();
-                    image = c.glance.create_image(&new_image(a)?).await?;
+                    image = c.glance.create_image(&new_image(a, name)?).await?;
                     report.image_id = image.id.clone();
                     report.step("image create (again)", t);
                 }
@@ -329,21 +400,11 @@ pub async fn run(global: &GlobalArgs, a: &UploadArgs) -> Result<i32, CliError> {
         report.reason = Some(reason.clone());
     }
     let store = a.store.clone();
-    match stream_path::run(
-        &c,
-        &volume,
-        &image.id,
-        store.as_deref(),
-        timeout,
-        &mut report,
-    )
-    .await
-    {
+    match stream_path::run(c, &volume, &image.id, store.as_deref(), timeout, report).await {
         Ok(()) => {
             report.path = "stream".into();
             report.finish(start);
-            report.print(&a.format);
-            Ok(0)
+            Ok(())
         }
         Err(e) => {
             if let Err(d) = c.glance.delete_image(&image.id).await {
