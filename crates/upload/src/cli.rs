@@ -106,7 +106,7 @@ pub enum Action {
     Rados(crate::commands::rados::RadosArgs),
     /// Upload an RBD volume to a Glance image (clone when possible,
     /// stream otherwise).
-    Upload(crate::upload::UploadArgs),
+    Upload(Box<crate::upload::UploadArgs>),
     /// Tell, without changing anything, whether an upload would clone.
     Check(crate::upload::CheckArgs),
     /// Image commands with the `rbd` tool's syntax.
