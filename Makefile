@@ -76,6 +76,9 @@ test: testbed
 	cargo test --workspace
 
 ## bench: benchmarks side by side with the reference tools, on the bed.
+## The upload benchmark's sizes in GiB: SIZES=1,2,5 (default); see benches/upload.rs.
+SIZES ?= 1,2,5
+bench: export SIZES := $(SIZES)
 bench: testbed
 	cargo build --release -p rbd-native
 	cargo bench -p rbd-native-benches

@@ -1,0 +1,1152 @@
+//! The upload benchmark (issues 6 and 7): `rbd-native upload` against the
+//! reference paths on the same bed, in one run.
+//!
+//! For each size (`SIZES`, GiB, default `1,2,5`) a volume full of random
+//! bytes is made, then timed: our clone upload, the same clone sequence
+//! through librbd (`benches/py/librbd_clone_upload.py`, the floor of a
+//! librbd-based implementation), our streaming upload, and today's Cinder
+//! path (`benches/py/cinder_stream_upload.py`: librbd reading,
+//! python-glanceclient uploading). Every image is checked `active`; at the
+//! smallest size the clone and stream images are downloaded and their
+//! sha256 compared with the volume's. Then 1, 4 and 16 clone uploads of
+//! different volumes started together (issue 7).
+//!
+//! Each upload time is the window the spec's table measures, from the
+//! Glance image's creation to the end of the upload (for ours: every step
+//! after the eligibility check, the post-`active` clean-up steps included;
+//! for the scripts: `clone_seconds` / `upload_seconds`). Command wall
+//! times (process start to exit: authentication and cluster connection
+//! included) are reported too.
+//!
+//! Output: a table on stdout, `target/bench/upload.json` and `.md`
+//! (`BENCH_OUT` to change the folder), and `docs/upload-bench.svg`.
+//!
+//! Disk: the bed's OSDs are sparse files that BlueStore's allocator fills
+//! forward, so deleted data is not reused until an OSD restarts. Before
+//! each large write the benchmark compares the host's free space with what
+//! the write needs (pool size x bytes, plus a margin); when it is short and
+//! the OSD files hold enough freed space, it restarts the OSDs one at a
+//! time with the bed's `RBD_NATIVE_OSD_STOP_CMD`/`START_CMD` (waiting for
+//! active+clean after each) so that BlueStore reuses that space; when even
+//! that would not do, the rest of that size is skipped and the report says
+//! so. `BENCH_RECLAIM=never` forbids the restarts, `always` does them before
+//! every large write.
+//!
+//! Other knobs: `CLONE_RUNS` (default 3: median of the clone timings per
+//! size), `CONCURRENT` (default `1,4,16`), `CONCURRENT_RUNS` (default 3),
+//! `VERIFY_SIZES` (GiB whose images are downloaded and hashed; default the
+//! smallest size).
+
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::panic,
+    missing_docs,
+    clippy::too_many_lines,
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rbd_native_benches::Setup;
+use rbd_native_tests::{run, run_template, venv_python, Testbed};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+const VOLUME_POOL: &str = "volumes";
+const GIB: u64 = 1 << 30;
+const CHUNK: usize = 4 << 20;
+const MARGIN: u64 = 2 * GIB;
+
+fn env_list(name: &str, default: &str) -> Vec<u64> {
+    std::env::var(name)
+        .unwrap_or_else(|_| default.to_string())
+        .split(',')
+        .filter(|s| !s.trim().is_empty())
+        .map(|s| {
+            s.trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("{name}: {s:?} is not a number"))
+        })
+        .collect()
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(default)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// Everything the runs need: the bed, the tool, the scripts.
+struct Bench {
+    bed: Testbed,
+    conf: String,
+    admin_keyring: String,
+    cinder_keyring: String,
+    tool: PathBuf,
+    python: PathBuf,
+    pydir: PathBuf,
+    stamp: u32,
+    reclaim: String,
+    log: Vec<String>,
+}
+
+impl Bench {
+    /// `rbd` as admin on cluster main.
+    fn rbd(&self, args: &[&str]) -> std::process::Output {
+        run(Command::new("rbd")
+            .args(["-c", &self.conf, "-k", &self.admin_keyring])
+            .env_remove("CEPH_ARGS")
+            .args(args))
+    }
+
+    fn rbd_ok(&self, args: &[&str]) -> String {
+        let out = self.rbd(args);
+        assert!(
+            out.status.success(),
+            "rbd {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn note(&mut self, msg: String) {
+        println!("[bench] {msg}");
+        self.log.push(msg);
+    }
+
+    /// `rbd-native upload` of `volume` (no config file, the bed's OS_*
+    /// variables, not OS_CLOUD).
+    fn tool_cmd(&self, volume: &str, name: &str, clone: bool) -> Command {
+        let mut cmd = Command::new(&self.tool);
+        cmd.args([
+            "-c",
+            &self.conf,
+            "--id",
+            "cinder",
+            "-k",
+            &self.cinder_keyring,
+        ])
+        .args(["upload", "--volume", &format!("{VOLUME_POOL}/{volume}")])
+        .args(["--name", name, "--format", "json"])
+        .arg(if clone {
+            "--clone-optimization"
+        } else {
+            "--no-clone-optimization"
+        })
+        .env("RBD_NATIVE_CONFIG", "/dev/null")
+        .env_remove("OS_CLOUD")
+        .env_remove("CEPH_ARGS")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        for var in [
+            "OS_AUTH_URL",
+            "OS_USERNAME",
+            "OS_PASSWORD",
+            "OS_PROJECT_NAME",
+            "OS_USER_DOMAIN_NAME",
+            "OS_PROJECT_DOMAIN_NAME",
+            "OS_REGION_NAME",
+            "OS_IDENTITY_API_VERSION",
+            "OS_CACERT",
+            "OS_INTERFACE",
+        ] {
+            if let Some(v) = self.bed.get(var) {
+                cmd.env(var, v);
+            }
+        }
+        cmd
+    }
+
+    /// Parses the tool's JSON result; panics unless it took `path`.
+    fn tool_result(out: &std::process::Output, path: &str) -> Value {
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "rbd-native upload printed no JSON ({e}, {}): {}\n{}",
+                out.status,
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        assert!(
+            out.status.success() && v["path"] == path,
+            "rbd-native upload did not take the {path} path: {v}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        v
+    }
+
+    /// One upload by the tool: (result, command wall seconds). A failed
+    /// attempt (the bed's Glance answers 500 when its SQLite database is
+    /// locked by other clients) is reported, what it left in Glance
+    /// deleted, and the upload tried again, up to 3 times.
+    fn upload(&mut self, volume: &str, clone: bool) -> (Value, f64) {
+        let path = if clone { "clone" } else { "stream" };
+        let name = format!("bench-{path}-{volume}");
+        for attempt in 1..=3 {
+            let t = Instant::now();
+            let out = self
+                .tool_cmd(volume, &name, clone)
+                .output()
+                .expect("run rbd-native");
+            let wall = t.elapsed().as_secs_f64();
+            let ok = out.status.success()
+                && serde_json::from_slice::<Value>(&out.stdout)
+                    .is_ok_and(|v| v["path"] == path);
+            if ok || attempt == 3 {
+                return (Self::tool_result(&out, path), wall);
+            }
+            self.note(format!(
+                "{path} upload of {volume}, attempt {attempt} failed (retried): {}{}",
+                String::from_utf8_lossy(&out.stdout).trim(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+            self.py("glance_images.py", &["delete-named", &name]);
+        }
+        unreachable!()
+    }
+
+    /// An upload script of benches/py (which cleans up after a failure
+    /// itself), tried up to 3 times like [`Bench::upload`].
+    fn py_upload(&mut self, script: &str, args: &[&str]) -> (Value, f64) {
+        for attempt in 1..3 {
+            let t = Instant::now();
+            let out = run(Command::new(&self.python)
+                .arg(self.pydir.join(script))
+                .args(args)
+                .current_dir(&self.pydir));
+            let wall = t.elapsed().as_secs_f64();
+            match serde_json::from_slice::<Value>(&out.stdout) {
+                Ok(v) if out.status.success() && v["ok"] == true => return (v, wall),
+                _ => self.note(format!(
+                    "{script}, attempt {attempt} failed (retried): {}",
+                    String::from_utf8_lossy(&out.stdout).trim()
+                )),
+            }
+        }
+        self.py(script, args)
+    }
+
+    /// A script of benches/py with the venv's Python; its JSON.
+    fn py(&self, script: &str, args: &[&str]) -> (Value, f64) {
+        let t = Instant::now();
+        let out = run(Command::new(&self.python)
+            .arg(self.pydir.join(script))
+            .args(args)
+            .current_dir(&self.pydir));
+        let wall = t.elapsed().as_secs_f64();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{script} printed no JSON ({e}): {}\n{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+        assert!(
+            out.status.success() && v["ok"] == true,
+            "{script} {args:?} failed: {v}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (v, wall)
+    }
+
+    fn glance_status(&self, ids: &[&str]) -> Vec<String> {
+        let mut args = vec!["status"];
+        args.extend_from_slice(ids);
+        let (v, _) = self.py("glance_images.py", &args);
+        ids.iter()
+            .map(|id| v["statuses"][*id].as_str().unwrap_or("?").to_string())
+            .collect()
+    }
+
+    fn glance_sha256(&self, id: &str) -> String {
+        let (v, _) = self.py("glance_images.py", &["sha256", id]);
+        v["sha256"].as_str().unwrap().to_string()
+    }
+
+    fn glance_delete(&self, ids: &[String]) {
+        if ids.is_empty() {
+            return;
+        }
+        let mut args = vec!["delete"];
+        args.extend(ids.iter().map(String::as_str));
+        self.py("glance_images.py", &args);
+    }
+
+    /// A volume of `size` bytes of random data, written through `rbd
+    /// import` (librbd) from /dev/urandom; its sha256 and the seconds.
+    fn make_volume(&self, name: &str, size: u64) -> (String, f64) {
+        let t = Instant::now();
+        let mut child = Command::new("rbd")
+            .args(["-c", &self.conf, "-k", &self.admin_keyring])
+            .env_remove("CEPH_ARGS")
+            .args([
+                "import",
+                "--no-progress",
+                "-",
+                &format!("{VOLUME_POOL}/{name}"),
+            ])
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("rbd import");
+        let mut urandom = std::fs::File::open("/dev/urandom").expect("/dev/urandom");
+        let mut stdin = child.stdin.take().unwrap();
+        let mut buf = vec![0u8; CHUNK];
+        let mut hash = Sha256::new();
+        let mut left = size;
+        while left > 0 {
+            let n = left.min(CHUNK as u64) as usize;
+            urandom.read_exact(&mut buf[..n]).unwrap();
+            hash.update(&buf[..n]);
+            stdin.write_all(&buf[..n]).expect("feed rbd import");
+            left -= n as u64;
+        }
+        drop(stdin);
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "rbd import: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (hex(&hash.finalize()), t.elapsed().as_secs_f64())
+    }
+
+    /// Removes a volume; it must have no snapshot left but trashed ones
+    /// (which `rbd rm` takes with it once their clones are gone).
+    fn remove_volume(&self, name: &str) {
+        let spec = format!("{VOLUME_POOL}/{name}");
+        for _ in 0..20 {
+            if self.rbd(&["rm", "--no-progress", &spec]).status.success() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        let snaps = self.rbd(&["snap", "ls", "--all", &spec]);
+        panic!(
+            "could not remove {spec}: {}",
+            String::from_utf8_lossy(&snaps.stdout)
+        );
+    }
+
+    /// Free bytes of the host filesystem that holds the OSDs' files.
+    fn host_avail(&self, dir: &Path) -> u64 {
+        let out = run(Command::new("df").args(["-B1", "--output=avail"]).arg(dir));
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .nth(1)
+            .and_then(|l| l.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// The OSDs' ids and their block files when they are local sparse
+    /// files (the bed's kind of cluster).
+    fn osd_files(&self) -> Vec<(String, PathBuf)> {
+        let conf = std::fs::read_to_string(&self.conf).unwrap_or_default();
+        let Some(template) = conf.lines().find_map(|l| {
+            let (k, v) = l.split_once('=')?;
+            (k.trim() == "bluestore_block_path").then(|| v.trim().to_string())
+        }) else {
+            return Vec::new();
+        };
+        let ids = self.bed.ceph_json("CEPH_CONF", &["osd", "ls"]);
+        ids.as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|id| {
+                        let id = id.to_string();
+                        let path = PathBuf::from(template.replace("$id", &id));
+                        (id, path)
+                    })
+                    .filter(|(_, p)| p.exists())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Space the OSD files hold that BlueStore has freed (allocated on the
+    /// host minus the cluster's raw use).
+    fn freed_in_osd_files(&self, files: &[(String, PathBuf)]) -> u64 {
+        use std::os::unix::fs::MetadataExt;
+        let allocated: u64 = files
+            .iter()
+            .filter_map(|(_, p)| std::fs::metadata(p).ok())
+            .map(|m| m.blocks() * 512)
+            .sum();
+        let df = self.bed.ceph_json("CEPH_CONF", &["df"]);
+        let used = df["stats"]["total_used_raw_bytes"].as_u64().unwrap_or(0);
+        allocated.saturating_sub(used)
+    }
+
+    /// Whether `bytes` more of data (times the pool's size) can be written
+    /// without filling the host; restarts the OSDs to reuse freed space
+    /// when that is what it takes (see the header).
+    fn room_for(&mut self, bytes: u64, what: &str) -> bool {
+        let replicas = self
+            .bed
+            .ceph_json("CEPH_CONF", &["osd", "pool", "get", "images", "size"])["size"]
+            .as_u64()
+            .unwrap_or(3);
+        let need = replicas * bytes + MARGIN;
+        let files = self.osd_files();
+        let dir = files
+            .first()
+            .and_then(|(_, p)| p.parent().map(Path::to_path_buf))
+            .unwrap_or_else(|| PathBuf::from(&self.conf).parent().unwrap().to_path_buf());
+        let avail = self.host_avail(&dir);
+        let can_restart = !files.is_empty()
+            && self.bed.get("RBD_NATIVE_OSD_STOP_CMD").is_some()
+            && self.bed.get("RBD_NATIVE_OSD_START_CMD").is_some()
+            && self.reclaim != "never";
+        if avail >= need && self.reclaim != "always" {
+            return true;
+        }
+        let freed = if files.is_empty() {
+            0
+        } else {
+            self.freed_in_osd_files(&files)
+        };
+        if can_restart && avail + freed >= need {
+            self.note(format!(
+                "{what}: needs {:.1} GiB on the host, {:.1} GiB free and {:.1} GiB freed inside the OSD files: restarting the OSDs so that BlueStore reuses it",
+                need as f64 / GIB as f64,
+                avail as f64 / GIB as f64,
+                freed as f64 / GIB as f64
+            ));
+            let (stop, start) = (
+                self.bed.var("RBD_NATIVE_OSD_STOP_CMD"),
+                self.bed.var("RBD_NATIVE_OSD_START_CMD"),
+            );
+            let t = Instant::now();
+            for (id, _) in &files {
+                let _ = run_template(&stop, id);
+                let out = run_template(&start, id);
+                assert!(out.status.success(), "could not restart osd.{id}");
+                self.bed.wait_for_clean("CEPH_CONF", 300);
+            }
+            self.note(format!(
+                "OSDs restarted in {:.0} s",
+                t.elapsed().as_secs_f64()
+            ));
+            return true;
+        }
+        if avail >= need {
+            return true;
+        }
+        self.note(format!(
+            "{what}: SKIPPED, it needs {:.1} GiB on the host and {:.1} GiB are free ({:.1} GiB freed inside the OSD files{})",
+            need as f64 / GIB as f64,
+            avail as f64 / GIB as f64,
+            freed as f64 / GIB as f64,
+            if can_restart { "" } else { ", OSD restarts not possible or not allowed" }
+        ));
+        false
+    }
+}
+
+/// Our upload time: every step after the eligibility check.
+fn our_seconds(v: &Value) -> f64 {
+    v["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["name"] != "check")
+        .map(|s| s["seconds"].as_f64().unwrap_or(0.0))
+        .sum()
+}
+
+#[derive(Default, Clone)]
+struct SizeRow {
+    gib: u64,
+    fill_seconds: f64,
+    ours_clone: Option<f64>,
+    ours_clone_wall: Option<f64>,
+    librbd_clone: Option<f64>,
+    librbd_clone_wall: Option<f64>,
+    ours_stream: Option<f64>,
+    ours_stream_wall: Option<f64>,
+    cinder_stream: Option<f64>,
+    cinder_stream_wall: Option<f64>,
+    clone_runs: Vec<Value>,
+    verified: Option<bool>,
+    notes: Vec<String>,
+}
+
+fn opt(v: Option<f64>) -> Value {
+    v.map_or(Value::Null, |x| json!((x * 1000.0).round() / 1000.0))
+}
+
+fn fmt_s(v: Option<f64>) -> String {
+    v.map_or("-".to_string(), |x| {
+        if x >= 60.0 {
+            format!("{}m {:04.1}s", (x / 60.0) as u64, x % 60.0)
+        } else {
+            format!("{x:.2} s")
+        }
+    })
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    }
+}
+
+fn run_size(b: &mut Bench, gib: u64, clone_runs: usize, verify: bool) -> SizeRow {
+    let size = gib * GIB;
+    let mut row = SizeRow {
+        gib,
+        ..SizeRow::default()
+    };
+    let volume = format!("bench-up-{}-{gib}g", b.stamp);
+    if !b.room_for(size, &format!("{gib} GiB volume")) {
+        row.notes.push("skipped: no room for the volume".into());
+        return row;
+    }
+    let (sha, fill) = b.make_volume(&volume, size);
+    row.fill_seconds = fill;
+    b.note(format!(
+        "{gib} GiB: volume {VOLUME_POOL}/{volume} written in {fill:.1} s (sha256 {sha})"
+    ));
+    let mut verified = true;
+
+    // Clones, ours and librbd's in turn, CLONE_RUNS times each.
+    let (mut ours, mut ours_wall, mut theirs, mut theirs_wall) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for i in 0..clone_runs {
+        let (v, wall) = b.upload(&volume, true);
+        let id = v["image_id"].as_str().unwrap().to_string();
+        let status = b.glance_status(&[&id]);
+        assert_eq!(status[0], "active", "our clone image {id}");
+        if verify && i == 0 {
+            let got = b.glance_sha256(&id);
+            b.note(format!("{gib} GiB: clone image {id} sha256 {got}"));
+            verified &= got == sha;
+        }
+        b.glance_delete(std::slice::from_ref(&id));
+        ours.push(our_seconds(&v));
+        ours_wall.push(wall);
+        row.clone_runs
+            .push(json!({"who": "rbd-native", "result": v, "wall_seconds": wall}));
+
+        let (v, wall) = b.py_upload(
+            "librbd_clone_upload.py",
+            &["--volume", &format!("{VOLUME_POOL}/{volume}"), "--delete"],
+        );
+        theirs.push(v["clone_seconds"].as_f64().unwrap());
+        theirs_wall.push(wall);
+        row.clone_runs
+            .push(json!({"who": "librbd", "result": v, "wall_seconds": wall}));
+        println!(
+            "  {gib} GiB clone run {}: ours {:.3} s (command {:.2} s), librbd sequence {:.3} s (script {:.2} s)",
+            i + 1,
+            ours[i],
+            ours_wall[i],
+            theirs[i],
+            theirs_wall[i]
+        );
+    }
+    row.ours_clone = Some(median(ours));
+    row.ours_clone_wall = Some(median(ours_wall));
+    row.librbd_clone = Some(median(theirs));
+    row.librbd_clone_wall = Some(median(theirs_wall));
+
+    // Our stream.
+    if b.room_for(size, &format!("{gib} GiB: our stream")) {
+        let (v, wall) = b.upload(&volume, false);
+        let id = v["image_id"].as_str().unwrap().to_string();
+        assert_eq!(
+            b.glance_status(&[&id])[0],
+            "active",
+            "our stream image {id}"
+        );
+        if verify {
+            let got = b.glance_sha256(&id);
+            b.note(format!("{gib} GiB: stream image {id} sha256 {got}"));
+            verified &= got == sha;
+        }
+        b.glance_delete(std::slice::from_ref(&id));
+        row.ours_stream = Some(our_seconds(&v));
+        row.ours_stream_wall = Some(wall);
+        println!(
+            "  {gib} GiB our stream: {:.2} s (command {wall:.2} s), {:.0} MB/s",
+            our_seconds(&v),
+            size as f64 / 1e6 / our_seconds(&v)
+        );
+        row.clone_runs
+            .push(json!({"who": "rbd-native stream", "result": v, "wall_seconds": wall}));
+    } else {
+        row.notes.push("our stream skipped: no room".into());
+    }
+
+    // Cinder's stream.
+    if b.room_for(size, &format!("{gib} GiB: Cinder's stream")) {
+        let (v, wall) = b.py_upload(
+            "cinder_stream_upload.py",
+            &["--volume", &format!("{VOLUME_POOL}/{volume}"), "--delete"],
+        );
+        let secs = v["upload_seconds"].as_f64().unwrap();
+        row.cinder_stream = Some(secs);
+        row.cinder_stream_wall = Some(wall);
+        println!(
+            "  {gib} GiB Cinder stream: {secs:.2} s (script {wall:.2} s), {:.0} MB/s",
+            size as f64 / 1e6 / secs
+        );
+        row.clone_runs
+            .push(json!({"who": "cinder stream", "result": v, "wall_seconds": wall}));
+    } else {
+        row.notes.push("Cinder's stream skipped: no room".into());
+    }
+
+    if verify {
+        row.verified = Some(verified);
+        assert!(
+            verified,
+            "{gib} GiB: an image's sha256 differs from the volume's"
+        );
+    }
+    b.remove_volume(&volume);
+    row
+}
+
+/// N clone uploads of N different volumes started together: the wall time
+/// until the last one ends.
+fn run_concurrent(b: &Bench, volumes: &[String], n: usize) -> (f64, Vec<f64>) {
+    let t = Instant::now();
+    let children: Vec<_> = volumes[..n]
+        .iter()
+        .map(|v| {
+            b.tool_cmd(v, &format!("bench-conc-{v}"), true)
+                .spawn()
+                .expect("spawn rbd-native")
+        })
+        .collect();
+    let outs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let wall = t.elapsed().as_secs_f64();
+    let results: Vec<Value> = outs
+        .iter()
+        .map(|o| Bench::tool_result(o, "clone"))
+        .collect();
+    let ids: Vec<String> = results
+        .iter()
+        .map(|v| v["image_id"].as_str().unwrap().to_string())
+        .collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let statuses = b.glance_status(&refs);
+    assert!(
+        statuses.iter().all(|s| s == "active"),
+        "concurrent images not all active: {statuses:?}"
+    );
+    b.glance_delete(&ids);
+    (wall, results.iter().map(our_seconds).collect())
+}
+
+/// A method in the chart: its label, colour and the figure it takes.
+type ChartMethod = (&'static str, &'static str, fn(&SizeRow) -> Option<f64>);
+
+fn svg_chart(rows: &[SizeRow], conc: &[(usize, f64)]) -> String {
+    const W: f64 = 900.0;
+    const H: f64 = 420.0;
+    let methods: [ChartMethod; 4] = [
+        ("rbd-native clone", "#1b7837", |r| r.ours_clone),
+        ("librbd clone sequence", "#7fbf7b", |r| r.librbd_clone),
+        ("rbd-native stream", "#2166ac", |r| r.ours_stream),
+        ("Cinder stream (librbd + glanceclient)", "#b2182b", |r| {
+            r.cinder_stream
+        }),
+    ];
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{W}" height="{H}" viewBox="0 0 {W} {H}" font-family="sans-serif" font-size="12">"#
+    );
+    s.push_str("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
+    s.push_str("<text x=\"450\" y=\"22\" text-anchor=\"middle\" font-size=\"15\" font-weight=\"bold\">Volume to Glance image: upload time (log scale, lower is better)</text>\n");
+
+    // Panel 1: sizes x methods, log scale.
+    let (x0, y0, pw, ph) = (70.0, 50.0, 540.0, 300.0);
+    let values: Vec<f64> = rows
+        .iter()
+        .flat_map(|r| methods.iter().filter_map(move |m| (m.2)(r)))
+        .collect();
+    let hi = values.iter().copied().fold(1.0_f64, f64::max);
+    let lo_exp = -1i32;
+    let hi_exp = hi.log10().ceil().max(1.0) as i32;
+    let ylog = |v: f64| {
+        let f = (v.max(0.1).log10() - f64::from(lo_exp)) / f64::from(hi_exp - lo_exp);
+        y0 + ph - f * ph
+    };
+    for e in lo_exp..=hi_exp {
+        for m in [1.0, 2.0, 5.0] {
+            let v = m * 10f64.powi(e);
+            if e == hi_exp && m > 1.0 {
+                continue;
+            }
+            let y = ylog(v);
+            let major = m == 1.0;
+            let _ = writeln!(
+                s,
+                r##"<line x1="{x0}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="{}" stroke-width="1"/>"##,
+                x0 + pw,
+                if major { "#bbb" } else { "#eee" }
+            );
+            let label = if v < 1.0 {
+                format!("{v:.1}")
+            } else {
+                format!("{v:.0}")
+            };
+            let _ = writeln!(
+                s,
+                r#"<text x="{}" y="{:.1}" text-anchor="end">{label}</text>"#,
+                x0 - 6.0,
+                y + 4.0
+            );
+        }
+    }
+    let _ = writeln!(
+        s,
+        r#"<text transform="translate(22 {}) rotate(-90)" text-anchor="middle">seconds (image create to done)</text>"#,
+        y0 + ph / 2.0
+    );
+    let gw = pw / rows.len().max(1) as f64;
+    let bw = (gw - 30.0) / 4.0;
+    for (i, r) in rows.iter().enumerate() {
+        let gx = x0 + gw * i as f64 + 15.0;
+        for (j, (_, color, get)) in methods.iter().enumerate() {
+            let x = gx + bw * j as f64;
+            if let Some(v) = get(r) {
+                let y = ylog(v);
+                let _ = writeln!(
+                    s,
+                    r#"<rect x="{x:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" fill="{color}"><title>{v:.2} s</title></rect>"#,
+                    bw - 2.0,
+                    y0 + ph - y
+                );
+                let label = if v >= 10.0 {
+                    format!("{v:.0}")
+                } else {
+                    format!("{v:.1}")
+                };
+                let _ = writeln!(
+                    s,
+                    r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="10">{label}</text>"#,
+                    x + bw / 2.0 - 1.0,
+                    y - 3.0
+                );
+            } else {
+                let _ = writeln!(
+                    s,
+                    r#"<text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="10">n/a</text>"#,
+                    x + bw / 2.0 - 1.0,
+                    y0 + ph - 3.0
+                );
+            }
+        }
+        let _ = writeln!(
+            s,
+            r#"<text x="{:.1}" y="{}" text-anchor="middle" font-weight="bold">{} GiB</text>"#,
+            gx + bw * 2.0,
+            y0 + ph + 18.0,
+            r.gib
+        );
+    }
+    let _ = writeln!(
+        s,
+        r##"<line x1="{x0}" x2="{}" y1="{}" y2="{}" stroke="#333"/><line x1="{x0}" x2="{x0}" y1="{y0}" y2="{}" stroke="#333"/>"##,
+        x0 + pw,
+        y0 + ph,
+        y0 + ph,
+        y0 + ph
+    );
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle">volume size</text>"#,
+        x0 + pw / 2.0,
+        y0 + ph + 36.0
+    );
+    for (j, (name, color, _)) in methods.iter().enumerate() {
+        let lx = x0 + 10.0 + 270.0 * (j % 2) as f64;
+        let ly = H - 26.0 + 14.0 * (j / 2) as f64;
+        let _ = writeln!(
+            s,
+            r#"<rect x="{lx}" y="{}" width="12" height="10" fill="{color}"/><text x="{}" y="{ly}">{name}</text>"#,
+            ly - 9.0,
+            lx + 16.0
+        );
+    }
+
+    // Panel 2: concurrent clone uploads, linear.
+    let (cx0, cy0, cw, ch) = (680.0, 50.0, 190.0, 300.0);
+    let chi = conc.iter().map(|c| c.1).fold(1.0_f64, f64::max) * 1.15;
+    let cy = |v: f64| cy0 + ch - v / chi * ch;
+    let step = if chi > 10.0 {
+        5.0
+    } else if chi > 4.0 {
+        1.0
+    } else {
+        0.5
+    };
+    let mut v = 0.0;
+    while v <= chi {
+        let y = cy(v);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{cx0}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#ddd"/><text x="{}" y="{:.1}" text-anchor="end">{v}</text>"##,
+            cx0 + cw,
+            cx0 - 6.0,
+            y + 4.0
+        );
+        v += step;
+    }
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="42" text-anchor="middle" font-weight="bold">N clone uploads at once</text>"#,
+        cx0 + cw / 2.0
+    );
+    let bw = cw / conc.len().max(1) as f64;
+    for (i, (n, wall)) in conc.iter().enumerate() {
+        let x = cx0 + bw * i as f64 + 8.0;
+        let y = cy(*wall);
+        let _ = writeln!(
+            s,
+            r##"<rect x="{x:.1}" y="{y:.1}" width="{:.1}" height="{:.1}" fill="#1b7837"><title>{wall:.2} s</title></rect><text x="{:.1}" y="{:.1}" text-anchor="middle" font-size="10">{wall:.2}</text><text x="{:.1}" y="{}" text-anchor="middle">N={n}</text>"##,
+            bw - 16.0,
+            cy0 + ch - y,
+            x + (bw - 16.0) / 2.0,
+            y - 3.0,
+            x + (bw - 16.0) / 2.0,
+            cy0 + ch + 18.0
+        );
+    }
+    let _ = writeln!(
+        s,
+        r##"<line x1="{cx0}" x2="{}" y1="{}" y2="{}" stroke="#333"/><line x1="{cx0}" x2="{cx0}" y1="{cy0}" y2="{}" stroke="#333"/>"##,
+        cx0 + cw,
+        cy0 + ch,
+        cy0 + ch,
+        cy0 + ch
+    );
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle">wall seconds until the last is done</text>"#,
+        cx0 + cw / 2.0,
+        cy0 + ch + 36.0
+    );
+    s.push_str("</svg>\n");
+    s
+}
+
+fn main() {
+    let started = Instant::now();
+    let Setup {
+        bed, conf, keyring, ..
+    } = Setup::new();
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    // The bench runs from <target>/release/deps; the tool is <target>/release/rbd-native.
+    let tool = std::env::var_os("RBD_NATIVE_BIN").map_or_else(
+        || {
+            std::env::current_exe()
+                .unwrap()
+                .parent()
+                .and_then(Path::parent)
+                .unwrap()
+                .join("rbd-native")
+        },
+        PathBuf::from,
+    );
+    assert!(
+        tool.exists(),
+        "{} is missing: `cargo build --release -p rbd-native` first (or set RBD_NATIVE_BIN)",
+        tool.display()
+    );
+    let mut b = Bench {
+        cinder_keyring: bed.var("CEPH_CINDER_KEYRING"),
+        bed,
+        conf,
+        admin_keyring: keyring,
+        tool,
+        python: venv_python(),
+        pydir: workspace.join("benches/py"),
+        stamp: std::process::id(),
+        reclaim: std::env::var("BENCH_RECLAIM").unwrap_or_else(|_| "auto".into()),
+        log: Vec::new(),
+    };
+    let sizes = env_list("SIZES", "1,2,5");
+    let smallest = sizes.iter().copied().min().unwrap_or(1).to_string();
+    let verify_sizes = env_list("VERIFY_SIZES", &smallest);
+    let clone_runs = env_usize("CLONE_RUNS", 3).max(1);
+    let conc_ns: Vec<usize> = env_list("CONCURRENT", "1,4,16")
+        .into_iter()
+        .map(|n| n as usize)
+        .collect();
+    let conc_runs = env_usize("CONCURRENT_RUNS", 3).max(1);
+    println!(
+        "\n# Upload benchmark: sizes {sizes:?} GiB, {clone_runs} clone runs each, concurrent {conc_ns:?} x {conc_runs}\n   tool {}",
+        b.tool.display()
+    );
+
+    // Sizes.
+    let mut rows = Vec::new();
+    for &gib in &sizes {
+        let t = Instant::now();
+        let row = run_size(&mut b, gib, clone_runs, verify_sizes.contains(&gib));
+        b.note(format!(
+            "{gib} GiB done in {:.0} s",
+            t.elapsed().as_secs_f64()
+        ));
+        rows.push(row);
+    }
+
+    // Concurrent clone uploads of separate sparse volumes.
+    let mut conc = Vec::new();
+    let mut conc_json = Vec::new();
+    if let Some(&max_n) = conc_ns.iter().max() {
+        let volumes: Vec<String> = (0..max_n)
+            .map(|i| format!("bench-up-{}-c{i}", b.stamp))
+            .collect();
+        for v in &volumes {
+            b.rbd_ok(&["create", "--size", "1G", &format!("{VOLUME_POOL}/{v}")]);
+        }
+        for &n in &conc_ns {
+            let mut walls = Vec::new();
+            for r in 0..conc_runs {
+                let (wall, each) = run_concurrent(&b, &volumes, n);
+                println!(
+                    "  {n} clone uploads at once, run {}: {wall:.2} s wall (each: {})",
+                    r + 1,
+                    each.iter()
+                        .map(|x| format!("{x:.2}"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                );
+                conc_json.push(
+                    json!({"n": n, "run": r + 1, "wall_seconds": wall, "upload_seconds": each}),
+                );
+                walls.push(wall);
+            }
+            conc.push((n, median(walls)));
+        }
+        for v in &volumes {
+            b.remove_volume(v);
+        }
+    }
+
+    // Leftovers: nothing of ours may stay.
+    let prefix = format!("bench-up-{}-", b.stamp);
+    let vols = b.rbd_ok(&["ls", VOLUME_POOL]);
+    let left: Vec<&str> = vols.lines().filter(|l| l.starts_with(&prefix)).collect();
+    assert!(left.is_empty(), "volumes left behind: {left:?}");
+    let trash = b.rbd_ok(&["trash", "ls", VOLUME_POOL]);
+    assert!(
+        !trash.contains(&prefix),
+        "volumes left in the trash: {trash}"
+    );
+
+    // Report.
+    let one = conc.iter().find(|c| c.0 == 1).map(|c| c.1);
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut md = String::new();
+    let _ = writeln!(
+        md,
+        "### Upload of a volume to a Glance image (`make bench`)\n"
+    );
+    let _ = writeln!(
+        md,
+        "Times from the Glance image's creation to the end of the upload; clone times are the median of {clone_runs} runs. \
+         \"Without COW clone\" is `rbd-native upload --no-clone-optimization`, \"with COW clone\" `--clone-optimization`; \
+         the librbd clone sequence and Cinder's stream are `benches/py/`.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| size | time without COW clone | time with COW clone | reduction | librbd clone sequence | ours / librbd (clone) | Cinder stream (librbd + glanceclient) | our stream vs Cinder's |"
+    );
+    let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|");
+    for r in &rows {
+        let red = ratio(r.ours_clone, r.ours_stream).map(|x| (1.0 - x) * 100.0);
+        let _ = writeln!(
+            md,
+            "| {} GiB | {} | {} | {} | {} | {} | {} | {} |",
+            r.gib,
+            fmt_s(r.ours_stream),
+            fmt_s(r.ours_clone),
+            red.map_or("-".into(), |x| format!("{x:.1} %")),
+            fmt_s(r.librbd_clone),
+            ratio(r.ours_clone, r.librbd_clone).map_or("-".into(), |x| format!("{x:.2}")),
+            fmt_s(r.cinder_stream),
+            ratio(r.cinder_stream, r.ours_stream).map_or("-".into(), |x| format!("{x:.2}x faster")),
+        );
+    }
+    if !conc.is_empty() {
+        let _ = writeln!(
+            md,
+            "\n| clone uploads started together (1 GiB volumes) | wall time (median of {conc_runs}) | vs one alone |"
+        );
+        let _ = writeln!(md, "|---:|---:|---:|");
+        for (n, w) in &conc {
+            let _ = writeln!(
+                md,
+                "| {n} | {w:.2} s | {} |",
+                one.map_or("-".into(), |o| format!("{:.2}x", w / o))
+            );
+        }
+    }
+    // Goals.
+    let clones: Vec<f64> = rows.iter().filter_map(|r| r.ours_clone).collect();
+    let flat = if clones.len() > 1 {
+        let lo = clones.iter().copied().fold(f64::MAX, f64::min);
+        let hi = clones.iter().copied().fold(0.0, f64::max);
+        Some((lo, hi))
+    } else {
+        None
+    };
+    let _ = writeln!(md, "\nGoals (issues 6 and 7):\n");
+    for r in &rows {
+        if let Some(x) = ratio(r.ours_clone, r.librbd_clone) {
+            let _ = writeln!(
+                md,
+                "- {} GiB: clone ours / librbd = {x:.2} (goal <= 0.6: {})",
+                r.gib,
+                if x <= 0.6 { "met" } else { "not met" }
+            );
+        }
+    }
+    if let Some(r) = rows
+        .iter()
+        .rev()
+        .find(|r| r.ours_clone.is_some() && r.ours_stream.is_some())
+    {
+        let red = (1.0 - r.ours_clone.unwrap() / r.ours_stream.unwrap()) * 100.0;
+        let _ =
+            writeln!(
+            md,
+            "- {} GiB: clone takes {red:.1} % less time than streaming (goal at 5 GiB >= 99 %: {})",
+            r.gib,
+            if r.gib != 5 { "5 GiB not measured" } else if red >= 99.0 { "met" } else { "not met" }
+        );
+    }
+    for r in &rows {
+        if let Some(x) = ratio(r.cinder_stream, r.ours_stream) {
+            let _ = writeln!(
+                md,
+                "- {} GiB: our stream {x:.2}x as fast as Cinder's (goal >= 1.5x: {})",
+                r.gib,
+                if x >= 1.5 { "met" } else { "not met" }
+            );
+        }
+    }
+    if let Some((lo, hi)) = flat {
+        let _ = writeln!(
+            md,
+            "- clone time across sizes: {lo:.2} s to {hi:.2} s (spread {:.0} %)",
+            (hi / lo - 1.0) * 100.0
+        );
+    }
+    if let (Some(o), Some(&(_, w16))) = (one, conc.iter().find(|c| c.0 == 16)) {
+        let _ = writeln!(
+            md,
+            "- 16 clone uploads together: {:.2}x one alone (goal <= 1.5x: {})",
+            w16 / o,
+            if w16 / o <= 1.5 { "met" } else { "not met" }
+        );
+    }
+    for r in &rows {
+        if let Some(ok) = r.verified {
+            let _ = writeln!(
+                md,
+                "- {} GiB: clone and stream images downloaded with the volume's sha256: {}",
+                r.gib,
+                if ok { "yes" } else { "NO" }
+            );
+        }
+        for n in &r.notes {
+            let _ = writeln!(md, "- {} GiB: {n}", r.gib);
+        }
+    }
+    let _ = writeln!(md, "\nWhole benchmark: {:.0} s.", elapsed);
+    println!("\n{md}");
+
+    let out_dir =
+        std::env::var_os("BENCH_OUT").map_or_else(|| workspace.join("target/bench"), PathBuf::from);
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let sizes_json: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            json!({
+                "gib": r.gib,
+                "volume_fill_seconds": r.fill_seconds,
+                "ours_clone_seconds": opt(r.ours_clone),
+                "ours_clone_command_seconds": opt(r.ours_clone_wall),
+                "librbd_clone_seconds": opt(r.librbd_clone),
+                "librbd_clone_script_seconds": opt(r.librbd_clone_wall),
+                "ours_stream_seconds": opt(r.ours_stream),
+                "ours_stream_command_seconds": opt(r.ours_stream_wall),
+                "cinder_stream_seconds": opt(r.cinder_stream),
+                "cinder_stream_script_seconds": opt(r.cinder_stream_wall),
+                "clone_vs_librbd": opt(ratio(r.ours_clone, r.librbd_clone)),
+                "clone_reduction_pct": opt(ratio(r.ours_clone, r.ours_stream).map(|x| (1.0 - x) * 100.0)),
+                "stream_speedup_vs_cinder": opt(ratio(r.cinder_stream, r.ours_stream)),
+                "sha256_verified": r.verified,
+                "notes": r.notes,
+                "runs": r.clone_runs,
+            })
+        })
+        .collect();
+    let conc_map: BTreeMap<String, Value> = conc
+        .iter()
+        .map(|(n, w)| (n.to_string(), json!((w * 1000.0).round() / 1000.0)))
+        .collect();
+    let report = json!({
+        "sizes": sizes_json,
+        "concurrent_wall_seconds": conc_map,
+        "concurrent_16_vs_1": opt(match (one, conc.iter().find(|c| c.0 == 16)) {
+            (Some(o), Some(c)) => Some(c.1 / o),
+            _ => None,
+        }),
+        "concurrent_runs": conc_json,
+        "clone_runs": clone_runs,
+        "log": b.log,
+        "total_seconds": elapsed,
+    });
+    std::fs::write(
+        out_dir.join("upload.json"),
+        serde_json::to_string_pretty(&report).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(out_dir.join("upload.md"), &md).unwrap();
+    let docs = workspace.join("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    std::fs::write(docs.join("upload-bench.svg"), svg_chart(&rows, &conc)).unwrap();
+    println!(
+        "written: {}, {}, {}",
+        out_dir.join("upload.json").display(),
+        out_dir.join("upload.md").display(),
+        docs.join("upload-bench.svg").display()
+    );
+}
