@@ -21,7 +21,7 @@ use std::io::Read;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use rbd_native_tests::{cinder, pattern, run, run_ok, venv_python, ScratchDir, Testbed};
+use rbd_native_tests::{cinder, pattern, run_ok, venv_python, ScratchDir, Testbed};
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
 
@@ -29,20 +29,6 @@ use serde_json::{json, Value};
 fn volume_name() -> String {
     let out = run_ok(&mut Command::new("uuidgen"));
     format!("volume-{}", String::from_utf8_lossy(&out.stdout).trim())
-}
-
-/// `rbd` as admin on cluster main; the output, whatever the status.
-fn rbd(bed: &Testbed, args: &[&str]) -> std::process::Output {
-    run(bed.ceph_tool("rbd", "CEPH_CONF", "admin").args(args))
-}
-
-fn rbd_ok(bed: &Testbed, args: &[&str]) {
-    let out = rbd(bed, args);
-    assert!(
-        out.status.success(),
-        "rbd {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Writes `file` at offset 0 of `pool/name`, or reads `len` bytes from
@@ -83,38 +69,11 @@ struct Glance {
 
 impl Glance {
     fn open(bed: &Testbed) -> Glance {
-        let http = Client::builder()
-            .timeout(Duration::from_secs(120))
-            .build()
-            .unwrap();
-        let body = json!({"auth": {
-            "identity": {"methods": ["password"], "password": {"user": {
-                "name": bed.var("OS_USERNAME"),
-                "domain": {"name": bed.var("OS_USER_DOMAIN_NAME")},
-                "password": bed.var("OS_PASSWORD"),
-            }}},
-            "scope": {"project": {
-                "name": bed.var("OS_PROJECT_NAME"),
-                "domain": {"name": bed.var("OS_PROJECT_DOMAIN_NAME")},
-            }},
-        }});
-        let resp = http
-            .post(format!(
-                "{}/auth/tokens",
-                bed.var("OS_AUTH_URL").trim_end_matches('/')
-            ))
-            .json(&body)
-            .send()
-            .expect("Keystone unreachable");
-        assert_eq!(resp.status().as_u16(), 201, "Keystone refused the uploader");
-        let token = resp.headers()["X-Subject-Token"]
-            .to_str()
-            .unwrap()
-            .to_string();
+        let t = bed.uploader_token();
         Glance {
-            http,
+            http: t.http,
             url: bed.var("GLANCE_URL").trim_end_matches('/').to_string(),
-            token,
+            token: t.token,
         }
     }
 
@@ -181,32 +140,18 @@ impl Cleanup<'_> {
     fn purge(&self, spec: &str) {
         let (pool, name) = spec.split_once('/').unwrap();
         // From the trash first (where Cinder may have moved it).
-        let trash = rbd(self.bed, &["trash", "ls", pool, "--format", "json"]);
+        let trash = self.bed.rbd(&["trash", "ls", pool, "--format", "json"]);
         let trash: Value = serde_json::from_slice(&trash.stdout).unwrap_or(Value::Null);
         for t in trash.as_array().into_iter().flatten() {
             if t["name"] == name {
-                rbd(
-                    self.bed,
-                    &[
-                        "trash",
-                        "restore",
-                        &format!("{pool}/{}", t["id"].as_str().unwrap()),
-                    ],
-                );
+                self.bed.rbd(&[
+                    "trash",
+                    "restore",
+                    &format!("{pool}/{}", t["id"].as_str().unwrap()),
+                ]);
             }
         }
-        if !rbd(self.bed, &["info", spec]).status.success() {
-            return;
-        }
-        let snaps = rbd(self.bed, &["snap", "ls", spec, "--format", "json"]);
-        let snaps: Value = serde_json::from_slice(&snaps.stdout).unwrap_or(Value::Null);
-        for snap in snaps.as_array().into_iter().flatten() {
-            if let Some(s) = snap["name"].as_str() {
-                rbd(self.bed, &["snap", "unprotect", &format!("{spec}@{s}")]);
-            }
-        }
-        rbd(self.bed, &["snap", "purge", spec]);
-        rbd(self.bed, &["rm", spec]);
+        self.bed.remove_image_and_snaps(spec);
     }
 }
 
@@ -225,9 +170,9 @@ impl Drop for Cleanup<'_> {
 
 /// The names `pool` holds, as images and as trash entries.
 fn names_in(bed: &Testbed, pool: &str) -> (Vec<String>, Vec<String>) {
-    let ls = rbd(bed, &["ls", pool, "--format", "json"]);
+    let ls = bed.rbd(&["ls", pool, "--format", "json"]);
     let images: Vec<String> = serde_json::from_slice(&ls.stdout).unwrap_or_default();
-    let trash = rbd(bed, &["trash", "ls", pool, "--format", "json"]);
+    let trash = bed.rbd(&["trash", "ls", pool, "--format", "json"]);
     let trash: Value = serde_json::from_slice(&trash.stdout).unwrap_or(Value::Null);
     let trash = trash
         .as_array()
@@ -276,11 +221,11 @@ fn cinder_driver_with_a_cow_clone_image() {
     // After the volume cloned from it, before the volume it is cloned from.
     cleanup.rbd_images.insert(1, clone.clone());
     let vsnap = format!("volumes/{source}@image-{id}");
-    rbd_ok(&bed, &["snap", "create", &vsnap]);
-    rbd_ok(&bed, &["snap", "protect", &vsnap]);
-    rbd_ok(&bed, &["clone", &vsnap, &clone]);
-    rbd_ok(&bed, &["snap", "create", &format!("{clone}@snap")]);
-    rbd_ok(&bed, &["snap", "protect", &format!("{clone}@snap")]);
+    bed.rbd_ok(&["snap", "create", &vsnap]);
+    bed.rbd_ok(&["snap", "protect", &vsnap]);
+    bed.rbd_ok(&["clone", &vsnap, &clone]);
+    bed.rbd_ok(&["snap", "create", &format!("{clone}@snap")]);
+    bed.rbd_ok(&["snap", "protect", &format!("{clone}@snap")]);
     let url = format!("rbd://{fsid}/{clone}/snap");
     let (status, body) = glance.json(
         reqwest::Method::POST,
@@ -333,7 +278,7 @@ fn cinder_driver_with_a_cow_clone_image() {
         "{deleted:#}"
     );
     assert_eq!(deleted["flattened_children"], json!([clone]), "{deleted:#}");
-    let info = rbd(&bed, &["info", &clone, "--format", "json"]);
+    let info = bed.rbd(&["info", &clone, "--format", "json"]);
     let info: Value = serde_json::from_slice(&info.stdout).unwrap();
     assert!(
         info.get("parent").is_none(),
@@ -410,9 +355,9 @@ fn clone_snap_named_snapshot_makes_cinder_rename_the_volume() {
     };
     cinder(&bed, &["create-volume", &source, "1"]);
     let snap = format!("volumes/{source}@upload.clone_snap");
-    rbd_ok(&bed, &["snap", "create", &snap]);
-    rbd_ok(&bed, &["snap", "protect", &snap]);
-    rbd_ok(&bed, &["clone", &snap, &clone]);
+    bed.rbd_ok(&["snap", "create", &snap]);
+    bed.rbd_ok(&["snap", "protect", &snap]);
+    bed.rbd_ok(&["clone", &snap, &clone]);
     let deleted = cinder(&bed, &["delete-volume", &source]);
     assert_eq!(
         deleted["outcome"],
@@ -420,7 +365,7 @@ fn clone_snap_named_snapshot_makes_cinder_rename_the_volume() {
         "{deleted:#}"
     );
     assert_eq!(deleted["flattened_children"], json!([]));
-    let info = rbd(&bed, &["info", &clone, "--format", "json"]);
+    let info = bed.rbd(&["info", &clone, "--format", "json"]);
     let info: Value = serde_json::from_slice(&info.stdout).unwrap();
     assert_eq!(
         info["parent"]["image"],

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use rbd_native_tests::{pattern, run, run_ok, unique_name, ScratchDir, Testbed};
+use rbd_native_tests::{pattern, unique_name, ScratchDir, Testbed};
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
 
@@ -21,39 +21,8 @@ struct Session {
 
 impl Session {
     fn open(bed: &Testbed) -> Session {
-        let http = Client::builder()
-            .timeout(Duration::from_secs(120))
-            .build()
-            .unwrap();
-        let body = json!({"auth": {
-            "identity": {"methods": ["password"], "password": {"user": {
-                "name": bed.var("OS_USERNAME"),
-                "domain": {"name": bed.var("OS_USER_DOMAIN_NAME")},
-                "password": bed.var("OS_PASSWORD"),
-            }}},
-            "scope": {"project": {
-                "name": bed.var("OS_PROJECT_NAME"),
-                "domain": {"name": bed.var("OS_PROJECT_DOMAIN_NAME")},
-            }},
-        }});
-        let url = format!(
-            "{}/auth/tokens",
-            bed.var("OS_AUTH_URL").trim_end_matches('/')
-        );
-        let resp = http
-            .post(&url)
-            .json(&body)
-            .send()
-            .unwrap_or_else(|e| panic!("Keystone at {url} unreachable: {e}"));
-        assert_eq!(resp.status().as_u16(), 201, "Keystone refused the uploader");
-        let token = resp
-            .headers()
-            .get("X-Subject-Token")
-            .expect("token header")
-            .to_str()
-            .unwrap()
-            .to_string();
-        let v: Value = resp.json().unwrap();
+        let t = bed.uploader_token();
+        let (http, token, v) = (t.http, t.token, t.body);
         let region = bed.get("OS_REGION_NAME");
         let glance = v["token"]["catalog"]
             .as_array()
@@ -160,20 +129,7 @@ impl Drop for Cleanup<'_> {
             self.session.delete(&format!("/v2/images/{id}"));
         }
         for spec in &self.rbd_images {
-            let rbd =
-                |args: &[&str]| run(self.bed.ceph_tool("rbd", "CEPH_CONF", "admin").args(args));
-            if !rbd(&["info", spec]).status.success() {
-                continue;
-            }
-            let snaps = rbd(&["snap", "ls", spec, "--format", "json"]);
-            let snaps: Value = serde_json::from_slice(&snaps.stdout).unwrap_or(Value::Null);
-            for snap in snaps.as_array().into_iter().flatten() {
-                if let Some(name) = snap["name"].as_str() {
-                    rbd(&["snap", "unprotect", &format!("{spec}@{name}")]);
-                }
-            }
-            rbd(&["snap", "purge", spec]);
-            rbd(&["rm", spec]);
+            self.bed.remove_image_and_snaps(spec);
         }
     }
 }
@@ -247,23 +203,13 @@ fn register_and_check(
     }
     cleanup.image_id = None;
     let deadline = Instant::now() + Duration::from_secs(30);
-    while run(bed
-        .ceph_tool("rbd", "CEPH_CONF", "admin")
-        .args(["info", pool_image]))
-    .status
-    .success()
-    {
+    while bed.rbd(&["info", pool_image]).status.success() {
         assert!(
             Instant::now() < deadline,
             "Glance left the RBD image {pool_image} behind"
         );
         std::thread::sleep(Duration::from_millis(250));
     }
-}
-
-/// `rbd` as admin on cluster main, failing the test on error.
-fn rbd(bed: &Testbed, args: &[&str]) {
-    run_ok(bed.ceph_tool("rbd", "CEPH_CONF", "admin").args(args));
 }
 
 #[test]
@@ -283,9 +229,9 @@ fn rbd_location_becomes_active_and_downloads_the_same_bytes() {
         image_id: None,
         rbd_images: vec![spec.clone()],
     };
-    rbd(&bed, &["import", file.to_str().unwrap(), &spec]);
-    rbd(&bed, &["snap", "create", &format!("{spec}@snap")]);
-    rbd(&bed, &["snap", "protect", &format!("{spec}@snap")]);
+    bed.rbd_ok(&["import", file.to_str().unwrap(), &spec]);
+    bed.rbd_ok(&["snap", "create", &format!("{spec}@snap")]);
+    bed.rbd_ok(&["snap", "protect", &format!("{spec}@snap")]);
     register_and_check(&bed, &s, &mut cleanup, &spec, &data);
 }
 
@@ -307,12 +253,12 @@ fn clone_of_a_volume_becomes_an_active_image() {
         image_id: None,
         rbd_images: vec![clone.clone(), volume.clone()],
     };
-    rbd(&bed, &["import", file.to_str().unwrap(), &volume]);
+    bed.rbd_ok(&["import", file.to_str().unwrap(), &volume]);
     let vsnap = format!("{volume}@upload");
-    rbd(&bed, &["snap", "create", &vsnap]);
-    rbd(&bed, &["snap", "protect", &vsnap]);
-    rbd(&bed, &["clone", &vsnap, &clone]);
-    rbd(&bed, &["snap", "create", &format!("{clone}@snap")]);
-    rbd(&bed, &["snap", "protect", &format!("{clone}@snap")]);
+    bed.rbd_ok(&["snap", "create", &vsnap]);
+    bed.rbd_ok(&["snap", "protect", &vsnap]);
+    bed.rbd_ok(&["clone", &vsnap, &clone]);
+    bed.rbd_ok(&["snap", "create", &format!("{clone}@snap")]);
+    bed.rbd_ok(&["snap", "protect", &format!("{clone}@snap")]);
     register_and_check(&bed, &s, &mut cleanup, &clone, &data);
 }

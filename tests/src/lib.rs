@@ -5,6 +5,11 @@
 //! of this workspace by default, or the file named by `RBD_NATIVE_TESTBED_ENV`
 //! to point them at any other cluster and cloud. A missing bed is a failure
 //! that says what to run, never a silent pass.
+//!
+//! Feature `rados` adds clients of our own RADOS library for the bed
+//! (`Testbed::rados`, `Testbed::client_settings`), feature `glance` our
+//! Keystone/Glance client (`Testbed::glance`, `glance_download`); the
+//! crates whose tests use them turn them on in their dev-dependency.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -12,6 +17,14 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{SystemTime, UNIX_EPOCH};
+
+#[cfg(feature = "glance")]
+mod glance;
+#[cfg(feature = "rados")]
+mod rados;
+
+#[cfg(feature = "glance")]
+pub use glance::glance_download;
 
 /// The variable that names another env file than the workspace's bed.
 pub const ENV_FILE_VAR: &str = "RBD_NATIVE_TESTBED_ENV";
@@ -188,7 +201,10 @@ pub fn unique_name(prefix: &str) -> String {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or(0);
-    format!("{prefix}-{}-{:x}", std::process::id(), nanos)
+    // A counter too: two threads may read the clock in the same tick.
+    static COUNT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{prefix}-{}-{:x}-{n}", std::process::id(), nanos)
 }
 
 /// `len` deterministic pseudo-random bytes (xorshift64*) from `seed`.
@@ -395,6 +411,259 @@ impl Testbed {
             .and_then(|a| a.iter().find(|p| p["pool_name"] == name))
             .and_then(|p| p["pool_id"].as_i64())
             .unwrap_or_else(|| panic!("no pool {name}"))
+    }
+}
+
+/// The `OS_*` variables of the bed's uploader that a process has after
+/// sourcing an openrc (no `OS_CLOUD`): what the tests pass to `rbd-native`
+/// and to the Keystone/Glance client.
+pub const OS_VARS: &[&str] = &[
+    "OS_AUTH_URL",
+    "OS_USERNAME",
+    "OS_PASSWORD",
+    "OS_PROJECT_NAME",
+    "OS_USER_DOMAIN_NAME",
+    "OS_PROJECT_DOMAIN_NAME",
+    "OS_REGION_NAME",
+    "OS_IDENTITY_API_VERSION",
+    "OS_INTERFACE",
+    "OS_CACERT",
+    "OS_INSECURE",
+];
+
+/// The binary under test: `RBD_NATIVE_BIN` (the static build, see `make
+/// static`) when set, else `built` (the test's
+/// `env!("CARGO_BIN_EXE_rbd-native")`).
+pub fn rbd_native_bin(built: &str) -> String {
+    std::env::var("RBD_NATIVE_BIN").unwrap_or_else(|_| built.to_string())
+}
+
+/// A project-scoped Keystone token of the bed's uploader, with the HTTP
+/// client that got it and the body of Keystone's answer (its catalog).
+pub struct UploaderToken {
+    /// A blocking client (120 s timeout) for further requests.
+    pub http: reqwest::blocking::Client,
+    /// The token (`X-Subject-Token`).
+    pub token: String,
+    /// Keystone's answer: `{"token": {..., "catalog": [...]}}`.
+    pub body: serde_json::Value,
+}
+
+impl Testbed {
+    /// The `(name, value)` pairs of those of `names` the env file sets.
+    pub fn env_of(&self, names: &[&str]) -> Vec<(String, String)> {
+        names
+            .iter()
+            .filter_map(|n| self.get(n).map(|v| (n.to_string(), v)))
+            .collect()
+    }
+
+    /// The uploader's OpenStack settings the env file sets ([`OS_VARS`]).
+    pub fn os_env(&self) -> Vec<(String, String)> {
+        self.env_of(OS_VARS)
+    }
+
+    /// Authenticates the bed's uploader with Keystone (password, scoped to
+    /// its project), failing the test when Keystone refuses or is not there.
+    pub fn uploader_token(&self) -> UploaderToken {
+        let http = reqwest::blocking::Client::builder()
+            .timeout(std::time::Duration::from_secs(120))
+            .build()
+            .unwrap();
+        let body = serde_json::json!({"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": self.var("OS_USERNAME"),
+                "domain": {"name": self.var("OS_USER_DOMAIN_NAME")},
+                "password": self.var("OS_PASSWORD"),
+            }}},
+            "scope": {"project": {
+                "name": self.var("OS_PROJECT_NAME"),
+                "domain": {"name": self.var("OS_PROJECT_DOMAIN_NAME")},
+            }},
+        }});
+        let url = format!(
+            "{}/auth/tokens",
+            self.var("OS_AUTH_URL").trim_end_matches('/')
+        );
+        let resp = http
+            .post(&url)
+            .json(&body)
+            .send()
+            .unwrap_or_else(|e| panic!("Keystone at {url} unreachable: {e}"));
+        assert_eq!(resp.status().as_u16(), 201, "Keystone refused the uploader");
+        let token = resp
+            .headers()
+            .get("X-Subject-Token")
+            .expect("token header")
+            .to_str()
+            .unwrap()
+            .to_string();
+        let body = resp.json().unwrap();
+        UploaderToken { http, token, body }
+    }
+
+    /// `rbd-native` (the binary `bin`, see [`rbd_native_bin`]) for cluster
+    /// main as user `id` with the keyring in variable `keyring_var`, its
+    /// arguments still to add; `CEPH_ARGS` removed.
+    pub fn rbd_native(&self, bin: &str, id: &str, keyring_var: &str) -> Command {
+        let mut c = Command::new(bin);
+        c.args([
+            "-c",
+            &self.var("CEPH_CONF"),
+            "--id",
+            id,
+            "-k",
+            &self.var(keyring_var),
+        ])
+        .env_remove("CEPH_ARGS");
+        c
+    }
+
+    /// [`Testbed::rbd_native`] as Cinder's user with the uploader's
+    /// OpenStack credentials ([`Testbed::os_env`]) and nothing else: no
+    /// `OS_CLOUD` or clouds.yaml, no configuration file.
+    pub fn rbd_native_uploader(&self, bin: &str) -> Command {
+        let mut c = self.rbd_native(bin, "cinder", "CEPH_CINDER_KEYRING");
+        c.env_remove("OS_CLOUD")
+            .env_remove("OS_CLIENT_CONFIG_FILE")
+            .env("RBD_NATIVE_CONFIG", "/dev/null")
+            .envs(self.os_env());
+        c
+    }
+
+    /// A command of the `rbd` tool for cluster main as admin.
+    pub fn rbd_command(&self) -> Command {
+        self.ceph_tool("rbd", "CEPH_CONF", "admin")
+    }
+
+    /// Runs `rbd ARGS` on cluster main as admin; its output, whatever its
+    /// status.
+    pub fn rbd(&self, args: &[&str]) -> Output {
+        run(self.rbd_command().args(args))
+    }
+
+    /// Runs `rbd ARGS` on cluster main as admin, failing the test unless it
+    /// succeeds; its stdout.
+    pub fn rbd_ok(&self, args: &[&str]) -> String {
+        String::from_utf8_lossy(&run_ok(self.rbd_command().args(args)).stdout).into_owned()
+    }
+
+    /// [`Testbed::rbd_ok`] with `--format json` added; the JSON it prints.
+    pub fn rbd_json(&self, args: &[&str]) -> serde_json::Value {
+        let mut a = args.to_vec();
+        a.extend(["--format", "json"]);
+        let out = self.rbd_ok(&a);
+        serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("rbd {a:?} printed no JSON ({e}): {out}"))
+    }
+
+    /// Writes `total` (e.g. `64M`) to image `spec` in 4 MiB writes with
+    /// `rbd bench`, in `pattern` order (`seq` or `rand`), failing the test
+    /// unless it succeeds.
+    pub fn rbd_bench_write(&self, spec: &str, total: &str, pattern: &str) {
+        self.rbd_ok(&[
+            "bench",
+            "--io-type",
+            "write",
+            "--io-size",
+            "4M",
+            "--io-total",
+            total,
+            "--io-pattern",
+            pattern,
+            spec,
+        ]);
+    }
+
+    /// The bytes of image (or snapshot) `spec`, by `rbd export`.
+    pub fn rbd_export(&self, spec: &str) -> Vec<u8> {
+        run_ok(
+            self.rbd_command()
+                .args(["export", "--no-progress", spec, "-"]),
+        )
+        .stdout
+    }
+
+    /// Removes image `spec` (`pool/name`) and its snapshots (unprotected
+    /// first) with the `rbd` tool; errors are ignored: this is cleanup.
+    pub fn remove_image_and_snaps(&self, spec: &str) {
+        let rbd = |args: &[&str]| {
+            let _ = self.rbd_command().args(args).output();
+        };
+        if let Ok(o) = self
+            .rbd_command()
+            .args(["snap", "ls", spec, "--format", "json"])
+            .output()
+        {
+            if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&o.stdout) {
+                for s in v.as_array().cloned().unwrap_or_default() {
+                    let snap = format!("{spec}@{}", s["name"].as_str().unwrap_or_default());
+                    rbd(&["snap", "unprotect", &snap]);
+                    rbd(&["snap", "rm", "--no-progress", &snap]);
+                }
+            }
+        }
+        rbd(&["rm", "--no-progress", spec]);
+    }
+
+    /// The objects of `pool` on cluster main whose names contain `part`
+    /// (an image id, say), by `rados ls`.
+    pub fn objects_of(&self, pool: &str, part: &str) -> Vec<String> {
+        let mut c = self.ceph_tool("rados", "CEPH_CONF", "admin");
+        c.args(["-p", pool, "ls"]);
+        String::from_utf8_lossy(&run_ok(&mut c).stdout)
+            .lines()
+            .filter(|l| l.contains(part))
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The arguments to give `/usr/bin/python3` to run `body` as client.admin
+    /// of cluster main with librados's Python bindings: `body` starts with
+    /// `c` connected and `io` open on `pool`, and finds `extra` from
+    /// `sys.argv[4]` on.
+    pub fn py_admin_args(&self, body: &str, pool: &str, extra: &[&str]) -> Vec<String> {
+        let script = format!(
+            "import rados, rbd, sys\n\
+             c = rados.Rados(conffile=sys.argv[1], name='client.admin', conf={{'keyring': sys.argv[2]}})\n\
+             c.connect()\n\
+             io = c.open_ioctx(sys.argv[3])\n\
+             {body}"
+        );
+        let mut args = vec![
+            "-c".to_string(),
+            script,
+            self.var("CEPH_CONF"),
+            self.var("CEPH_ADMIN_KEYRING"),
+            pool.to_string(),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
+    }
+
+    /// A librbd client (Python bindings, as client.admin) that opens image
+    /// `pool/image`, writes 4 KiB of `x` at its start (so that it owns the
+    /// exclusive lock) and holds it open until its stdin is closed.
+    pub fn librbd_holder(&self, pool: &str, image: &str) -> std::process::Child {
+        let body = "img = rbd.Image(io, sys.argv[4])\n\
+                    img.write(b'x' * 4096, 0)\n\
+                    print('holding', flush=True)\n\
+                    sys.stdin.read()\n\
+                    img.close(); io.close(); c.shutdown()\n";
+        let mut holder = Command::new("/usr/bin/python3")
+            .args(self.py_admin_args(body, pool, &[image]))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 with the rbd bindings");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(holder.stdout.as_mut().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        assert_eq!(line.trim(), "holding");
+        holder
     }
 }
 

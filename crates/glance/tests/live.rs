@@ -15,47 +15,12 @@ use glance_client::{
     default_store, CloudConfig, ConfigLoader, Error, Glance, Keystone, LocationApi, NewImage,
     NewLocation,
 };
-use rbd_native_tests::{pattern, run, run_ok, unique_name, ScratchDir, Testbed};
+use rbd_native_tests::{glance_download, pattern, unique_name, ScratchDir, Testbed};
 
 /// Serializes the tests that move image data: the bed's Glance (one worker)
 /// can leave a location-import task hanging when it runs beside an RBD
 /// upload.
 static DATA_TESTS: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// The `OS_*` settings of the bed's uploader, as a process would have them
-/// after sourcing an openrc (no OS_CLOUD).
-const OPENRC_VARS: &[&str] = &[
-    "OS_AUTH_URL",
-    "OS_USERNAME",
-    "OS_PASSWORD",
-    "OS_PROJECT_NAME",
-    "OS_USER_DOMAIN_NAME",
-    "OS_PROJECT_DOMAIN_NAME",
-    "OS_REGION_NAME",
-    "OS_INTERFACE",
-    "OS_CACERT",
-    "OS_INSECURE",
-];
-
-fn env_of(bed: &Testbed, names: &[&str]) -> Vec<(String, String)> {
-    names
-        .iter()
-        .filter_map(|n| bed.get(n).map(|v| (n.to_string(), v)))
-        .collect()
-}
-
-fn config_from_env(bed: &Testbed) -> CloudConfig {
-    ConfigLoader::with_env(env_of(bed, OPENRC_VARS))
-        .config_files(vec![])
-        .load()
-        .expect("config from OS_* variables")
-}
-
-async fn glance(bed: &Testbed) -> Glance {
-    glance_client::connect(config_from_env(bed))
-        .await
-        .expect("connect to Glance")
-}
 
 /// Runs `body`, then deletes the images it registered in `ids` (retrying
 /// while Glance still hashes them), whether `body` succeeded or panicked.
@@ -97,19 +62,10 @@ async fn delete_when_possible(glance: &Glance, id: &str) -> glance_client::Resul
     }
 }
 
-async fn download_all(glance: &Glance, id: &str) -> Vec<u8> {
-    let mut stream = glance.download(id).await.expect("download");
-    let mut got = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        got.extend_from_slice(&chunk.expect("download chunk"));
-    }
-    got
-}
-
 #[tokio::test]
 async fn password_auth_from_env_and_catalog_finds_glance() {
     let bed = Testbed::load();
-    let config = config_from_env(&bed);
+    let config = bed.glance_config();
     assert_eq!(config.cloud, None);
     let keystone = Arc::new(Keystone::new(config).expect("keystone session"));
     let token = keystone.token().await.expect("token");
@@ -140,7 +96,7 @@ async fn password_auth_from_env_and_catalog_finds_glance() {
 #[tokio::test]
 async fn password_auth_from_clouds_yaml() {
     let bed = Testbed::load();
-    let config = ConfigLoader::with_env(env_of(&bed, &["OS_CLOUD", "OS_CLIENT_CONFIG_FILE"]))
+    let config = ConfigLoader::with_env(bed.env_of(&["OS_CLOUD", "OS_CLIENT_CONFIG_FILE"]))
         .load()
         .expect("config from clouds.yaml");
     assert_eq!(config.cloud.as_deref(), Some(bed.var("OS_CLOUD").as_str()));
@@ -155,7 +111,7 @@ async fn wrong_password_is_a_clear_401() {
     let bed = Testbed::load();
     let config = CloudConfig {
         password: Some("not-the-password".into()),
-        ..config_from_env(&bed)
+        ..bed.glance_config()
     };
     let keystone = Keystone::new(config).expect("keystone session");
     let err = keystone.token().await.expect_err("wrong password accepted");
@@ -182,7 +138,7 @@ async fn unreachable_keystone_names_the_url() {
         .port();
     let config = CloudConfig {
         auth_url: Some(format!("http://127.0.0.1:{port}/v3")),
-        ..config_from_env(&Testbed::load())
+        ..Testbed::load().glance_config()
     };
     let err = Keystone::new(config)
         .unwrap()
@@ -201,7 +157,7 @@ async fn unreachable_keystone_names_the_url() {
 #[tokio::test]
 async fn stores_detail_shows_the_three_stores() {
     let bed = Testbed::load();
-    let glance = glance(&bed).await;
+    let glance = bed.glance().await;
     let stores = glance.stores_detail().await.expect("stores detail");
     let store = |id: &str| {
         stores
@@ -229,7 +185,7 @@ async fn stores_detail_shows_the_three_stores() {
 async fn streamed_upload_then_download_gives_the_same_bytes() {
     let bed = Testbed::load();
     let _serial = DATA_TESTS.lock().await;
-    let glance = glance(&bed).await;
+    let glance = bed.glance().await;
     let ids = Arc::new(Mutex::new(Vec::new()));
     let data = Bytes::from(pattern(3 * 1024 * 1024, 0x61a5));
     let body = {
@@ -265,7 +221,7 @@ async fn streamed_upload_then_download_gives_the_same_bytes() {
             assert_eq!(active.store_ids(), vec!["ceph"]);
             assert!(active.os_hash_value.is_some(), "{active:?}");
 
-            let got = download_all(&glance, &image.id).await;
+            let got = glance_download(&glance, &image.id).await;
             assert_eq!(got.len(), data.len());
             assert!(got == data.as_ref(), "downloaded bytes differ");
 
@@ -285,7 +241,7 @@ async fn streamed_upload_then_download_gives_the_same_bytes() {
 async fn upload_from_a_reader_into_the_file_store() {
     let bed = Testbed::load();
     let _serial = DATA_TESTS.lock().await;
-    let glance = glance(&bed).await;
+    let glance = bed.glance().await;
     let ids = Arc::new(Mutex::new(Vec::new()));
     let data = pattern(1024 * 1024 + 5, 0xf11e);
     let body = {
@@ -306,7 +262,7 @@ async fn upload_from_a_reader_into_the_file_store() {
                 .await
                 .expect("active");
             assert_eq!(active.store_ids(), vec!["local"]);
-            assert_eq!(download_all(&glance, &image.id).await, data);
+            assert_eq!(glance_download(&glance, &image.id).await, data);
         }
     };
     with_cleanup(&glance, ids, body).await;
@@ -322,14 +278,7 @@ struct RbdCleanup<'a> {
 impl Drop for RbdCleanup<'_> {
     fn drop(&mut self) {
         for spec in &self.specs {
-            let rbd =
-                |args: &[&str]| run(self.bed.ceph_tool("rbd", "CEPH_CONF", "admin").args(args));
-            if !rbd(&["info", spec]).status.success() {
-                continue;
-            }
-            rbd(&["snap", "unprotect", &format!("{spec}@snap")]);
-            rbd(&["snap", "purge", spec]);
-            rbd(&["rm", spec]);
+            self.bed.remove_image_and_snaps(spec);
         }
     }
 }
@@ -338,7 +287,7 @@ impl Drop for RbdCleanup<'_> {
 async fn rbd_location_with_the_new_api_becomes_active() {
     let bed = Testbed::load();
     let _serial = DATA_TESTS.lock().await;
-    let glance = glance(&bed).await;
+    let glance = bed.glance().await;
     // An RBD image made with the rbd tool as Glance's store makes them:
     // data, then a protected snapshot named `snap`.
     let dir = ScratchDir::new("glance-client-location");
@@ -351,7 +300,7 @@ async fn rbd_location_with_the_new_api_becomes_active() {
         bed: &bed,
         specs: vec![spec.clone()],
     };
-    let rbd = |args: &[&str]| run_ok(bed.ceph_tool("rbd", "CEPH_CONF", "admin").args(args));
+    let rbd = |args: &[&str]| bed.rbd_ok(args);
     rbd(&["import", file.to_str().unwrap(), &spec]);
     rbd(&["snap", "create", &format!("{spec}@snap")]);
     rbd(&["snap", "protect", &format!("{spec}@snap")]);
@@ -377,7 +326,7 @@ async fn rbd_location_with_the_new_api_becomes_active() {
                 .expect("image active");
             assert_eq!(active.size, Some(data.len() as u64), "{active:?}");
             assert_eq!(active.direct_url.as_deref(), Some(url.as_str()));
-            assert_eq!(download_all(&glance, &image.id).await, data);
+            assert_eq!(glance_download(&glance, &image.id).await, data);
         }
     };
     with_cleanup(&glance, ids, body).await;
@@ -386,7 +335,7 @@ async fn rbd_location_with_the_new_api_becomes_active() {
 #[tokio::test]
 async fn nonexistent_image_is_a_404_with_glance_message() {
     let bed = Testbed::load();
-    let glance = glance(&bed).await;
+    let glance = bed.glance().await;
     let id = "00000000-0000-4000-8000-000000000000";
     let err = glance.show_image(id).await.expect_err("image exists?");
     assert!(err.is_not_found(), "{err}");
@@ -412,7 +361,7 @@ async fn nonexistent_image_is_a_404_with_glance_message() {
 #[tokio::test]
 async fn wait_for_status_times_out_on_a_queued_image() {
     let bed = Testbed::load();
-    let glance = glance(&bed).await;
+    let glance = bed.glance().await;
     let ids = Arc::new(Mutex::new(Vec::new()));
     let body = {
         let (glance, ids) = (glance.clone(), ids.clone());

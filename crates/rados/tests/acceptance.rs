@@ -19,14 +19,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use ceph_rados::config::{ClientArgs, ClientSettings};
-use ceph_rados::{IoCtx, Rados};
+use ceph_rados::IoCtx;
 use rbd_native_tests::{
     init_logging, pattern, run, run_ok, run_template, unique_name, ScratchDir, Testbed,
 };
@@ -38,17 +37,6 @@ static SERIAL: Mutex<()> = Mutex::const_new(());
 /// How long one op may take before the test calls it hung (an OSD that
 /// was stopped is marked down within seconds to ~20 s; this is far beyond; a hang is an op the client never resent).
 const OP_TIMEOUT: Duration = Duration::from_secs(120);
-
-async fn connect(bed: &Testbed) -> Rados {
-    let s = ClientSettings::resolve(&ClientArgs {
-        conf: Some(bed.var("CEPH_CONF").into()),
-        name: Some("client.admin".into()),
-        keyring: Some(bed.var("CEPH_ADMIN_KEYRING").into()),
-        ..ClientArgs::default()
-    })
-    .expect("settings from the bed");
-    Rados::connect(&s).await.expect("connect to cluster main")
-}
 
 fn rados_cmd(bed: &Testbed, pool: &str, nspace: &str) -> Command {
     let mut c = bed.ceph_tool("rados", "CEPH_CONF", "admin");
@@ -177,9 +165,8 @@ fn parallel<T: Sync>(
     errors.into_inner().unwrap()
 }
 
-/// Runs a `rados` command, its stdout or an error naming it.
-fn rados_out(mut cmd: Command) -> Result<Vec<u8>, String> {
-    let out = run(&mut cmd);
+/// The stdout of a `rados` command that ran, or an error naming it.
+fn rados_result(cmd: &Command, out: Output) -> Result<Vec<u8>, String> {
     if out.status.success() {
         Ok(out.stdout)
     } else {
@@ -189,6 +176,12 @@ fn rados_out(mut cmd: Command) -> Result<Vec<u8>, String> {
             String::from_utf8_lossy(&out.stderr).trim()
         ))
     }
+}
+
+/// Runs a `rados` command, its stdout or an error naming it.
+fn rados_out(mut cmd: Command) -> Result<Vec<u8>, String> {
+    let out = run(&mut cmd);
+    rados_result(&cmd, out)
 }
 
 /// Runs a `rados` command with `input` on its stdin.
@@ -201,15 +194,7 @@ fn rados_with_stdin(mut cmd: Command, input: &[u8]) -> Result<(), String> {
         .map_err(|e| format!("cannot run `{cmd:?}`: {e}"))?;
     child.stdin.take().unwrap().write_all(input).unwrap();
     let out = child.wait_with_output().unwrap();
-    if out.status.success() {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{cmd:?}` failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr).trim()
-        ))
-    }
+    rados_result(&cmd, out).map(|_| ())
 }
 
 fn lines(out: &[u8]) -> BTreeSet<String> {
@@ -332,40 +317,39 @@ fn first_difference(a: &[u8], b: &[u8]) -> String {
     }
 }
 
+/// `op` on object `n`, failing as hung after `OP_TIMEOUT`; errors name
+/// both.
+async fn within<T, E: std::fmt::Display>(
+    n: &str,
+    op: &str,
+    fut: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, String> {
+    tokio::time::timeout(OP_TIMEOUT, fut)
+        .await
+        .map_err(|_| format!("{n}: {op}: hung"))?
+        .map_err(|e| format!("{n}: {op}: {e}"))
+}
+
 /// We write one object as `spec` says.
 async fn ours_writes(io: &IoCtx, spec: &Spec) -> Result<(), String> {
     let n = &spec.name;
-    let fail = |op: &str, e: String| format!("{n}: {op}: {e}");
-    tokio::time::timeout(OP_TIMEOUT, io.write_full(n, Bytes::from(spec.data())))
-        .await
-        .map_err(|_| fail("write_full", "hung".into()))?
-        .map_err(|e| fail("write_full", e.to_string()))?;
+    within(n, "write_full", io.write_full(n, Bytes::from(spec.data()))).await?;
     for (k, v) in &spec.xattrs {
-        tokio::time::timeout(OP_TIMEOUT, io.set_xattr(n, k, v))
-            .await
-            .map_err(|_| fail("set_xattr", "hung".into()))?
-            .map_err(|e| fail("set_xattr", e.to_string()))?;
+        within(n, "set_xattr", io.set_xattr(n, k, v)).await?;
     }
     let kv: BTreeMap<String, Bytes> = spec
         .omap
         .iter()
         .map(|(k, v)| (k.clone(), Bytes::from(v.clone())))
         .collect();
-    tokio::time::timeout(OP_TIMEOUT, io.omap_set(n, &kv))
-        .await
-        .map_err(|_| fail("omap_set", "hung".into()))?
-        .map_err(|e| fail("omap_set", e.to_string()))?;
+    within(n, "omap_set", io.omap_set(n, &kv)).await?;
     Ok(())
 }
 
 /// We read one object and find exactly `spec`.
 async fn ours_reads(io: &IoCtx, spec: &Spec) -> Result<(), String> {
     let n = &spec.name;
-    let fail = |op: &str, e: String| format!("{n}: {op}: {e}");
-    let data = tokio::time::timeout(OP_TIMEOUT, io.read_full(n))
-        .await
-        .map_err(|_| fail("read_full", "hung".into()))?
-        .map_err(|e| fail("read_full", e.to_string()))?;
+    let data = within(n, "read_full", io.read_full(n)).await?;
     let want = spec.data();
     check(
         format!(
@@ -376,18 +360,12 @@ async fn ours_reads(io: &IoCtx, spec: &Spec) -> Result<(), String> {
         ),
         data[..] == want[..],
     )?;
-    let (size, _) = tokio::time::timeout(OP_TIMEOUT, io.stat(n))
-        .await
-        .map_err(|_| fail("stat", "hung".into()))?
-        .map_err(|e| fail("stat", e.to_string()))?;
+    let (size, _) = within(n, "stat", io.stat(n)).await?;
     check(
         format!("{n}: stat size {size}, {} expected", spec.size),
         size == spec.size as u64,
     )?;
-    let xattrs = tokio::time::timeout(OP_TIMEOUT, io.get_xattrs(n))
-        .await
-        .map_err(|_| fail("get_xattrs", "hung".into()))?
-        .map_err(|e| fail("get_xattrs", e.to_string()))?;
+    let xattrs = within(n, "get_xattrs", io.get_xattrs(n)).await?;
     let xattrs: BTreeMap<String, Vec<u8>> =
         xattrs.into_iter().map(|(k, v)| (k, v.to_vec())).collect();
     check(
@@ -395,19 +373,13 @@ async fn ours_reads(io: &IoCtx, spec: &Spec) -> Result<(), String> {
         xattrs == spec.xattrs,
     )?;
     for (k, v) in &spec.xattrs {
-        let one = tokio::time::timeout(OP_TIMEOUT, io.get_xattr(n, k))
-            .await
-            .map_err(|_| fail("get_xattr", "hung".into()))?
-            .map_err(|e| fail("get_xattr", e.to_string()))?;
+        let one = within(n, "get_xattr", io.get_xattr(n, k)).await?;
         check(
             format!("{n}: xattr {k}: {one:?}, expected {v:?}"),
             one[..] == v[..],
         )?;
     }
-    let omap = tokio::time::timeout(OP_TIMEOUT, io.omap_get_all(n))
-        .await
-        .map_err(|_| fail("omap_get_all", "hung".into()))?
-        .map_err(|e| fail("omap_get_all", e.to_string()))?;
+    let omap = within(n, "omap_get_all", io.omap_get_all(n)).await?;
     let omap: BTreeMap<String, Vec<u8>> = omap.into_iter().map(|(k, v)| (k, v.to_vec())).collect();
     check(
         format!("{n}: omap {omap:?}, expected {:?}", spec.omap),
@@ -463,6 +435,20 @@ fn assert_no_errors(phase: &str, errors: &[String]) {
     );
 }
 
+/// Fails `phase` if any of its objects failed (`errors`), else prints its
+/// figures: `label`, the objects of `specs` and their bytes, the time
+/// since `t`.
+fn phase_done(phase: &str, errors: &[String], label: &str, specs: &[Spec], t: Instant) {
+    assert_no_errors(phase, errors);
+    figures(label, specs.len() as u64, total_bytes(specs), t.elapsed());
+}
+
+/// Runs `work` (`rados` tool commands for one object) on every spec,
+/// `CLI_PROCESSES` side by side, off the runtime's worker; the failures.
+fn cli_all(specs: &[Spec], work: impl Fn(&Spec) -> Result<(), String> + Sync) -> Vec<String> {
+    tokio::task::block_in_place(|| parallel(specs, CLI_PROCESSES, work))
+}
+
 /// Removes whatever is left in the test's namespace (through the `rados`
 /// tool, so that it works whatever state our client is in).
 struct CleanNamespace<'a> {
@@ -510,7 +496,7 @@ async fn interop_both_ways_with_the_rados_tool() {
         ns: ns.clone(),
     };
     let dir = ScratchDir::new("acceptance");
-    let rados = connect(&bed).await;
+    let rados = bed.rados_admin().await;
     let mut io = rados.ioctx(pool).expect("pool volumes");
     io.set_namespace(&ns);
 
@@ -526,45 +512,33 @@ async fn interop_both_ways_with_the_rados_tool() {
         |io, s| async move { ours_writes(&io, &s).await },
     )
     .await;
-    assert_no_errors("IoCtx writes", &errors);
-    figures(
+    phase_done(
+        "IoCtx writes",
+        &errors,
         "IoCtx writes (data, xattrs, omap)",
-        ours.len() as u64,
-        total_bytes(&ours),
-        t.elapsed(),
+        &ours,
+        t,
     );
 
     let t = Instant::now();
-    let errors = {
-        let (bed, ns, dir) = (&bed, ns.as_str(), &dir);
-        let ours = &ours;
-        tokio::task::block_in_place(|| {
-            parallel(ours, CLI_PROCESSES, |s| cli_reads(bed, pool, ns, dir, s))
-        })
-    };
-    assert_no_errors("what IoCtx wrote, read by the rados tool", &errors);
-    figures(
+    let errors = cli_all(&ours, |s| cli_reads(&bed, pool, &ns, &dir, s));
+    phase_done(
+        "what IoCtx wrote, read by the rados tool",
+        &errors,
         "rados tool reads them (get, xattrs, omap)",
-        ours.len() as u64,
-        total_bytes(&ours),
-        t.elapsed(),
+        &ours,
+        t,
     );
 
     // The rados tool writes, ours reads.
     let t = Instant::now();
-    let errors = {
-        let (bed, ns, dir) = (&bed, ns.as_str(), &dir);
-        let theirs = &theirs;
-        tokio::task::block_in_place(|| {
-            parallel(theirs, CLI_PROCESSES, |s| cli_writes(bed, pool, ns, dir, s))
-        })
-    };
-    assert_no_errors("rados tool writes", &errors);
-    figures(
+    let errors = cli_all(&theirs, |s| cli_writes(&bed, pool, &ns, &dir, s));
+    phase_done(
+        "rados tool writes",
+        &errors,
         "rados tool writes (put, setxattr, setomapval)",
-        theirs.len() as u64,
-        total_bytes(&theirs),
-        t.elapsed(),
+        &theirs,
+        t,
     );
 
     let t = Instant::now();
@@ -574,12 +548,12 @@ async fn interop_both_ways_with_the_rados_tool() {
         |io, s| async move { ours_reads(&io, &s).await },
     )
     .await;
-    assert_no_errors("what the rados tool wrote, read through IoCtx", &errors);
-    figures(
+    phase_done(
+        "what the rados tool wrote, read through IoCtx",
+        &errors,
         "IoCtx reads them (read, stat, xattrs, omap)",
-        theirs.len() as u64,
-        total_bytes(&theirs),
-        t.elapsed(),
+        &theirs,
+        t,
     );
 
     // Both list the same objects: those of the namespace, and only them.
@@ -967,7 +941,7 @@ async fn io_keeps_going_while_an_osd_restarts_and_pgs_split() {
     );
     bed.wait_for_clean("CEPH_CONF", 300);
 
-    let rados = connect(&bed).await;
+    let rados = bed.rados_admin().await;
     let epoch = bed.ceph_json("CEPH_CONF", &["osd", "stat"])["epoch"]
         .as_u64()
         .unwrap() as u32;

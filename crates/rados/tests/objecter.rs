@@ -8,7 +8,6 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use ceph_rados::config::{ClientArgs, ClientSettings};
 use ceph_rados::mon::{MonClient, MonClientOptions};
 use ceph_rados::objecter::{Objecter, ObjecterOptions, OpRequest};
 use ceph_rados::osd::OsdOp;
@@ -18,13 +17,7 @@ use tokio::sync::Mutex;
 static SERIAL: Mutex<()> = Mutex::const_new(());
 
 async fn objecter(bed: &Testbed) -> Objecter {
-    let s = ClientSettings::resolve(&ClientArgs {
-        conf: Some(bed.var("CEPH_CONF").into()),
-        name: Some("client.cinder".into()),
-        keyring: Some(bed.var("CEPH_CINDER_KEYRING").into()),
-        ..ClientArgs::default()
-    })
-    .unwrap();
+    let s = bed.client_settings("CEPH_CONF", "client.cinder", "CEPH_CINDER_KEYRING");
     let mon = MonClient::connect(MonClientOptions::from_settings(&s))
         .await
         .unwrap();

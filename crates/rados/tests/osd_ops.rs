@@ -14,7 +14,7 @@ use ceph_cephx::{ServiceHandshake, SERVICE_OSD};
 use ceph_encoding::{AddrType, Decode, EntityAddr, EntityType, UTime};
 use ceph_msgr2::session::{ClientConfig, ClientSession, Event, Message};
 use ceph_msgr2::Connection;
-use ceph_rados::config::{ClientArgs, ClientSettings, MODE_CRC, MODE_SECURE};
+use ceph_rados::config::{MODE_CRC, MODE_SECURE};
 use ceph_rados::mon::{MonClient, MonClientOptions};
 use ceph_rados::osd::messages::{decode_stat, flag, MSG_OSD_OP, MSG_OSD_OPREPLY};
 use ceph_rados::osd::types::ReqId;
@@ -126,13 +126,7 @@ async fn compound_ops_on_a_real_osd_in_both_modes() {
     let bed = Testbed::load();
     // Placement comes from the oracle's map: it must not be moving.
     bed.wait_for_clean("CEPH_CONF", 180);
-    let settings = ClientSettings::resolve(&ClientArgs {
-        conf: Some(bed.var("CEPH_CONF").into()),
-        name: Some("client.cinder".into()),
-        keyring: Some(bed.var("CEPH_CINDER_KEYRING").into()),
-        ..ClientArgs::default()
-    })
-    .unwrap();
+    let settings = bed.client_settings("CEPH_CONF", "client.cinder", "CEPH_CINDER_KEYRING");
     let mon = MonClient::connect(MonClientOptions::from_settings(&settings))
         .await
         .unwrap();

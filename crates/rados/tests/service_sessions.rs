@@ -11,7 +11,7 @@ use ceph_cephx::{ServiceHandshake, SERVICE_MGR, SERVICE_OSD};
 use ceph_encoding::{AddrType, EntityAddr, EntityType};
 use ceph_msgr2::session::{ClientConfig, ClientSession};
 use ceph_msgr2::Connection;
-use ceph_rados::config::{ClientArgs, ClientSettings, MODE_CRC, MODE_SECURE};
+use ceph_rados::config::{MODE_CRC, MODE_SECURE};
 use ceph_rados::mon::{MonClient, MonClientOptions};
 use rbd_native_tests::Testbed;
 use serde_json::Value;
@@ -65,13 +65,7 @@ async fn osd_and_mgr_sessions_in_both_modes_as_admin_and_cinder() {
         ("client.admin", "CEPH_ADMIN_KEYRING"),
         ("client.cinder", "CEPH_CINDER_KEYRING"),
     ] {
-        let settings = ClientSettings::resolve(&ClientArgs {
-            conf: Some(bed.var("CEPH_CONF").into()),
-            name: Some(name.into()),
-            keyring: Some(bed.var(keyring).into()),
-            ..ClientArgs::default()
-        })
-        .unwrap();
+        let settings = bed.client_settings("CEPH_CONF", name, keyring);
         let mon = MonClient::connect(MonClientOptions::from_settings(&settings))
             .await
             .unwrap();

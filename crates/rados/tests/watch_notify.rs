@@ -10,21 +10,15 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use bytes::Bytes;
-use ceph_rados::config::{ClientArgs, ClientSettings};
 use ceph_rados::objecter::WatchEvent;
 use ceph_rados::osd::watch::WatcherId;
 use ceph_rados::{IoCtx, Rados};
 use rbd_native_tests::{run_ok, unique_name, Testbed};
 
 async fn ioctx(bed: &Testbed, pool: &str) -> (Rados, IoCtx) {
-    let s = ClientSettings::resolve(&ClientArgs {
-        conf: Some(bed.var("CEPH_CONF").into()),
-        name: Some("client.cinder".into()),
-        keyring: Some(bed.var("CEPH_CINDER_KEYRING").into()),
-        ..ClientArgs::default()
-    })
-    .unwrap();
-    let r = Rados::connect(&s).await.unwrap();
+    let r = bed
+        .rados("CEPH_CONF", "client.cinder", "CEPH_CINDER_KEYRING")
+        .await;
     let io = r.ioctx(pool).unwrap();
     (r, io)
 }

@@ -7,53 +7,19 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use bytes::Bytes;
-use ceph_rados::config::{ClientArgs, ClientSettings};
 use ceph_rados::{IoCtx, Rados};
 use ceph_rbd::image::{
     create_image, list_images, remove_image, trash_list, trash_move, trash_remove, trash_restore,
     CloneFormat, CloneOptions, CreateOptions, Image,
 };
 use ceph_rbd::Error;
-use rbd_native_tests::{pattern, run, run_ok, unique_name, Testbed};
+use rbd_native_tests::{pattern, run, unique_name, Testbed};
 
 const POOL: &str = "volumes";
-
-async fn connect(bed: &Testbed) -> Rados {
-    let s = ClientSettings::resolve(&ClientArgs {
-        conf: Some(bed.var("CEPH_CONF").into()),
-        name: Some("client.admin".into()),
-        keyring: Some(bed.var("CEPH_ADMIN_KEYRING").into()),
-        ..ClientArgs::default()
-    })
-    .unwrap();
-    Rados::connect(&s).await.unwrap()
-}
-
-fn rbd(bed: &Testbed) -> Command {
-    bed.ceph_tool("rbd", "CEPH_CONF", "admin")
-}
-
-fn rbd_ok(bed: &Testbed, args: &[&str]) -> String {
-    let mut c = rbd(bed);
-    c.args(args);
-    String::from_utf8_lossy(&run_ok(&mut c).stdout).into_owned()
-}
-
-fn rbd_json(bed: &Testbed, args: &[&str]) -> serde_json::Value {
-    let mut a = args.to_vec();
-    a.extend(["--format", "json"]);
-    serde_json::from_str(&rbd_ok(bed, &a)).unwrap()
-}
-
-fn export(bed: &Testbed, spec: &str) -> Vec<u8> {
-    let mut c = rbd(bed);
-    c.args(["export", "--no-progress", spec, "-"]);
-    run_ok(&mut c).stdout
-}
 
 fn spec(image: &str) -> String {
     format!("{POOL}/{image}")
@@ -62,8 +28,8 @@ fn spec(image: &str) -> String {
 /// `rbd object-map check` must pass (it reports a mismatch by failing or
 /// by flagging the map invalid in `rbd info`).
 fn object_map_check(bed: &Testbed, image: &str) {
-    rbd_ok(bed, &["object-map", "check", "--no-progress", &spec(image)]);
-    let info = rbd_json(bed, &["info", &spec(image)]);
+    bed.rbd_ok(&["object-map", "check", "--no-progress", &spec(image)]);
+    let info = bed.rbd_json(&["info", &spec(image)]);
     let flags = info["flags"].as_array().cloned().unwrap_or_default();
     assert!(
         flags.is_empty(),
@@ -71,23 +37,12 @@ fn object_map_check(bed: &Testbed, image: &str) {
     );
 }
 
-/// The pool's objects whose names contain `id`.
-fn objects_of(bed: &Testbed, id: &str) -> Vec<String> {
-    let mut c = bed.ceph_tool("rados", "CEPH_CONF", "admin");
-    c.args(["-p", POOL, "ls"]);
-    String::from_utf8_lossy(&run_ok(&mut c).stdout)
-        .lines()
-        .filter(|l| l.contains(id))
-        .map(str::to_string)
-        .collect()
-}
-
 /// None of image `id`'s objects are left (snapshot clones of data
 /// objects go when the OSDs trim the removed snapshots: give them time).
 fn assert_gone(bed: &Testbed, id: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let left = objects_of(bed, id);
+        let left = bed.objects_of(POOL, id);
         if left.is_empty() {
             return;
         }
@@ -97,27 +52,6 @@ fn assert_gone(bed: &Testbed, id: &str) {
         }
         std::thread::sleep(Duration::from_millis(500));
     }
-}
-
-/// Removes snapshots and the image with the rbd tool; errors ignored.
-fn remove_all(bed: &Testbed, image: &str) {
-    let mut c = rbd(bed);
-    c.args(["snap", "ls", &spec(image), "--format", "json"]);
-    if let Ok(o) = c.output() {
-        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&o.stdout) {
-            for s in v.as_array().cloned().unwrap_or_default() {
-                let name = s["name"].as_str().unwrap_or_default().to_string();
-                let snap = format!("{}@{name}", spec(image));
-                let _ = rbd(bed).args(["snap", "unprotect", &snap]).output();
-                let _ = rbd(bed)
-                    .args(["snap", "rm", "--no-progress", &snap])
-                    .output();
-            }
-        }
-    }
-    let _ = rbd(bed)
-        .args(["rm", "--no-progress", &spec(image)])
-        .output();
 }
 
 /// A small deterministic generator (xorshift).
@@ -155,8 +89,7 @@ async fn image_id(rados: &Rados, io: &IoCtx, name: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn what_we_write_is_what_librbd_reads() {
     let bed = Testbed::load();
-    let rados = connect(&bed).await;
-    let io: IoCtx = rados.ioctx(POOL).unwrap();
+    let (rados, io) = bed.rados_admin_pool(POOL).await;
     let cases = [
         (
             "default",
@@ -207,7 +140,7 @@ async fn what_we_write_is_what_librbd_reads() {
         model[(10 << 20) - 4096..(11 << 20) + 4096].fill(0);
         if opts.features & ceph_rbd::features::EXCLUSIVE_LOCK != 0 {
             assert!(img.holds_lock().await);
-            let locks = rbd_json(&bed, &["lock", "ls", &spec(&name)]);
+            let locks = bed.rbd_json(&["lock", "ls", &spec(&name)]);
             assert_eq!(locks.as_array().unwrap().len(), 1, "{what}: {locks}");
         }
         // Our own reads see it before the lock is released.
@@ -215,16 +148,16 @@ async fn what_we_write_is_what_librbd_reads() {
         assert!(back == model[..], "{what}: our read differs");
         img.close().await.unwrap();
         other.close().await.unwrap();
-        let locks = rbd_json(&bed, &["lock", "ls", &spec(&name)]);
+        let locks = bed.rbd_json(&["lock", "ls", &spec(&name)]);
         assert!(locks.as_array().unwrap().is_empty(), "{what}: {locks}");
         assert!(
-            export(&bed, &spec(&name)) == model,
+            bed.rbd_export(&spec(&name)) == model,
             "{what}: rbd export differs"
         );
         if opts.features & ceph_rbd::features::OBJECT_MAP != 0 {
             object_map_check(&bed, &name);
         }
-        let du = rbd_json(&bed, &["du", &spec(&name)]);
+        let du = bed.rbd_json(&["du", &spec(&name)]);
         let used = du["images"][0]["used_size"].as_u64().unwrap();
         assert!(used > 0 && used <= size, "{what}: rbd du says {du}");
 
@@ -244,10 +177,10 @@ async fn what_we_write_is_what_librbd_reads() {
         img.resize(small + (2 << 20)).await.unwrap();
         model.resize((small + (2 << 20)) as usize, 0);
         img.close().await.unwrap();
-        let info = rbd_json(&bed, &["info", &spec(&name)]);
+        let info = bed.rbd_json(&["info", &spec(&name)]);
         assert_eq!(info["size"].as_u64(), Some(small + (2 << 20)), "{what}");
         assert!(
-            export(&bed, &spec(&name)) == model,
+            bed.rbd_export(&spec(&name)) == model,
             "{what}: export after resize"
         );
         if opts.features & ceph_rbd::features::OBJECT_MAP != 0 {
@@ -266,8 +199,7 @@ async fn what_we_write_is_what_librbd_reads() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_to_clones_copy_up_and_snapshots_keep_their_data() {
     let bed = Testbed::load();
-    let rados = connect(&bed).await;
-    let io: IoCtx = rados.ioctx(POOL).unwrap();
+    let (rados, io) = bed.rados_admin_pool(POOL).await;
     for (what, striping) in [("plain", None), ("striped", Some((64u64 << 10, 4u64)))] {
         let parent = unique_name(&format!("cp-{what}"));
         let child = unique_name(&format!("cc-{what}"));
@@ -310,83 +242,36 @@ async fn writes_to_clones_copy_up_and_snapshots_keep_their_data() {
         c.resize(size).await.unwrap();
         model[9 << 20..].fill(0);
         c.close().await.unwrap();
-        let info = rbd_json(&bed, &["info", &spec(&child)]);
+        let info = bed.rbd_json(&["info", &spec(&child)]);
         assert_eq!(info["parent"]["overlap"].as_u64(), Some(9 << 20), "{info}");
-        assert!(export(&bed, &spec(&child)) == model, "{what}: child export");
         assert!(
-            export(&bed, &format!("{}@mid", spec(&child))) == at_mid,
+            bed.rbd_export(&spec(&child)) == model,
+            "{what}: child export"
+        );
+        assert!(
+            bed.rbd_export(&format!("{}@mid", spec(&child))) == at_mid,
             "{what}: child snapshot export"
         );
         object_map_check(&bed, &child);
         // The parent is untouched.
         let c2 = Image::open(&rados, &io, &child).await.unwrap();
         assert!(c2.read(0, size).await.unwrap() == model[..]);
-        remove_all(&bed, &child);
-        remove_all(&bed, &parent);
+        bed.remove_image_and_snaps(&spec(&child));
+        bed.remove_image_and_snaps(&spec(&parent));
         assert_gone(&bed, &cid);
         assert_gone(&bed, &pid);
     }
 }
 
-/// A librbd client that opens `image`, writes (taking the lock) and
-/// waits for its stdin to close.
-fn librbd_holder(bed: &Testbed, image: &str) -> Child {
-    let script = r#"
-import rados, rbd, sys
-c = rados.Rados(conffile=sys.argv[1], name='client.admin', conf={'keyring': sys.argv[2]})
-c.connect()
-io = c.open_ioctx(sys.argv[3])
-img = rbd.Image(io, sys.argv[4])
-img.write(b'x' * 4096, 0)
-print('holding', flush=True)
-sys.stdin.read()
-img.close(); io.close(); c.shutdown()
-"#;
-    let mut holder = Command::new("/usr/bin/python3")
-        .args([
-            "-c",
-            script,
-            &bed.var("CEPH_CONF"),
-            &bed.var("CEPH_ADMIN_KEYRING"),
-            POOL,
-            image,
-        ])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufRead::read_line(
-        &mut std::io::BufReader::new(holder.stdout.as_mut().unwrap()),
-        &mut line,
-    )
-    .unwrap();
-    assert_eq!(line.trim(), "holding");
-    holder
-}
-
 /// A librbd write at 8 KiB of `image`, with a deadline; its exit status
 /// and stderr.
 fn librbd_write(bed: &Testbed, image: &str) -> (bool, String) {
-    let script = r#"
-import rados, rbd, sys
-c = rados.Rados(conffile=sys.argv[1], name='client.admin', conf={'keyring': sys.argv[2]})
-c.connect()
-io = c.open_ioctx(sys.argv[3])
-with rbd.Image(io, sys.argv[4]) as img:
-    img.write(b'y' * 4096, 8192)
-io.close(); c.shutdown()
-"#;
-    let out = run(Command::new("timeout").args([
-        "60",
-        "/usr/bin/python3",
-        "-c",
-        script,
-        &bed.var("CEPH_CONF"),
-        &bed.var("CEPH_ADMIN_KEYRING"),
-        POOL,
-        image,
-    ]));
+    let body = "with rbd.Image(io, sys.argv[4]) as img:\n    \
+                img.write(b'y' * 4096, 8192)\n\
+                io.close(); c.shutdown()\n";
+    let out = run(Command::new("timeout")
+        .args(["60", "/usr/bin/python3"])
+        .args(bed.py_admin_args(body, POOL, &[image])));
     (
         out.status.success(),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -396,18 +281,17 @@ io.close(); c.shutdown()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_exclusive_lock_is_respected_both_ways() {
     let bed = Testbed::load();
-    let rados = connect(&bed).await;
-    let io: IoCtx = rados.ioctx(POOL).unwrap();
+    let (rados, io) = bed.rados_admin_pool(POOL).await;
     let name = unique_name("lockw");
-    rbd_ok(&bed, &["create", "--size", "8M", &spec(&name)]);
+    bed.rbd_ok(&["create", "--size", "8M", &spec(&name)]);
     let id = image_id(&rados, &io, &name).await;
 
     // librbd holds it: our write is refused, naming the holder.
-    let mut holder = librbd_holder(&bed, &name);
-    let before = rbd_json(&bed, &["lock", "ls", &spec(&name)]);
+    let mut holder = bed.librbd_holder(POOL, &name);
+    let before = bed.rbd_json(&["lock", "ls", &spec(&name)]);
     let img = Image::open(&rados, &io, &name).await.unwrap();
     let r = img.write(4096, Bytes::from_static(b"z")).await;
-    let after = rbd_json(&bed, &["lock", "ls", &spec(&name)]);
+    let after = bed.rbd_json(&["lock", "ls", &spec(&name)]);
     drop(holder.stdin.take());
     let _ = holder.wait();
     let e = r.unwrap_err();
@@ -416,11 +300,11 @@ async fn the_exclusive_lock_is_respected_both_ways() {
     assert!(msg.starts_with("image in use by client."), "{msg}");
     assert_eq!(before, after, "the holder's lock was left alone");
     assert!(!img.holds_lock().await);
-    assert!(export(&bed, &spec(&name))[4096] == 0);
+    assert!(bed.rbd_export(&spec(&name))[4096] == 0);
 
     // We hold it: a librbd writer is told we keep it (no hang), and
     // succeeds once we close.
-    let mut model = export(&bed, &spec(&name));
+    let mut model = bed.rbd_export(&spec(&name));
     img.write(100, Bytes::from_static(b"ours")).await.unwrap();
     model[100..104].copy_from_slice(b"ours");
     let t = std::time::Instant::now();
@@ -431,7 +315,7 @@ async fn the_exclusive_lock_is_respected_both_ways() {
     let (ok, err) = librbd_write(&bed, &name);
     assert!(ok, "{err}");
     model[8192..8192 + 4096].fill(b'y');
-    assert!(export(&bed, &spec(&name)) == model);
+    assert!(bed.rbd_export(&spec(&name)) == model);
     object_map_check(&bed, &name);
     remove_image(&rados, &io, &name).await.unwrap();
     assert_gone(&bed, &id);
@@ -440,8 +324,7 @@ async fn the_exclusive_lock_is_respected_both_ways() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_trash_round_trips_with_librbd() {
     let bed = Testbed::load();
-    let rados = connect(&bed).await;
-    let io: IoCtx = rados.ioctx(POOL).unwrap();
+    let (rados, io) = bed.rados_admin_pool(POOL).await;
     let name = unique_name("trash");
     let id = create_image(&rados, &io, &name, 4 << 20, &CreateOptions::default())
         .await
@@ -451,14 +334,14 @@ async fn the_trash_round_trips_with_librbd() {
         .await
         .unwrap();
     img.close().await.unwrap();
-    let data = export(&bed, &spec(&name));
+    let data = bed.rbd_export(&spec(&name));
 
     // Ours moves, librbd sees it in the trash and restores it.
     let moved = trash_move(&rados, &io, &name, Duration::ZERO)
         .await
         .unwrap();
     assert_eq!(moved, id);
-    let ls = rbd_json(&bed, &["trash", "ls", POOL]);
+    let ls = bed.rbd_json(&["trash", "ls", POOL]);
     assert!(
         ls.as_array()
             .unwrap()
@@ -466,20 +349,17 @@ async fn the_trash_round_trips_with_librbd() {
             .any(|e| e["id"] == id.as_str() && e["name"] == name.as_str()),
         "{ls}"
     );
-    assert!(!rbd_ok(&bed, &["ls", POOL]).lines().any(|l| l == name));
+    assert!(!bed.rbd_ok(&["ls", POOL]).lines().any(|l| l == name));
     assert!(!list_images(&io)
         .await
         .unwrap()
         .iter()
         .any(|(n, _)| *n == name));
-    rbd_ok(&bed, &["trash", "restore", &format!("{POOL}/{id}")]);
-    assert!(export(&bed, &spec(&name)) == data);
+    bed.rbd_ok(&["trash", "restore", &format!("{POOL}/{id}")]);
+    assert!(bed.rbd_export(&spec(&name)) == data);
 
     // librbd moves (with a delay), ours lists, restores, moves again.
-    rbd_ok(
-        &bed,
-        &["trash", "mv", "--expires-at", "1 hour", &spec(&name)],
-    );
+    bed.rbd_ok(&["trash", "mv", "--expires-at", "1 hour", &spec(&name)]);
     let e = trash_list(&io)
         .await
         .unwrap()
@@ -490,7 +370,7 @@ async fn the_trash_round_trips_with_librbd() {
     assert!(e.spec.deferment_end_time > e.spec.deletion_time);
     let renamed = format!("{name}-back");
     trash_restore(&io, &id, Some(&renamed)).await.unwrap();
-    assert!(export(&bed, &spec(&renamed)) == data);
+    assert!(bed.rbd_export(&spec(&renamed)) == data);
     trash_move(&rados, &io, &renamed, Duration::from_secs(3600))
         .await
         .unwrap();
@@ -498,7 +378,7 @@ async fn the_trash_round_trips_with_librbd() {
     let r = trash_remove(&rados, &io, &id, false).await;
     assert!(matches!(r, Err(Error::Refused(_))), "{r:?}");
     trash_remove(&rados, &io, &id, true).await.unwrap();
-    let ls = rbd_json(&bed, &["trash", "ls", POOL]);
+    let ls = bed.rbd_json(&["trash", "ls", POOL]);
     assert!(
         !ls.as_array()
             .unwrap()
@@ -516,10 +396,7 @@ async fn the_trash_round_trips_with_librbd() {
     trash_move(&rados, &io, &name2, Duration::ZERO)
         .await
         .unwrap();
-    rbd_ok(
-        &bed,
-        &["trash", "rm", "--no-progress", &format!("{POOL}/{id2}")],
-    );
+    bed.rbd_ok(&["trash", "rm", "--no-progress", &format!("{POOL}/{id2}")]);
     assert!(trash_list(&io).await.unwrap().iter().all(|e| e.id != id2));
     assert_gone(&bed, &id2);
 }

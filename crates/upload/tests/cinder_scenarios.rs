@@ -14,40 +14,17 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
-use futures::StreamExt;
-use glance_client::{ConfigLoader, Glance};
-use rbd_native_tests::{cinder, run, run_ok, Testbed};
-
-/// The binary under test: `RBD_NATIVE_BIN` (the static build, see `make
-/// static`) or the one cargo built.
-fn bin() -> String {
-    std::env::var("RBD_NATIVE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_rbd-native").to_string())
-}
+use glance_client::Glance;
+use rbd_native_tests::{cinder, glance_download, rbd_native_bin, run, run_ok, Testbed};
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-const OS_VARS: &[&str] = &[
-    "OS_AUTH_URL",
-    "OS_USERNAME",
-    "OS_PASSWORD",
-    "OS_PROJECT_NAME",
-    "OS_USER_DOMAIN_NAME",
-    "OS_PROJECT_DOMAIN_NAME",
-    "OS_REGION_NAME",
-];
-
 fn upload(bed: &Testbed, volume: &str, clone: bool) -> String {
-    let mut c = Command::new(bin());
+    let mut c = bed.rbd_native_uploader(&rbd_native_bin(env!("CARGO_BIN_EXE_rbd-native")));
     c.args([
-        "-c",
-        &bed.var("CEPH_CONF"),
-        "--id",
-        "cinder",
-        "-k",
-        &bed.var("CEPH_CINDER_KEYRING"),
         "upload",
         "--volume",
         &format!("volumes/{volume}"),
@@ -60,15 +37,7 @@ fn upload(bed: &Testbed, volume: &str, clone: bool) -> String {
         "--clone-optimization"
     } else {
         "--no-clone-optimization"
-    })
-    .env_remove("CEPH_ARGS")
-    .env_remove("OS_CLOUD")
-    .env("RBD_NATIVE_CONFIG", "/dev/null");
-    for v in OS_VARS {
-        if let Some(val) = bed.get(v) {
-            c.env(v, val);
-        }
-    }
+    });
     let out = run(&mut c);
     assert!(
         out.status.success(),
@@ -78,27 +47,6 @@ fn upload(bed: &Testbed, volume: &str, clone: bool) -> String {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["path"], if clone { "clone" } else { "stream" }, "{v}");
     v["image_id"].as_str().unwrap().to_string()
-}
-
-async fn glance(bed: &Testbed) -> Glance {
-    let env: Vec<(String, String)> = OS_VARS
-        .iter()
-        .filter_map(|n| bed.get(n).map(|v| (n.to_string(), v)))
-        .collect();
-    let cfg = ConfigLoader::with_env(env)
-        .config_files(vec![])
-        .load()
-        .unwrap();
-    glance_client::connect(cfg).await.unwrap()
-}
-
-async fn download(g: &Glance, id: &str) -> Vec<u8> {
-    let mut s = g.download(id).await.unwrap();
-    let mut out = Vec::new();
-    while let Some(chunk) = s.next().await {
-        out.extend_from_slice(&chunk.unwrap());
-    }
-    out
 }
 
 /// Waits until Glance has finished hashing the image (the locations API
@@ -122,53 +70,26 @@ async fn delete_image(g: &Glance, id: &str) -> Result<(), u16> {
         .map_err(|e| e.status().unwrap_or(0))
 }
 
-fn rbd(bed: &Testbed, args: &[&str]) -> Output {
-    let mut c = bed.ceph_tool("rbd", "CEPH_CONF", "admin");
-    c.args(args);
-    run(&mut c)
-}
-
-fn export(bed: &Testbed, spec: &str) -> Vec<u8> {
-    let mut c = bed.ceph_tool("rbd", "CEPH_CONF", "admin");
-    c.args(["export", "--no-progress", spec, "-"]);
-    run_ok(&mut c).stdout
-}
-
 /// A Cinder volume of 1 GiB with 64 MiB of random data written.
 fn make_volume(bed: &Testbed) -> (String, Vec<u8>) {
     let out = run_ok(&mut Command::new("uuidgen"));
     let name = format!("volume-{}", String::from_utf8_lossy(&out.stdout).trim());
     cinder(bed, &["create-volume", &name, "1"]);
     let spec = format!("volumes/{name}");
-    let w = rbd(
-        bed,
-        &[
-            "bench",
-            "--io-type",
-            "write",
-            "--io-size",
-            "4M",
-            "--io-total",
-            "64M",
-            "--io-pattern",
-            "rand",
-            &spec,
-        ],
-    );
-    assert!(w.status.success());
-    let data = export(bed, &spec);
+    bed.rbd_bench_write(&spec, "64M", "rand");
+    let data = bed.rbd_export(&spec);
     (name, data)
 }
 
 /// Purges the volume's RBD trash entry, if Cinder left one (the
 /// documented purge: `rbd trash rm`, or `rbd trash purge POOL`).
 fn purge(bed: &Testbed, volume: &str) {
-    let out = rbd(bed, &["trash", "ls", "volumes", "--format", "json"]);
+    let out = bed.rbd(&["trash", "ls", "volumes", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
     for e in v.as_array().cloned().unwrap_or_default() {
         if e["name"].as_str() == Some(volume) {
             let id = e["id"].as_str().unwrap();
-            let r = rbd(bed, &["trash", "rm", &format!("volumes/{id}")]);
+            let r = bed.rbd(&["trash", "rm", &format!("volumes/{id}")]);
             assert!(
                 r.status.success(),
                 "trash rm {volume}: {}",
@@ -188,14 +109,14 @@ fn nothing_left(bed: &Testbed, volume: &str, image: &str) {
         ("images", image.to_string()),
     ] {
         assert!(
-            !rbd(bed, &["info", &format!("{pool}/{name}")])
+            !bed.rbd(&["info", &format!("{pool}/{name}")])
                 .status
                 .success(),
             "{pool}/{name} is left"
         );
     }
     for pool in ["volumes", "images"] {
-        let out = rbd(bed, &["trash", "ls", pool, "--format", "json"]);
+        let out = bed.rbd(&["trash", "ls", pool, "--format", "json"]);
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
         for e in v.as_array().cloned().unwrap_or_default() {
             let n = e["name"].as_str().unwrap_or_default();
@@ -208,13 +129,16 @@ fn nothing_left(bed: &Testbed, volume: &str, image: &str) {
 async fn clone_then_cinder_deletes_the_volume() {
     let _one = SERIAL.lock().await;
     let bed = Testbed::load();
-    let g = glance(&bed).await;
+    let g = bed.glance().await;
     let (vol, data) = make_volume(&bed);
     let image = upload(&bed, &vol, true);
 
     let d = cinder(&bed, &["delete-volume", &vol]);
     eprintln!("Cinder's delete: {}", d["outcome"]);
-    assert!(download(&g, &image).await == data, "the image changed");
+    assert!(
+        glance_download(&g, &image).await == data,
+        "the image changed"
+    );
 
     assert_eq!(delete_image(&g, &image).await, Ok(()));
     purge(&bed, &vol);
@@ -225,10 +149,10 @@ async fn clone_then_cinder_deletes_the_volume() {
 async fn clone_then_the_image_is_deleted_first_then_the_volume() {
     let _one = SERIAL.lock().await;
     let bed = Testbed::load();
-    let g = glance(&bed).await;
+    let g = bed.glance().await;
     let (vol, data) = make_volume(&bed);
     let image = upload(&bed, &vol, true);
-    assert!(download(&g, &image).await == data);
+    assert!(glance_download(&g, &image).await == data);
 
     assert_eq!(delete_image(&g, &image).await, Ok(()));
     let d = cinder(&bed, &["delete-volume", &vol]);
@@ -241,7 +165,7 @@ async fn clone_then_the_image_is_deleted_first_then_the_volume() {
 async fn a_volume_from_the_image_then_the_image_deleted_same_for_clone_and_stream() {
     let _one = SERIAL.lock().await;
     let bed = Testbed::load();
-    let g = glance(&bed).await;
+    let g = bed.glance().await;
     let mut outcomes = Vec::new();
     for clone in [true, false] {
         let (vol, data) = make_volume(&bed);
@@ -251,8 +175,8 @@ async fn a_volume_from_the_image_then_the_image_deleted_same_for_clone_and_strea
         let first = delete_image(&g, &image).await;
         // What stays readable: the image (if Glance kept it) and the new
         // volume, both with the volume's bytes.
-        let image_readable = first.is_err() && download(&g, &image).await == data;
-        let new_volume = export(&bed, &format!("volumes/{from}"));
+        let image_readable = first.is_err() && glance_download(&g, &image).await == data;
+        let new_volume = bed.rbd_export(&format!("volumes/{from}"));
         let volume_ok = new_volume.get(..data.len()) == Some(&data[..]);
         outcomes.push((first, image_readable, volume_ok));
         eprintln!(

@@ -8,23 +8,21 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
-use rbd_native_tests::{pattern, run, run_ok, unique_name, ScratchDir, Testbed};
+use rbd_native_tests::{pattern, run, unique_name, ScratchDir, Testbed};
 
 const POOL: &str = "volumes";
 
-fn ours(bed: &Testbed, args: &[&str]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_rbd-native"));
-    c.args([
-        "-c",
-        &bed.var("CEPH_CONF"),
-        "--id",
+/// `rbd-native` (the one cargo built) as admin of cluster main.
+fn ours_command(bed: &Testbed) -> Command {
+    bed.rbd_native(
+        env!("CARGO_BIN_EXE_rbd-native"),
         "admin",
-        "-k",
-        &bed.var("CEPH_ADMIN_KEYRING"),
-    ])
-    .args(args)
-    .env_remove("CEPH_ARGS");
-    run(&mut c)
+        "CEPH_ADMIN_KEYRING",
+    )
+}
+
+fn ours(bed: &Testbed, args: &[&str]) -> Output {
+    run(ours_command(bed).args(args))
 }
 
 fn ours_ok(bed: &Testbed, args: &[&str]) -> Vec<u8> {
@@ -36,12 +34,6 @@ fn ours_ok(bed: &Testbed, args: &[&str]) -> Vec<u8> {
     );
     assert!(out.stderr.is_empty() || !String::from_utf8_lossy(&out.stderr).contains('%'));
     out.stdout
-}
-
-fn rbd_ok(bed: &Testbed, args: &[&str]) -> Vec<u8> {
-    let mut c = bed.ceph_tool("rbd", "CEPH_CONF", "admin");
-    c.args(args);
-    run_ok(&mut c).stdout
 }
 
 fn json(bytes: &[u8]) -> serde_json::Value {
@@ -63,18 +55,8 @@ fn sha256(data: &[u8]) -> String {
         .to_string()
 }
 
-fn objects_of(bed: &Testbed, id: &str) -> Vec<String> {
-    let mut c = bed.ceph_tool("rados", "CEPH_CONF", "admin");
-    c.args(["-p", POOL, "ls"]);
-    String::from_utf8_lossy(&run_ok(&mut c).stdout)
-        .lines()
-        .filter(|l| l.contains(id))
-        .map(str::to_string)
-        .collect()
-}
-
 fn image_id(bed: &Testbed, spec: &str) -> String {
-    json(&rbd_ok(bed, &["info", spec, "--format", "json"]))["id"]
+    bed.rbd_json(&["info", spec])["id"]
         .as_str()
         .unwrap()
         .to_string()
@@ -104,11 +86,12 @@ fn import_export_ls_resize_du_and_trash_agree_with_rbd() {
     // import from a file, rbd exports the same bytes.
     ours_ok(&bed, &["import", file.to_str().unwrap(), &spec]);
     let id = image_id(&bed, &spec);
-    let theirs = rbd_ok(&bed, &["export", "--no-progress", &spec, "-"]);
+    let theirs = bed.rbd_export(&spec);
     assert_eq!(sha256(&theirs), sha256(&data));
-    rbd_ok(&bed, &["object-map", "check", "--no-progress", &spec]);
+    bed.rbd_ok(&["object-map", "check", "--no-progress", &spec]);
     // Sparse: only the objects with data exist.
-    let data_objects = objects_of(&bed, &id)
+    let data_objects = bed
+        .objects_of(POOL, &id)
         .into_iter()
         .filter(|o| o.starts_with("rbd_data."))
         .count();
@@ -134,7 +117,7 @@ fn import_export_ls_resize_du_and_trash_agree_with_rbd() {
         .clone();
     assert_eq!(row["size"].as_u64(), Some(data.len() as u64));
     let du = json(&ours_ok(&bed, &["du", &spec, "--format", "json"]));
-    let theirs = json(&rbd_ok(&bed, &["du", &spec, "--format", "json"]));
+    let theirs = bed.rbd_json(&["du", &spec]);
     assert_eq!(
         du["images"][0]["used_size"],
         theirs["images"][0]["used_size"]
@@ -146,13 +129,13 @@ fn import_export_ls_resize_du_and_trash_agree_with_rbd() {
         .success());
     ours_ok(&bed, &["resize", "--size", "2M", "--allow-shrink", &spec]);
     ours_ok(&bed, &["resize", "--size", "16M", &spec]);
-    let info = json(&rbd_ok(&bed, &["info", &spec, "--format", "json"]));
+    let info = bed.rbd_json(&["info", &spec]);
     assert_eq!(info["size"].as_u64(), Some(16 << 20));
     let mut expect = data[..2 << 20].to_vec();
     expect.resize(16 << 20, 0);
-    let theirs = rbd_ok(&bed, &["export", "--no-progress", &spec, "-"]);
+    let theirs = bed.rbd_export(&spec);
     assert_eq!(sha256(&theirs), sha256(&expect));
-    rbd_ok(&bed, &["object-map", "check", "--no-progress", &spec]);
+    bed.rbd_ok(&["object-map", "check", "--no-progress", &spec]);
 
     // trash: mv, ls (json), restore, mv, rm.
     ours_ok(&bed, &["trash", "mv", &spec]);
@@ -162,7 +145,7 @@ fn import_export_ls_resize_du_and_trash_agree_with_rbd() {
         .unwrap()
         .iter()
         .any(|e| e["id"] == id.as_str()));
-    let theirs = json(&rbd_ok(&bed, &["trash", "ls", POOL, "--format", "json"]));
+    let theirs = bed.rbd_json(&["trash", "ls", POOL]);
     assert!(theirs
         .as_array()
         .unwrap()
@@ -175,7 +158,7 @@ fn import_export_ls_resize_du_and_trash_agree_with_rbd() {
         .status
         .success());
     ours_ok(&bed, &["trash", "rm", "--force", &format!("{POOL}/{id}")]);
-    assert!(objects_of(&bed, &id).is_empty());
+    assert!(bed.objects_of(POOL, &id).is_empty());
 }
 
 #[test]
@@ -184,24 +167,11 @@ fn import_from_standard_input_and_export_match_rbd() {
     let data = sparse_input((6 << 20) + 777);
     let name = unique_name("cli-stdin");
     let spec = format!("{POOL}/{name}");
-    let mut c = Command::new(env!("CARGO_BIN_EXE_rbd-native"));
-    c.args([
-        "-c",
-        &bed.var("CEPH_CONF"),
-        "--id",
-        "admin",
-        "-k",
-        &bed.var("CEPH_ADMIN_KEYRING"),
-        "import",
-        "--image-feature",
-        "layering",
-        "-",
-        &spec,
-    ])
-    .env_remove("CEPH_ARGS")
-    .stdin(Stdio::piped())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+    let mut c = ours_command(&bed);
+    c.args(["import", "--image-feature", "layering", "-", &spec])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     let mut child = c.spawn().unwrap();
     child.stdin.take().unwrap().write_all(&data).unwrap();
     let out = child.wait_with_output().unwrap();
@@ -211,13 +181,13 @@ fn import_from_standard_input_and_export_match_rbd() {
         String::from_utf8_lossy(&out.stderr)
     );
     let id = image_id(&bed, &spec);
-    let info = json(&rbd_ok(&bed, &["info", &spec, "--format", "json"]));
+    let info = bed.rbd_json(&["info", &spec]);
     assert_eq!(info["size"].as_u64(), Some(data.len() as u64));
     assert_eq!(info["features"], serde_json::json!(["layering"]));
-    let theirs = rbd_ok(&bed, &["export", "--no-progress", &spec, "-"]);
+    let theirs = bed.rbd_export(&spec);
     assert_eq!(sha256(&theirs), sha256(&data));
     let ours_out = ours_ok(&bed, &["export", &spec, "-"]);
     assert_eq!(sha256(&ours_out), sha256(&theirs));
     ours_ok(&bed, &["rm", &spec]);
-    assert!(objects_of(&bed, &id).is_empty());
+    assert!(bed.objects_of(POOL, &id).is_empty());
 }

@@ -8,52 +8,20 @@
 
 use std::process::{Command, Output};
 
-use futures::StreamExt;
-use glance_client::{ConfigLoader, Glance};
-use rbd_native_tests::{pattern, run, run_ok, unique_name, ScratchDir, Testbed};
+use glance_client::Glance;
+use rbd_native_tests::{
+    glance_download, pattern, rbd_native_bin, run, run_ok, unique_name, ScratchDir, Testbed,
+};
 
 /// Uploads share one Glance (one worker): one test at a time.
-/// The binary under test: `RBD_NATIVE_BIN` (the static build, see `make
-/// static`) or the one cargo built.
-fn bin() -> String {
-    std::env::var("RBD_NATIVE_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_rbd-native").to_string())
-}
-
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-const OS_VARS: &[&str] = &[
-    "OS_AUTH_URL",
-    "OS_USERNAME",
-    "OS_PASSWORD",
-    "OS_PROJECT_NAME",
-    "OS_USER_DOMAIN_NAME",
-    "OS_PROJECT_DOMAIN_NAME",
-    "OS_REGION_NAME",
-    "OS_IDENTITY_API_VERSION",
-];
 
 /// `rbd-native` as the cinder user with the uploader's OpenStack
 /// credentials; `env` overrides.
 fn ours(bed: &Testbed, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(bin());
-    c.args([
-        "-c",
-        &bed.var("CEPH_CONF"),
-        "--id",
-        "cinder",
-        "-k",
-        &bed.var("CEPH_CINDER_KEYRING"),
-    ])
-    .args(args)
-    .env_remove("CEPH_ARGS")
-    .env_remove("OS_CLOUD")
-    .env_remove("OS_CLIENT_CONFIG_FILE")
-    .env("RBD_NATIVE_CONFIG", "/dev/null");
-    for v in OS_VARS {
-        if let Some(val) = bed.get(v) {
-            c.env(v, val);
-        }
-    }
+    let bin = rbd_native_bin(env!("CARGO_BIN_EXE_rbd-native"));
+    let mut c = bed.rbd_native_uploader(&bin);
+    c.args(args);
     for (k, v) in env {
         c.env(k, v);
     }
@@ -72,27 +40,6 @@ fn upload_json(bed: &Testbed, args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-async fn glance(bed: &Testbed) -> Glance {
-    let env: Vec<(String, String)> = OS_VARS
-        .iter()
-        .filter_map(|n| bed.get(n).map(|v| (n.to_string(), v)))
-        .collect();
-    let cfg = ConfigLoader::with_env(env)
-        .config_files(vec![])
-        .load()
-        .unwrap();
-    glance_client::connect(cfg).await.unwrap()
-}
-
-async fn download(g: &Glance, id: &str) -> Vec<u8> {
-    let mut s = g.download(id).await.unwrap();
-    let mut out = Vec::new();
-    while let Some(chunk) = s.next().await {
-        out.extend_from_slice(&chunk.unwrap());
-    }
-    out
-}
-
 /// Deletes a Glance image, retrying while Glance still hashes it.
 async fn delete_image(g: &Glance, id: &str) {
     for _ in 0..30 {
@@ -105,12 +52,6 @@ async fn delete_image(g: &Glance, id: &str) {
     panic!("could not delete Glance image {id}");
 }
 
-fn rbd(bed: &Testbed, args: &[&str]) -> Output {
-    let mut c = bed.ceph_tool("rbd", "CEPH_CONF", "admin");
-    c.args(args);
-    run(&mut c)
-}
-
 /// A volume of `len` bytes of a pattern, made with `rbd import`.
 fn make_volume(bed: &Testbed, len: usize, seed: u64) -> (String, Vec<u8>) {
     let name = unique_name("upload-vol");
@@ -118,31 +59,12 @@ fn make_volume(bed: &Testbed, len: usize, seed: u64) -> (String, Vec<u8>) {
     let dir = ScratchDir::new("upload-vol");
     let f = dir.path().join("v");
     std::fs::write(&f, &data).unwrap();
-    let mut c = bed.ceph_tool("rbd", "CEPH_CONF", "admin");
-    c.args(["import", f.to_str().unwrap(), &format!("volumes/{name}")]);
-    run_ok(&mut c);
+    bed.rbd_ok(&["import", f.to_str().unwrap(), &format!("volumes/{name}")]);
     (name, data)
 }
 
-/// Removes a volume and every snapshot on it.
-fn remove_volume(bed: &Testbed, name: &str) {
-    let spec = format!("volumes/{name}");
-    let out = rbd(bed, &["snap", "ls", &spec, "--format", "json"]);
-    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&out.stdout) {
-        for s in v.as_array().cloned().unwrap_or_default() {
-            let snap = format!("{spec}@{}", s["name"].as_str().unwrap_or_default());
-            let _ = rbd(bed, &["snap", "unprotect", &snap]);
-            let _ = rbd(bed, &["snap", "rm", &snap]);
-        }
-    }
-    let _ = rbd(bed, &["rm", &spec]);
-}
-
 fn snapshots(bed: &Testbed, name: &str) -> Vec<String> {
-    let out = rbd(
-        bed,
-        &["snap", "ls", &format!("volumes/{name}"), "--format", "json"],
-    );
+    let out = bed.rbd(&["snap", "ls", &format!("volumes/{name}"), "--format", "json"]);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
     v.as_array()
         .cloned()
@@ -156,7 +78,7 @@ fn snapshots(bed: &Testbed, name: &str) -> Vec<String> {
 async fn clone_and_stream_uploads_download_as_the_volume() {
     let _one = SERIAL.lock().await;
     let bed = Testbed::load();
-    let g = glance(&bed).await;
+    let g = bed.glance().await;
     let (vol, data) = make_volume(&bed, 20 << 20, 11);
     let spec = format!("volumes/{vol}");
 
@@ -173,11 +95,8 @@ async fn clone_and_stream_uploads_download_as_the_volume() {
     assert_eq!(r["path"], "clone", "{r}");
     let cloned = r["image_id"].as_str().unwrap().to_string();
     let info: serde_json::Value = serde_json::from_slice(
-        &rbd(
-            &bed,
-            &["info", &format!("images/{cloned}"), "--format", "json"],
-        )
-        .stdout,
+        &bed.rbd(&["info", &format!("images/{cloned}"), "--format", "json"])
+            .stdout,
     )
     .unwrap();
     assert_eq!(info["parent"]["image"], vol.as_str());
@@ -206,29 +125,10 @@ async fn clone_and_stream_uploads_download_as_the_volume() {
     let streamed = r["image_id"].as_str().unwrap().to_string();
 
     // Writing to the volume afterwards changes neither image.
-    let out = rbd(
-        &bed,
-        &[
-            "bench",
-            "--io-type",
-            "write",
-            "--io-size",
-            "4M",
-            "--io-total",
-            "8M",
-            "--io-pattern",
-            "seq",
-            &spec,
-        ],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    bed.rbd_bench_write(&spec, "8M", "seq");
     for id in [&cloned, &streamed] {
         assert!(
-            download(&g, id).await == data,
+            glance_download(&g, id).await == data,
             "image {id} differs from the volume at upload"
         );
     }
@@ -236,7 +136,7 @@ async fn clone_and_stream_uploads_download_as_the_volume() {
     // the snapshot trash (clone format 2), out of the user's sight.
     assert!(snapshots(&bed, &vol).is_empty());
     let all =
-        String::from_utf8_lossy(&rbd(&bed, &["snap", "ls", "--all", &spec]).stdout).into_owned();
+        String::from_utf8_lossy(&bed.rbd(&["snap", "ls", "--all", &spec]).stdout).into_owned();
     assert!(
         all.contains(&format!("trash (image-{cloned}.clone_snap)")),
         "{all}"
@@ -245,8 +145,9 @@ async fn clone_and_stream_uploads_download_as_the_volume() {
     for id in [&cloned, &streamed] {
         delete_image(&g, id).await;
     }
-    remove_volume(&bed, &vol);
-    assert!(!rbd(&bed, &["info", &format!("images/{cloned}")])
+    bed.remove_image_and_snaps(&format!("volumes/{vol}"));
+    assert!(!bed
+        .rbd(&["info", &format!("images/{cloned}")])
         .status
         .success());
 }
@@ -255,7 +156,7 @@ async fn clone_and_stream_uploads_download_as_the_volume() {
 async fn every_reason_not_to_clone_streams_and_says_why() {
     let _one = SERIAL.lock().await;
     let bed = Testbed::load();
-    let g = glance(&bed).await;
+    let g = bed.glance().await;
     let (vol, data) = make_volume(&bed, 4 << 20, 12);
     let spec = format!("volumes/{vol}");
     let cases: &[(&[&str], &str)] = &[
@@ -277,18 +178,18 @@ async fn every_reason_not_to_clone_streams_and_says_why() {
         let reason = r["reason"].as_str().unwrap();
         assert!(reason.contains(why), "{extra:?}: {reason}");
         let id = r["image_id"].as_str().unwrap();
-        assert!(download(&g, id).await == data);
+        assert!(glance_download(&g, id).await == data);
         delete_image(&g, id).await;
     }
     assert!(snapshots(&bed, &vol).is_empty());
-    remove_volume(&bed, &vol);
+    bed.remove_image_and_snaps(&format!("volumes/{vol}"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_are_clear_and_leave_nothing() {
     let _one = SERIAL.lock().await;
     let bed = Testbed::load();
-    let g = glance(&bed).await;
+    let g = bed.glance().await;
     let (vol, _) = make_volume(&bed, 4 << 20, 13);
     let spec = format!("volumes/{vol}");
     let name = unique_name("t-fail");
@@ -341,7 +242,7 @@ async fn failures_are_clear_and_leave_nothing() {
     let v: serde_json::Value = serde_json::from_slice(&images).unwrap();
     assert_eq!(v["images"], serde_json::json!([]), "{v}");
     assert!(snapshots(&bed, &vol).is_empty());
-    remove_volume(&bed, &vol);
+    bed.remove_image_and_snaps(&format!("volumes/{vol}"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -353,25 +254,22 @@ async fn cleanup_removes_what_a_killed_run_left_and_check_reports() {
     // snapshot and a clone named after an image Glance does not have.
     let fake = "00000000-1111-2222-3333-444444444444";
     let snap = format!("volumes/{vol}@image-{fake}.clone_snap");
-    assert!(rbd(&bed, &["snap", "create", &snap]).status.success());
-    assert!(rbd(&bed, &["snap", "protect", &snap]).status.success());
-    assert!(rbd(
-        &bed,
-        &[
+    assert!(bed.rbd(&["snap", "create", &snap]).status.success());
+    assert!(bed.rbd(&["snap", "protect", &snap]).status.success());
+    assert!(bed
+        .rbd(&[
             "clone",
             &snap,
             &format!("images/{fake}"),
             "--image-feature",
             "layering"
-        ]
-    )
-    .status
-    .success());
-    assert!(
-        rbd(&bed, &["snap", "create", &format!("images/{fake}@snap")])
-            .status
-            .success()
-    );
+        ])
+        .status
+        .success());
+    assert!(bed
+        .rbd(&["snap", "create", &format!("images/{fake}@snap")])
+        .status
+        .success());
 
     let out = ours(&bed, &["upload", "--cleanup", fake], &[]);
     assert!(
@@ -381,11 +279,12 @@ async fn cleanup_removes_what_a_killed_run_left_and_check_reports() {
     );
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(said.contains(&format!("images/{fake}")), "{said}");
-    assert!(!rbd(&bed, &["info", &format!("images/{fake}")])
+    assert!(!bed
+        .rbd(&["info", &format!("images/{fake}")])
         .status
         .success());
     assert!(snapshots(&bed, &vol).is_empty());
-    remove_volume(&bed, &vol);
+    bed.remove_image_and_snaps(&format!("volumes/{vol}"));
 
     let out = ours(&bed, &["check", "--format", "json"], &[]);
     assert!(
@@ -413,8 +312,7 @@ async fn a_clone_failing_after_the_ids_are_allotted_releases_them() {
     // the volume snapshot is made.
     let vol = unique_name("upload-nolayering");
     let spec = format!("volumes/{vol}");
-    let mut c = bed.ceph_tool("rbd", "CEPH_CONF", "admin");
-    c.args([
+    bed.rbd_ok(&[
         "create",
         "--size",
         "4M",
@@ -422,7 +320,6 @@ async fn a_clone_failing_after_the_ids_are_allotted_releases_them() {
         "exclusive-lock",
         &spec,
     ]);
-    run_ok(&mut c);
     let before = bed.osdmap_epoch("CEPH_CONF");
     let out = ours(
         &bed,
@@ -456,7 +353,7 @@ async fn a_clone_failing_after_the_ids_are_allotted_releases_them() {
     }
     assert!(snapshots(&bed, &vol).is_empty());
     // And no Glance image was left queued.
-    let g = glance(&bed).await;
+    let g = bed.glance().await;
     assert!(g.show_image(r["image_id"].as_str().unwrap()).await.is_err());
-    remove_volume(&bed, &vol);
+    bed.remove_image_and_snaps(&format!("volumes/{vol}"));
 }

@@ -1,0 +1,34 @@
+//! Our Keystone/Glance client for the bed (feature `glance`).
+
+use futures_util::StreamExt;
+use glance_client::{CloudConfig, ConfigLoader, Glance};
+
+use crate::Testbed;
+
+impl Testbed {
+    /// The client configuration of the bed's uploader from its `OS_*`
+    /// variables alone ([`Testbed::os_env`]; no clouds.yaml).
+    pub fn glance_config(&self) -> CloudConfig {
+        ConfigLoader::with_env(self.os_env())
+            .config_files(vec![])
+            .load()
+            .expect("config from OS_* variables")
+    }
+
+    /// The bed's Glance, as the uploader ([`Testbed::glance_config`]).
+    pub async fn glance(&self) -> Glance {
+        glance_client::connect(self.glance_config())
+            .await
+            .expect("connect to Glance")
+    }
+}
+
+/// The whole data of Glance image `id`.
+pub async fn glance_download(glance: &Glance, id: &str) -> Vec<u8> {
+    let mut stream = glance.download(id).await.expect("download");
+    let mut got = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        got.extend_from_slice(&chunk.expect("download chunk"));
+    }
+    got
+}
