@@ -214,8 +214,7 @@ impl Bench {
                 .expect("run rbd-native");
             let wall = t.elapsed().as_secs_f64();
             let ok = out.status.success()
-                && serde_json::from_slice::<Value>(&out.stdout)
-                    .is_ok_and(|v| v["path"] == path);
+                && serde_json::from_slice::<Value>(&out.stdout).is_ok_and(|v| v["path"] == path);
             if ok || attempt == 3 {
                 return (Self::tool_result(&out, path), wall);
             }
