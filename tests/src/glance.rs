@@ -32,3 +32,20 @@ pub async fn glance_download(glance: &Glance, id: &str) -> Vec<u8> {
     }
     got
 }
+
+/// Waits (up to a minute) until Glance has computed the image's hash: the
+/// locations API hashes in the background, and on the bed's SQLite a
+/// hashing task that ends during another request's update makes that
+/// request fail ("database is locked").
+pub async fn glance_wait_hashed(glance: &Glance, id: &str) {
+    for _ in 0..120 {
+        match glance.show_image(id).await {
+            Ok(img) if img.os_hash_value.is_some() => return,
+            Ok(_) => {}
+            Err(e) if e.is_not_found() => return,
+            Err(_) => {}
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    panic!("Glance never finished hashing image {id}");
+}

@@ -24,7 +24,7 @@ mod glance;
 mod rados;
 
 #[cfg(feature = "glance")]
-pub use glance::glance_download;
+pub use glance::{glance_download, glance_wait_hashed};
 
 /// The variable that names another env file than the workspace's bed.
 pub const ENV_FILE_VAR: &str = "RBD_NATIVE_TESTBED_ENV";

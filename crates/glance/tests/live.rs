@@ -15,7 +15,9 @@ use glance_client::{
     default_store, CloudConfig, ConfigLoader, Error, Glance, Keystone, LocationApi, NewImage,
     NewLocation,
 };
-use rbd_native_tests::{glance_download, pattern, unique_name, ScratchDir, Testbed};
+use rbd_native_tests::{
+    glance_download, glance_wait_hashed, pattern, unique_name, ScratchDir, Testbed,
+};
 
 /// Serializes the tests that move image data: the bed's Glance (one worker)
 /// can leave a location-import task hanging when it runs beside an RBD
@@ -327,6 +329,8 @@ async fn rbd_location_with_the_new_api_becomes_active() {
             assert_eq!(active.size, Some(data.len() as u64), "{active:?}");
             assert_eq!(active.direct_url.as_deref(), Some(url.as_str()));
             assert_eq!(glance_download(&glance, &image.id).await, data);
+            // Let Glance's background hashing end before the next test.
+            glance_wait_hashed(&glance, &image.id).await;
         }
     };
     with_cleanup(&glance, ids, body).await;

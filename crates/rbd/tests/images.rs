@@ -315,3 +315,73 @@ async fn a_preallotted_snapshot_id_the_image_moved_past_is_replaced_and_released
     );
     bed.remove_image_and_snaps(&format!("volumes/{vol}"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clone_of_our_clone_is_what_librbd_sees_and_goes_cleanly() {
+    let bed = Testbed::load();
+    let rados = bed.rados_admin().await;
+    let volumes = rados.ioctx("volumes").unwrap();
+    let images = rados.ioctx("images").unwrap();
+    let base = unique_name("cc-base");
+    bed.rbd_ok(&["create", "--size", "12M", &format!("volumes/{base}")]);
+    py_write(&bed, "volumes", &base, 3 << 20, &pattern(5 << 20, 21));
+
+    // base@s1 -> images/c1 (format 2) ; c1 gets its own data ; c1@s2
+    // (protected) -> volumes/c2 (format 1).
+    let mut img = Image::open(&rados, &volumes, &base).await.unwrap();
+    img.snap_create("s1", None).await.unwrap();
+    let c1 = unique_name("cc-c1");
+    let v2 = CloneOptions {
+        format: CloneFormat::V2,
+        features: None,
+        order: None,
+    };
+    img.clone_to("s1", &images, &c1, &v2).await.unwrap();
+    let child = Image::open(&rados, &images, &c1).await.unwrap();
+    child
+        .write(9 << 20, bytes::Bytes::from(pattern(1 << 20, 22)))
+        .await
+        .unwrap();
+    child.close().await.unwrap();
+    let mut child = Image::open(&rados, &images, &c1).await.unwrap();
+    child.snap_create("s2", None).await.unwrap();
+    child.snap_protect("s2").await.unwrap();
+    let c2 = unique_name("cc-c2");
+    let v1 = CloneOptions {
+        format: CloneFormat::V1,
+        features: Some(1),
+        order: None,
+    };
+    child.clone_to("s2", &volumes, &c2, &v1).await.unwrap();
+
+    let info = bed.rbd_json(&["info", &format!("volumes/{c2}")]);
+    assert_eq!(info["parent"]["pool"], "images");
+    assert_eq!(info["parent"]["image"], c1.as_str());
+    assert_eq!(info["parent"]["snapshot"], "s2");
+    assert!(
+        bed.rbd_export(&format!("volumes/{c2}")) == bed.rbd_export(&format!("images/{c1}@s2")),
+        "the clone of the clone differs from its parent snapshot"
+    );
+    let ours = read_all(&Image::open(&rados, &volumes, &c2).await.unwrap()).await;
+    assert!(ours == bed.rbd_export(&format!("volumes/{c2}")));
+    let listed = bed.rbd_ok(&["children", "--all", &format!("volumes/{base}@s1")]);
+    assert!(listed.contains(&c1), "{listed}");
+
+    // Down the chain by us; librbd then finds nothing.
+    remove_image(&rados, &volumes, &c2).await.unwrap();
+    child.snap_unprotect("s2").await.unwrap();
+    child.snap_remove("s2").await.unwrap();
+    remove_image(&rados, &images, &c1).await.unwrap();
+    img.snap_remove("s1").await.unwrap();
+    remove_image(&rados, &volumes, &base).await.unwrap();
+    for spec in [
+        format!("volumes/{c2}"),
+        format!("images/{c1}"),
+        format!("volumes/{base}"),
+    ] {
+        assert!(
+            !bed.rbd(&["info", &spec]).status.success(),
+            "{spec} is left"
+        );
+    }
+}

@@ -15,10 +15,11 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::process::Command;
-use std::time::Duration;
 
 use glance_client::Glance;
-use rbd_native_tests::{cinder, glance_download, rbd_native_bin, run, run_ok, Testbed};
+use rbd_native_tests::{
+    cinder, glance_download, glance_wait_hashed, rbd_native_bin, run, run_ok, Testbed,
+};
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -49,22 +50,9 @@ fn upload(bed: &Testbed, volume: &str, clone: bool) -> String {
     v["image_id"].as_str().unwrap().to_string()
 }
 
-/// Waits until Glance has finished hashing the image (the locations API
-/// hashes in the background and refuses deletes meanwhile).
-async fn settled(g: &Glance, id: &str) {
-    for _ in 0..120 {
-        let img = g.show_image(id).await.unwrap();
-        if img.os_hash_value.is_some() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
-    panic!("Glance never finished hashing image {id}");
-}
-
 /// Deletes a Glance image: Ok, or Glance's HTTP status.
 async fn delete_image(g: &Glance, id: &str) -> Result<(), u16> {
-    settled(g, id).await;
+    glance_wait_hashed(g, id).await;
     g.delete_image(id)
         .await
         .map_err(|e| e.status().unwrap_or(0))

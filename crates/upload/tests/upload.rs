@@ -357,3 +357,40 @@ async fn a_clone_failing_after_the_ids_are_allotted_releases_them() {
     assert!(g.show_image(r["image_id"].as_str().unwrap()).await.is_err());
     bed.remove_image_and_snaps(&format!("volumes/{vol}"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_volume_in_use_by_a_librbd_writer_uploads_by_clone() {
+    let _one = SERIAL.lock().await;
+    let bed = Testbed::load();
+    let g = bed.glance().await;
+    let (vol, _) = make_volume(&bed, 8 << 20, 15);
+    let spec = format!("volumes/{vol}");
+    // A running "VM": librbd holds the volume open for writing and owns
+    // its exclusive lock. The snapshot must be taken through it.
+    let mut holder = bed.librbd_holder("volumes", &vol);
+    let locks = bed.rbd_json(&["lock", "ls", &spec]);
+    assert!(!locks.as_array().unwrap().is_empty());
+    let expected = bed.rbd_export(&spec);
+    let r = upload_json(
+        &bed,
+        &[
+            "--volume",
+            &spec,
+            "--name",
+            "t-in-use",
+            "--clone-optimization",
+        ],
+    );
+    let still = bed.rbd_json(&["lock", "ls", &spec]);
+    drop(holder.stdin.take());
+    let _ = holder.wait();
+    assert_eq!(r["path"], "clone", "{r}");
+    assert_eq!(still, locks, "the holder lost its lock");
+    let id = r["image_id"].as_str().unwrap();
+    assert!(
+        glance_download(&g, id).await == expected,
+        "the image is not the volume's bytes"
+    );
+    delete_image(&g, id).await;
+    bed.remove_image_and_snaps(&spec);
+}

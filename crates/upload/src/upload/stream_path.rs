@@ -35,7 +35,21 @@ pub(super) async fn run(
     let t = Instant::now();
     vol.snap_create(&snap, None).await?;
     report.step("volume snapshot", t);
-    let result = upload(c, &vol, &snap, image_id, store, timeout, report).await;
+    let mut result = upload(c, &vol, &snap, image_id, store, timeout, report).await;
+    // A Glance error on its side (HTTP 5xx) before it took any data leaves
+    // the image queued: send the data once more.
+    if let Err(CliError::Glance(e)) = &result {
+        let transient = e.status().is_some_and(|s| s >= 500);
+        let queued = c
+            .glance
+            .show_image(image_id)
+            .await
+            .is_ok_and(|i| i.status == "queued");
+        if transient && queued {
+            tracing::warn!("Glance failed the upload ({e}); sending the data again");
+            result = upload(c, &vol, &snap, image_id, store, timeout, report).await;
+        }
+    }
     let t = Instant::now();
     let removed = vol.snap_remove(&snap).await;
     report.step("volume snapshot remove", t);
