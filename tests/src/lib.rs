@@ -466,6 +466,9 @@ impl Testbed {
     /// Authenticates the bed's uploader with Keystone (password, scoped to
     /// its project), failing the test when Keystone refuses or is not there.
     pub fn uploader_token(&self) -> UploaderToken {
+        // See tests/Cargo.toml: with the workspace's unified features reqwest
+        // uses rustls and needs a process-wide provider.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::blocking::Client::builder()
             .timeout(std::time::Duration::from_secs(120))
             .build()

@@ -385,3 +385,46 @@ async fn a_clone_of_our_clone_is_what_librbd_sees_and_goes_cleanly() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sparse_reads_return_holes_as_holes_also_through_a_clone() {
+    let bed = Testbed::load();
+    let rados = bed.rados_admin().await;
+    let io = rados.ioctx("volumes").unwrap();
+    let vol = unique_name("sparse");
+    bed.rbd_ok(&["create", "--size", "16M", &format!("volumes/{vol}")]);
+    py_write(&bed, "volumes", &vol, 1 << 20, &pattern(4096, 31));
+    py_write(&bed, "volumes", &vol, (9 << 20) + 100, &pattern(8192, 32));
+    let whole = bed.rbd_export(&format!("volumes/{vol}"));
+    bed.rbd_ok(&["snap", "create", &format!("volumes/{vol}@s")]);
+    let clone = unique_name("sparse-clone");
+    bed.rbd_ok(&[
+        "clone",
+        "--rbd-default-clone-format",
+        "2",
+        &format!("volumes/{vol}@s"),
+        &format!("volumes/{clone}"),
+    ]);
+    for name in [&vol, &clone] {
+        let img = Image::open(&rados, &io, name).await.unwrap();
+        let extents = img.read_extents(0, img.size()).await.unwrap();
+        let sent: usize = extents.iter().map(|(_, d)| d.len()).sum();
+        assert!(sent < 1 << 20, "{name}: {sent} bytes for 12 KiB of data");
+        let mut covered = vec![false; whole.len()];
+        for (off, d) in &extents {
+            let off = *off as usize;
+            assert_eq!(&whole[off..off + d.len()], &d[..], "{name} at {off}");
+            covered[off..off + d.len()]
+                .iter_mut()
+                .for_each(|c| *c = true);
+        }
+        let missed = whole
+            .iter()
+            .zip(&covered)
+            .filter(|(b, c)| **b != 0 && !**c)
+            .count();
+        assert_eq!(missed, 0, "{name}: data left out of the extents");
+    }
+    bed.remove_image_and_snaps(&format!("volumes/{clone}"));
+    bed.remove_image_and_snaps(&format!("volumes/{vol}"));
+}

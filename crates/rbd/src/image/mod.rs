@@ -14,6 +14,7 @@ mod meta;
 mod object_map;
 mod resize;
 mod snapshot;
+mod sparse;
 mod trash;
 mod write;
 
