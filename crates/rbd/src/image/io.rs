@@ -5,6 +5,7 @@
 
 use bytes::{Bytes, BytesMut};
 use ceph_rados::osd::OsdOp;
+use ceph_rados::IoCtx;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use super::Image;
@@ -58,6 +59,32 @@ impl Image {
     }
 }
 
+/// Runs the read `op` on data object `oid` and returns its output;
+/// `None` when the object does not exist.
+pub(super) async fn object_op(io: &IoCtx, oid: &str, op: OsdOp) -> Result<Option<Bytes>> {
+    let r = io
+        .operate_raw(oid, vec![op])
+        .await
+        .map_err(|err| Error::rados(format!("reading {oid}"), err))?;
+    if r.result == ENOENT {
+        return Ok(None);
+    }
+    if r.result < 0 {
+        return Err(Error::Rados {
+            context: format!("reading {oid}"),
+            errno: Some(r.result),
+            message: ceph_rados::error::errno_text(r.result),
+        });
+    }
+    Ok(Some(
+        r.ops
+            .into_iter()
+            .next()
+            .map(|o| o.outdata)
+            .unwrap_or_default(),
+    ))
+}
+
 /// Reads `len` bytes at `offset` of `img`.
 pub(super) async fn read(img: &Image, offset: u64, len: u64) -> Result<Bytes> {
     let size = img.size();
@@ -72,27 +99,7 @@ pub(super) async fn read(img: &Image, offset: u64, len: u64) -> Result<Bytes> {
     let pieces: Vec<Piece> = stream::iter(img.meta.layout.extents(offset, len))
         .map(|e| async move {
             let oid = data_object(prefix, e.object_no);
-            let r = data_io
-                .operate_raw(&oid, vec![OsdOp::read(e.offset, e.length)])
-                .await
-                .map_err(|err| Error::rados(format!("reading {oid}"), err))?;
-            let data = if r.result == ENOENT {
-                None
-            } else if r.result < 0 {
-                return Err(Error::Rados {
-                    context: format!("reading {oid}"),
-                    errno: Some(r.result),
-                    message: ceph_rados::error::errno_text(r.result),
-                });
-            } else {
-                Some(
-                    r.ops
-                        .into_iter()
-                        .next()
-                        .map(|o| o.outdata)
-                        .unwrap_or_default(),
-                )
-            };
+            let data = object_op(data_io, &oid, OsdOp::read(e.offset, e.length)).await?;
             Ok(Piece {
                 image_offset: e.image_offset,
                 length: e.length,

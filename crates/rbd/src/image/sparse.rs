@@ -15,8 +15,6 @@ use crate::{Error, Result};
 
 /// Object reads in flight.
 const AHEAD: usize = 16;
-/// -ENOENT.
-const ENOENT: i32 = -2;
 
 /// What one object piece gave: image extents with data, or "absent".
 enum Piece {
@@ -41,26 +39,11 @@ impl Image {
         let pieces: Vec<Piece> = stream::iter(self.meta.layout.extents(offset, len))
             .map(|e| async move {
                 let oid = data_object(prefix, e.object_no);
-                let r = io
-                    .operate_raw(&oid, vec![OsdOp::sparse_read(e.offset, e.length)])
-                    .await
-                    .map_err(|err| Error::rados(format!("reading {oid}"), err))?;
-                if r.result == ENOENT {
+                let Some(out) =
+                    super::io::object_op(io, &oid, OsdOp::sparse_read(e.offset, e.length)).await?
+                else {
                     return Ok(Piece::Absent(e));
-                }
-                if r.result < 0 {
-                    return Err(Error::Rados {
-                        context: format!("reading {oid}"),
-                        errno: Some(r.result),
-                        message: ceph_rados::error::errno_text(r.result),
-                    });
-                }
-                let out = r
-                    .ops
-                    .into_iter()
-                    .next()
-                    .map(|o| o.outdata)
-                    .unwrap_or_default();
+                };
                 let (extents, data) =
                     decode_sparse_read(&out).map_err(|err| Error::decode("sparse read", err))?;
                 let mut at = 0usize;

@@ -7,9 +7,7 @@
 use std::time::{Duration, Instant};
 
 use ceph_rados::IoCtx;
-use ceph_rbd::cls::rbd::DirList;
-use ceph_rbd::cls::ClsMethod;
-use ceph_rbd::image::{remove_image, CloneFormat, CloneOptions, Image};
+use ceph_rbd::image::{list_images, remove_image, CloneFormat, CloneOptions, Image};
 use glance_client::NewLocation;
 
 use super::naming::{clone_snap, image_of_snap, location_url, GLANCE_SNAP};
@@ -189,36 +187,6 @@ async fn remove_clone(c: &Clients, sio: &IoCtx, image_id: &str, protected: bool,
     }
 }
 
-/// The names of the images of a pool.
-async fn image_names(io: &IoCtx) -> Result<Vec<String>, CliError> {
-    let mut names = Vec::new();
-    let mut after = String::new();
-    loop {
-        let m = DirList {
-            start_after: after.clone(),
-            max_return: 1024,
-        };
-        let out = match io
-            .call("rbd_directory", DirList::CLASS, DirList::METHOD, &m.input())
-            .await
-        {
-            Ok(o) => o,
-            Err(e) if e.errno() == Some(-2) => return Ok(names),
-            Err(e) => return Err(e.into()),
-        };
-        let page = DirList::decode_output(&out)?;
-        let n = page.len();
-        let Some(last) = page.keys().next_back().cloned() else {
-            return Ok(names);
-        };
-        names.extend(page.into_keys());
-        if n < 1024 {
-            return Ok(names);
-        }
-        after = last;
-    }
-}
-
 /// Removes what an interrupted upload of `image_id` left: a Glance image
 /// still `queued` (or failed), the clone in an RBD store of our cluster
 /// when Glance has no active image of it, and the volume snapshots named
@@ -268,7 +236,7 @@ pub(super) async fn cleanup(
         }
     }
     let vio = c.rados.ioctx(volume_pool)?;
-    for name in image_names(&vio).await? {
+    for (name, _id) in list_images(&vio).await? {
         let Ok(mut vol) = Image::open(&c.rados, &vio, &name).await else {
             continue;
         };
