@@ -9,14 +9,16 @@ VENV ?= $(TOP)/.venv
 PYTHON ?= python3
 export BED VENV
 
-# Debian bookworm's Ceph (16.2.15) and the bindings Glance's rbd store needs.
-CEPH_PACKAGES := ceph-mon ceph-osd ceph-mgr ceph-common python3-rados python3-rbd uuid-runtime curl
+# Debian bookworm's Ceph (16.2.15), the bindings Glance's rbd store needs, and
+# MariaDB for Glance's database.
+CEPH_PACKAGES := ceph-mon ceph-osd ceph-mgr ceph-common python3-rados python3-rbd uuid-runtime curl \
+	mariadb-server mariadb-client
 # OpenStack services from PyPI, pinned to the releases the bed was built on;
 # Cinder of the same release (2026.2) for its RBD driver, which the tests
 # drive (tests/py/cinder_driver.py), and the Glance client the benchmark's
 # reference of today's upload path uses (benches/py/).
 PY_PACKAGES := keystone==30.0.0 glance==33.0.0 glance-store==5.7.0 gunicorn==27.0.1 \
-	cinder==29.0.0 python-glanceclient==4.13.0
+	cinder==29.0.0 python-glanceclient==4.13.0 PyMySQL==1.1.1
 
 # The Ceph object corpus, when the shared folder holds it.
 CORPUS ?= $(abspath $(TOP)/../shared/ceph-object-corpus)

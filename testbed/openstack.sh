@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Keystone + Glance for the test bed, from the project's venv (PyPI), each
-# served by gunicorn on loopback, with SQLite databases and all state under
-# $BED/keystone and $BED/glance. Glance has two rbd stores (clusters "main"
+# served by gunicorn on loopback, with all state under $BED/keystone,
+# $BED/glance and $BED/mariadb: Keystone keeps SQLite (its writes are rare),
+# Glance has a MariaDB server of its own on a Unix socket (no TCP port), as
+# in a real cloud: its API requests and background tasks write at once,
+# which SQLite's locking turns into "database is locked" errors. Glance has two rbd stores (clusters "main"
 # and "other" of ceph.sh) and one file store.
 #
 #   openstack.sh up      start (idempotent: on a healthy pair it only checks)
@@ -51,6 +54,12 @@ KS_PID=$KS_DIR/keystone.pid
 KS_LOG=$KS_DIR/keystone.log
 GL_PID=$GL_DIR/glance-api.pid
 GL_LOG=$GL_DIR/glance-api.log
+DB_DIR=$BED/mariadb
+DB_SOCK=$DB_DIR/mysqld.sock
+DB_PID=$DB_DIR/mariadbd.pid
+DB_LOG=$DB_DIR/mariadbd.log
+GL_DB_PASSWORD=testbed-glance-db-secret
+GL_DB_URL="mysql+pymysql://glance:$GL_DB_PASSWORD@localhost/glance?unix_socket=$DB_SOCK&charset=utf8mb4"
 
 # write_if_changed FILE: stdin to FILE; true (0) when the content changed.
 write_if_changed() {
@@ -279,6 +288,60 @@ export_py_env() {
         UPLOADER_USER UPLOADER_PASSWORD UPLOADER_ROLES
 }
 
+# --- MariaDB (Glance's database) ---------------------------------------------
+db_answers() {
+    mariadb-admin --no-defaults --socket="$DB_SOCK" --user=root --connect-timeout=2 ping >/dev/null 2>&1
+}
+
+db_sql() {
+    mariadb --no-defaults --socket="$DB_SOCK" --user=root -e "$1" >>"$DB_LOG" 2>&1 \
+        || fail mariadb "$DB_LOG" "SQL failed: $1"
+}
+
+# db_start: the server under $DB_DIR (made on first use), the glance
+# database and its user. Root logs in through the socket as the Unix user
+# that runs the bed.
+db_start() {
+    local me
+    me=$(id -un)
+    command -v mariadbd >/dev/null || fail mariadb "" "mariadbd missing (apt-get install mariadb-server; 'make deps' does it)"
+    mkdir -p "$DB_DIR"
+    write_if_changed "$DB_DIR/my.cnf" <<EOF || true
+# Written by testbed/openstack.sh.
+[mariadbd]
+datadir = $DB_DIR/data
+socket = $DB_SOCK
+pid-file = $DB_DIR/mariadbd.server.pid
+skip-networking
+skip-name-resolve
+log-error = $DB_LOG
+innodb_buffer_pool_size = 64M
+innodb_log_file_size = 32M
+innodb_flush_log_at_trx_commit = 2
+max_connections = 300
+character-set-server = utf8mb4
+collation-server = utf8mb4_general_ci
+EOF
+    if [ ! -d "$DB_DIR/data/mysql" ]; then
+        rm -rf "${DB_DIR:?}/data"
+        mariadb-install-db --defaults-file="$DB_DIR/my.cnf" --user="$me" \
+            --auth-root-authentication-method=socket --skip-test-db \
+            >>"$DB_LOG" 2>&1 || fail mariadb "$DB_LOG" "mariadb-install-db failed"
+    fi
+    if ! pid_alive "$DB_PID"; then
+        if [ -S "$DB_SOCK" ] && db_answers; then
+            fail mariadb "" "a MariaDB server this script did not start answers on $DB_SOCK"
+        fi
+        rm -f "$DB_SOCK"
+        log "starting mariadb on $DB_SOCK"
+        spawn "$DB_PID" "$DB_LOG" mariadbd --defaults-file="$DB_DIR/my.cnf" --user="$me"
+        wait_until 60 mariadb "$DB_LOG" "$DB_PID" db_answers
+    fi
+    db_sql "CREATE DATABASE IF NOT EXISTS glance CHARACTER SET utf8mb4;
+        CREATE USER IF NOT EXISTS 'glance'@'localhost' IDENTIFIED BY '$GL_DB_PASSWORD';
+        GRANT ALL PRIVILEGES ON glance.* TO 'glance'@'localhost';"
+}
+
 # --- Keystone ----------------------------------------------------------------
 keystone_conf() {
     mkdir -p "$KS_DIR/fernet-keys" "$KS_DIR/credential-keys"
@@ -407,7 +470,7 @@ worker_self_reference_url = $GL_URL
 image_cache_dir = $GL_DIR/cache
 
 [database]
-connection = sqlite:///$GL_DIR/glance.db?timeout=30
+connection = $GL_DB_URL
 
 [paste_deploy]
 flavor = keystone
@@ -476,16 +539,11 @@ EOF
 }
 
 glance_db_sync() {
-    [ -f "$GL_DIR/db-synced" ] && return 0
+    [ "$(cat "$GL_DIR/db-synced" 2>/dev/null || true)" = "$GL_DB_URL" ] && return 0
     "$VENV/bin/glance-manage" --config-file "$GL_DIR/glance-api.conf" db_sync \
         >>"$GL_DIR/glance-manage.log" 2>&1 \
         || fail glance-manage "$GL_DIR/glance-manage.log" "glance-manage db_sync failed"
-    # Glance's background tasks (hashing after a location is added) write
-    # while API calls do: write-ahead logging lets readers and a writer
-    # overlap, and the timeout above makes writers wait rather than fail.
-    "$VENV/bin/python3" -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA journal_mode=WAL")' \
-        "$GL_DIR/glance.db"
-    touch "$GL_DIR/db-synced"
+    echo "$GL_DB_URL" >"$GL_DIR/db-synced"
 }
 
 glance_answers() {
@@ -572,8 +630,9 @@ cmd_up() {
     export_py_env
     keystone_conf && ks_restart=1
     glance_conf && gl_restart=1
+    db_start
     # Both databases at once: two cores, two independent slow steps.
-    if [ ! -f "$GL_DIR/db-synced" ]; then
+    if [ "$(cat "$GL_DIR/db-synced" 2>/dev/null || true)" != "$GL_DB_URL" ]; then
         glance_db_sync &
         local dbpid=$!
     fi
@@ -612,6 +671,7 @@ cmd_up() {
 cmd_down() {
     stop_pid glance-api "$GL_PID"
     stop_pid keystone "$KS_PID"
+    stop_pid mariadb "$DB_PID"
 }
 
 cmd_status() {

@@ -474,7 +474,12 @@ async fn upload_is_chunked_with_store_header() {
     let chunks: Vec<Result<Bytes, std::io::Error>> =
         (0..10u8).map(|i| Ok(Bytes::from(vec![i; 1000]))).collect();
     glance
-        .upload_stream("i1", futures_util::stream::iter(chunks), Some("local"))
+        .upload_stream(
+            "i1",
+            futures_util::stream::iter(chunks),
+            Some("local"),
+            None,
+        )
         .await
         .unwrap();
     let put = server
@@ -493,7 +498,10 @@ async fn upload_is_chunked_with_store_header() {
         Ok(Bytes::from_static(b"abc")),
         Err(std::io::Error::other("disk on fire")),
     ]);
-    let err = glance.upload_stream("i1", failing, None).await.unwrap_err();
+    let err = glance
+        .upload_stream("i1", failing, None, None)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Io { .. }), "{err}");
     assert!(err.to_string().contains("disk on fire"), "{err}");
 }

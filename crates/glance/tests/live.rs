@@ -204,7 +204,8 @@ async fn streamed_upload_then_download_gives_the_same_bytes() {
             assert_eq!(image.status, "queued");
             assert_eq!(image.property("rbd_native_test"), Some("upload"));
 
-            // A generated stream of 48 chunks of 64 KiB, never a whole buffer.
+            // A generated stream of 48 chunks of 64 KiB, never a whole buffer,
+            // sent with its length.
             let chunks = data.len().div_ceil(64 * 1024);
             let source = data.clone();
             let stream = futures_util::stream::iter(0..chunks).map(move |i| {
@@ -212,7 +213,7 @@ async fn streamed_upload_then_download_gives_the_same_bytes() {
                 Ok::<_, std::io::Error>(source.slice(i * 64 * 1024..end))
             });
             glance
-                .upload_stream(&image.id, stream, Some("ceph"))
+                .upload_stream(&image.id, stream, Some("ceph"), Some(data.len() as u64))
                 .await
                 .expect("upload");
             let active = glance

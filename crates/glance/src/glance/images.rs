@@ -203,13 +203,24 @@ impl Glance {
     }
 
     /// `PUT /v2/images/{id}/file`: uploads the image's data from `stream`,
-    /// chunk by chunk as it comes (chunked transfer encoding; nothing is
-    /// buffered whole), into store `store` (`X-Image-Meta-Store`) or the
-    /// default store. The call has no timeout. Since a stream cannot be sent
+    /// chunk by chunk as it comes (nothing is buffered whole), into store
+    /// `store` (`X-Image-Meta-Store`) or the default store. With `size`
+    /// known the body is sent with that `Content-Length` and Glance is told
+    /// the size (`x-openstack-image-size`, as python-glanceclient does), so
+    /// that its store can allocate the image at once (the rbd store creates
+    /// it full size instead of growing it while writing) and its WSGI
+    /// server reads a plain body; without it the body is sent with chunked
+    /// transfer encoding. The call has no timeout. Since a stream cannot be sent
     /// twice, a 401 is not retried: the token is refreshed beforehand if it
     /// is about to expire. An error of the stream itself is reported as
     /// [`Error::Io`].
-    pub async fn upload_stream<S, E>(&self, id: &str, stream: S, store: Option<&str>) -> Result<()>
+    pub async fn upload_stream<S, E>(
+        &self,
+        id: &str,
+        stream: S,
+        store: Option<&str>,
+        size: Option<u64>,
+    ) -> Result<()>
     where
         S: Stream<Item = std::result::Result<Bytes, E>> + Send + 'static,
         E: Into<Box<dyn std::error::Error + Send + Sync>> + 'static,
@@ -227,9 +238,14 @@ impl Glance {
         let path = format!("{}/file", image_path(id));
         let result = self
             .request_once(Method::PUT, &path, |r, _| {
-                let r = r
+                let mut r = r
                     .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
                     .body(body);
+                if let Some(n) = size {
+                    r = r
+                        .header(reqwest::header::CONTENT_LENGTH, n)
+                        .header("x-openstack-image-size", n);
+                }
                 match store {
                     Some(s) => r.header("X-Image-Meta-Store", s),
                     None => r,
@@ -260,7 +276,7 @@ impl Glance {
         R: AsyncRead + Send + 'static,
     {
         let stream = tokio_util::io::ReaderStream::with_capacity(reader, 1 << 20);
-        self.upload_stream(id, stream, store).await
+        self.upload_stream(id, stream, store, None).await
     }
 
     /// `GET /v2/images/{id}/file`: the image's data as a stream (empty if
@@ -291,7 +307,10 @@ impl Glance {
     ) -> Result<Image> {
         let start = Instant::now();
         let expected = wanted.join(", ");
-        let mut interval = Duration::from_millis(200);
+        // Short at first (a location import turns the image active within a
+        // few hundred milliseconds), then backing off to spare Glance when
+        // many uploads wait at once.
+        let mut interval = Duration::from_millis(100);
         let mut last_status = "unknown".to_string();
         loop {
             match self.show_image(id).await {
@@ -333,7 +352,7 @@ impl Glance {
                 });
             }
             tokio::time::sleep(interval.min(timeout - waited)).await;
-            interval = (interval * 3 / 2).min(Duration::from_secs(2));
+            interval = (interval * 3 / 2).min(Duration::from_secs(1));
         }
     }
 }
