@@ -9,7 +9,11 @@
 //! python-glanceclient uploading). Every image is checked `active`; at the
 //! smallest size the clone and stream images are downloaded and their
 //! sha256 compared with the volume's. Then 1, 4 and 16 clone uploads of
-//! different volumes started together (issue 7).
+//! different volumes started together (issue 7): as that many commands at
+//! once, then as one command given that many volumes (the library's
+//! `upload_many`: one Keystone token, one monitor session). Each run's
+//! longest snapshot-id allotment is reported beside its wall time: it shows
+//! whether the allotments shared monitor rounds.
 //!
 //! Each upload time is the window the spec's table measures, from the
 //! Glance image's creation to the end of the upload (for ours: every step
@@ -19,7 +23,8 @@
 //! included) are reported too.
 //!
 //! Output: a table on stdout, `target/bench/upload.json` and `.md`
-//! (`BENCH_OUT` to change the folder), and `docs/upload-bench.svg`.
+//! (`BENCH_OUT` to change the folder), and `docs/upload-bench.svg`,
+//! written after every phase so that a run cut short keeps its figures.
 //!
 //! Disk: the bed's OSDs are sparse files that BlueStore's allocator fills
 //! forward, so deleted data is not reused until an OSD restarts. Before
@@ -632,27 +637,77 @@ fn run_size(b: &mut Bench, gib: u64, clone_runs: usize, verify: bool) -> SizeRow
     row
 }
 
-/// N clone uploads of N different volumes started together: the wall time
-/// until the last one ends.
-fn run_concurrent(b: &Bench, volumes: &[String], n: usize) -> (f64, Vec<f64>) {
+/// How long a concurrent run may take before its commands are killed.
+const CONCURRENT_DEADLINE: Duration = Duration::from_secs(300);
+
+/// One concurrent run: the wall time until the last upload ended, each
+/// upload's time, and the longest snapshot-id allotment among them.
+struct ConcRun {
+    wall: f64,
+    each: Vec<f64>,
+    ids_max: f64,
+}
+
+/// Waits for `child` until `deadline`, killing it then; its output.
+fn wait_until(mut child: std::process::Child, deadline: Instant) -> std::process::Output {
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.wait_with_output().unwrap()
+}
+
+/// N clone uploads of N different volumes started together, as N commands
+/// (`one_command` false) or as one command given the N volumes (the
+/// library's `upload_many`): the wall time until the last one ends.
+fn run_concurrent(b: &Bench, volumes: &[String], n: usize, one_command: bool) -> ConcRun {
     let t = Instant::now();
-    let children: Vec<_> = volumes[..n]
-        .iter()
-        .map(|v| {
-            b.tool_cmd(v, &format!("bench-conc-{v}"), true)
-                .spawn()
-                .expect("spawn rbd-native")
-        })
-        .collect();
-    let outs: Vec<_> = children
-        .into_iter()
-        .map(|c| c.wait_with_output().unwrap())
-        .collect();
+    let deadline = t + CONCURRENT_DEADLINE;
+    let results: Vec<Value> = if one_command {
+        let mut cmd = b.tool_cmd(&volumes[0], &format!("bench-conc-{}", volumes[0]), true);
+        for v in &volumes[1..n] {
+            cmd.args(["--volume", &format!("{VOLUME_POOL}/{v}")])
+                .args(["--name", &format!("bench-conc-{v}")]);
+        }
+        let out = wait_until(cmd.spawn().expect("spawn rbd-native"), deadline);
+        if n == 1 {
+            vec![Bench::tool_result(&out, "clone")]
+        } else {
+            let all: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+                panic!(
+                    "rbd-native upload of {n} volumes printed no JSON ({e}, {}): {}",
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr)
+                )
+            });
+            assert!(
+                out.status.success(),
+                "rbd-native upload of {n} volumes failed: {all}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            all.as_array().unwrap().clone()
+        }
+    } else {
+        let children: Vec<_> = volumes[..n]
+            .iter()
+            .map(|v| {
+                b.tool_cmd(v, &format!("bench-conc-{v}"), true)
+                    .spawn()
+                    .expect("spawn rbd-native")
+            })
+            .collect();
+        children
+            .into_iter()
+            .map(|c| Bench::tool_result(&wait_until(c, deadline), "clone"))
+            .collect()
+    };
     let wall = t.elapsed().as_secs_f64();
-    let results: Vec<Value> = outs
-        .iter()
-        .map(|o| Bench::tool_result(o, "clone"))
-        .collect();
+    for r in &results {
+        assert_eq!(r["path"], "clone", "{r}");
+    }
     let ids: Vec<String> = results
         .iter()
         .map(|v| v["image_id"].as_str().unwrap().to_string())
@@ -664,7 +719,28 @@ fn run_concurrent(b: &Bench, volumes: &[String], n: usize) -> (f64, Vec<f64>) {
         "concurrent images not all active: {statuses:?}"
     );
     b.glance_delete(&ids);
-    (wall, results.iter().map(our_seconds).collect())
+    // Let Glance finish with the deleted images (their hashing stops).
+    std::thread::sleep(Duration::from_secs(3));
+    let ids_max = results
+        .iter()
+        .flat_map(|r| r["steps"].as_array().cloned().unwrap_or_default())
+        .filter(|s| s["name"] == "snapshot ids")
+        .filter_map(|s| s["seconds"].as_f64())
+        .fold(0.0, f64::max);
+    ConcRun {
+        wall,
+        each: results.iter().map(our_seconds).collect(),
+        ids_max,
+    }
+}
+
+/// The median figures of the concurrent runs for one N and mode.
+#[derive(Clone)]
+struct ConcRow {
+    n: usize,
+    one_command: bool,
+    wall: f64,
+    ids_max: f64,
 }
 
 /// A method in the chart: its label, colour and the figure it takes.
@@ -911,8 +987,17 @@ fn main() {
         b.tool.display()
     );
 
-    // Sizes.
-    let mut rows = Vec::new();
+    let mut out = Outputs {
+        rows: Vec::new(),
+        conc: Vec::new(),
+        conc_json: Vec::new(),
+        clone_runs,
+        conc_runs,
+        workspace,
+    };
+
+    // Sizes. The report is written after each phase, so that a run cut
+    // short leaves what it measured.
     for &gib in &sizes {
         let t = Instant::now();
         let row = run_size(&mut b, gib, clone_runs, verify_sizes.contains(&gib));
@@ -920,12 +1005,12 @@ fn main() {
             "{gib} GiB done in {:.0} s",
             t.elapsed().as_secs_f64()
         ));
-        rows.push(row);
+        out.rows.push(row);
+        write_outputs(&b, &out, started);
     }
 
-    // Concurrent clone uploads of separate sparse volumes.
-    let mut conc = Vec::new();
-    let mut conc_json = Vec::new();
+    // Concurrent clone uploads of separate sparse volumes: N commands at
+    // once, then one command given N volumes.
     if let Some(&max_n) = conc_ns.iter().max() {
         let volumes: Vec<String> = (0..max_n)
             .map(|i| format!("bench-up-{}-c{i}", b.stamp))
@@ -933,24 +1018,40 @@ fn main() {
         for v in &volumes {
             b.rbd_ok(&["create", "--size", "1G", &format!("{VOLUME_POOL}/{v}")]);
         }
-        for &n in &conc_ns {
-            let mut walls = Vec::new();
-            for r in 0..conc_runs {
-                let (wall, each) = run_concurrent(&b, &volumes, n);
-                println!(
-                    "  {n} clone uploads at once, run {}: {wall:.2} s wall (each: {})",
-                    r + 1,
-                    each.iter()
-                        .map(|x| format!("{x:.2}"))
-                        .collect::<Vec<_>>()
-                        .join(" ")
-                );
-                conc_json.push(
-                    json!({"n": n, "run": r + 1, "wall_seconds": wall, "upload_seconds": each}),
-                );
-                walls.push(wall);
+        for one_command in [false, true] {
+            for &n in &conc_ns {
+                let mut walls = Vec::new();
+                let mut ids = Vec::new();
+                for r in 0..conc_runs {
+                    let run = run_concurrent(&b, &volumes, n, one_command);
+                    println!(
+                        "  {n} clone uploads at once ({}), run {}: {:.2} s wall, snapshot ids <= {:.2} s (each: {})",
+                        if one_command { "one command" } else { "separate commands" },
+                        r + 1,
+                        run.wall,
+                        run.ids_max,
+                        run.each
+                            .iter()
+                            .map(|x| format!("{x:.2}"))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    );
+                    out.conc_json.push(json!({
+                        "n": n, "one_command": one_command, "run": r + 1,
+                        "wall_seconds": run.wall, "snapshot_ids_max_seconds": run.ids_max,
+                        "upload_seconds": run.each,
+                    }));
+                    walls.push(run.wall);
+                    ids.push(run.ids_max);
+                }
+                out.conc.push(ConcRow {
+                    n,
+                    one_command,
+                    wall: median(walls),
+                    ids_max: median(ids),
+                });
+                write_outputs(&b, &out, started);
             }
-            conc.push((n, median(walls)));
         }
         for v in &volumes {
             b.remove_volume(v);
@@ -967,8 +1068,38 @@ fn main() {
         !trash.contains(&prefix),
         "volumes left in the trash: {trash}"
     );
+    let md = write_outputs(&b, &out, started);
+    println!("\n{md}");
+}
 
-    // Report.
+/// What the run has measured so far.
+struct Outputs {
+    rows: Vec<SizeRow>,
+    conc: Vec<ConcRow>,
+    conc_json: Vec<Value>,
+    clone_runs: usize,
+    conc_runs: usize,
+    workspace: PathBuf,
+}
+
+/// Writes the JSON, Markdown and SVG reports of what `out` holds; the
+/// Markdown.
+fn write_outputs(b: &Bench, out: &Outputs, started: Instant) -> String {
+    let Outputs {
+        rows,
+        conc: conc_rows,
+        conc_json,
+        clone_runs,
+        conc_runs,
+        workspace,
+    } = out;
+    let (clone_runs, conc_runs) = (*clone_runs, *conc_runs);
+    // Separate commands: the figures of the goal (and of the chart).
+    let conc: Vec<(usize, f64)> = conc_rows
+        .iter()
+        .filter(|c| !c.one_command)
+        .map(|c| (c.n, c.wall))
+        .collect();
     let one = conc.iter().find(|c| c.0 == 1).map(|c| c.1);
     let elapsed = started.elapsed().as_secs_f64();
     let mut md = String::new();
@@ -987,7 +1118,7 @@ fn main() {
         "| size | time without COW clone | time with COW clone | reduction | librbd clone sequence | ours / librbd (clone) | Cinder stream (librbd + glanceclient) | our stream vs Cinder's |"
     );
     let _ = writeln!(md, "|---|---:|---:|---:|---:|---:|---:|---:|");
-    for r in &rows {
+    for r in rows {
         let red = ratio(r.ours_clone, r.ours_stream).map(|x| (1.0 - x) * 100.0);
         let _ = writeln!(
             md,
@@ -1002,17 +1133,29 @@ fn main() {
             ratio(r.cinder_stream, r.ours_stream).map_or("-".into(), |x| format!("{x:.2}x faster")),
         );
     }
-    if !conc.is_empty() {
+    if !conc_rows.is_empty() {
         let _ = writeln!(
             md,
-            "\n| clone uploads started together (1 GiB volumes) | wall time (median of {conc_runs}) | vs one alone |"
+            "\n| clone uploads started together (1 GiB volumes) | as | wall time (median of {conc_runs}) | vs one alone | longest snapshot-id allotment |"
         );
-        let _ = writeln!(md, "|---:|---:|---:|");
-        for (n, w) in &conc {
+        let _ = writeln!(md, "|---:|---|---:|---:|---:|");
+        for c in conc_rows {
+            let alone = conc_rows
+                .iter()
+                .find(|o| o.n == 1 && o.one_command == c.one_command)
+                .map(|o| o.wall);
             let _ = writeln!(
                 md,
-                "| {n} | {w:.2} s | {} |",
-                one.map_or("-".into(), |o| format!("{:.2}x", w / o))
+                "| {} | {} | {:.2} s | {} | {:.2} s |",
+                c.n,
+                if c.one_command {
+                    "one command, N volumes"
+                } else {
+                    "N commands"
+                },
+                c.wall,
+                alone.map_or("-".into(), |o| format!("{:.2}x", c.wall / o)),
+                c.ids_max
             );
         }
     }
@@ -1026,7 +1169,7 @@ fn main() {
         None
     };
     let _ = writeln!(md, "\nGoals (issues 6 and 7):\n");
-    for r in &rows {
+    for r in rows {
         if let Some(x) = ratio(r.ours_clone, r.librbd_clone) {
             let _ = writeln!(
                 md,
@@ -1050,7 +1193,7 @@ fn main() {
             if r.gib != 5 { "5 GiB not measured" } else if red >= 99.0 { "met" } else { "not met" }
         );
     }
-    for r in &rows {
+    for r in rows {
         if let Some(x) = ratio(r.cinder_stream, r.ours_stream) {
             let _ = writeln!(
                 md,
@@ -1075,7 +1218,7 @@ fn main() {
             if w16 / o <= 1.5 { "met" } else { "not met" }
         );
     }
-    for r in &rows {
+    for r in rows {
         if let Some(ok) = r.verified {
             let _ = writeln!(
                 md,
@@ -1089,7 +1232,6 @@ fn main() {
         }
     }
     let _ = writeln!(md, "\nWhole benchmark: {:.0} s.", elapsed);
-    println!("\n{md}");
 
     let out_dir =
         std::env::var_os("BENCH_OUT").map_or_else(|| workspace.join("target/bench"), PathBuf::from);
@@ -1121,9 +1263,15 @@ fn main() {
         .iter()
         .map(|(n, w)| (n.to_string(), json!((w * 1000.0).round() / 1000.0)))
         .collect();
+    let one_command_map: BTreeMap<String, Value> = conc_rows
+        .iter()
+        .filter(|c| c.one_command)
+        .map(|c| (c.n.to_string(), json!((c.wall * 1000.0).round() / 1000.0)))
+        .collect();
     let report = json!({
         "sizes": sizes_json,
         "concurrent_wall_seconds": conc_map,
+        "concurrent_one_command_wall_seconds": one_command_map,
         "concurrent_16_vs_1": opt(match (one, conc.iter().find(|c| c.0 == 16)) {
             (Some(o), Some(c)) => Some(c.1 / o),
             _ => None,
@@ -1141,11 +1289,12 @@ fn main() {
     std::fs::write(out_dir.join("upload.md"), &md).unwrap();
     let docs = workspace.join("docs");
     std::fs::create_dir_all(&docs).unwrap();
-    std::fs::write(docs.join("upload-bench.svg"), svg_chart(&rows, &conc)).unwrap();
+    std::fs::write(docs.join("upload-bench.svg"), svg_chart(rows, &conc)).unwrap();
     println!(
-        "written: {}, {}, {}",
+        "[bench] written: {}, {}, {}",
         out_dir.join("upload.json").display(),
         out_dir.join("upload.md").display(),
         docs.join("upload-bench.svg").display()
     );
+    md
 }

@@ -33,10 +33,8 @@ pub async fn glance_download(glance: &Glance, id: &str) -> Vec<u8> {
     got
 }
 
-/// Waits (up to a minute) until Glance has computed the image's hash: the
-/// locations API hashes in the background, and on the bed's SQLite a
-/// hashing task that ends during another request's update makes that
-/// request fail ("database is locked").
+/// Waits (up to a minute) until Glance has computed the image's hash (the
+/// locations API hashes in the background).
 pub async fn glance_wait_hashed(glance: &Glance, id: &str) {
     for _ in 0..120 {
         match glance.show_image(id).await {
@@ -48,4 +46,17 @@ pub async fn glance_wait_hashed(glance: &Glance, id: &str) {
         tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     }
     panic!("Glance never finished hashing image {id}");
+}
+
+/// Deletes Glance image `id` (gone already is fine), retrying for half a
+/// minute while Glance refuses (an image busy with a task).
+pub async fn glance_delete(glance: &Glance, id: &str) {
+    for _ in 0..30 {
+        match glance.delete_image(id).await {
+            Ok(()) => return,
+            Err(e) if e.is_not_found() => return,
+            Err(_) => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
+        }
+    }
+    panic!("could not delete Glance image {id}");
 }

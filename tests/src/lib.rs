@@ -24,7 +24,7 @@ mod glance;
 mod rados;
 
 #[cfg(feature = "glance")]
-pub use glance::{glance_download, glance_wait_hashed};
+pub use glance::{glance_delete, glance_download, glance_wait_hashed};
 
 /// The variable that names another env file than the workspace's bed.
 pub const ENV_FILE_VAR: &str = "RBD_NATIVE_TESTBED_ENV";
@@ -549,6 +549,19 @@ impl Testbed {
     /// succeeds; its stdout.
     pub fn rbd_ok(&self, args: &[&str]) -> String {
         String::from_utf8_lossy(&run_ok(self.rbd_command().args(args)).stdout).into_owned()
+    }
+
+    /// A volume in pool `volumes` named `<prefix>-<unique>` holding `len`
+    /// bytes of [`pattern`]`(len, seed)`, written with `rbd import`; its
+    /// name and bytes.
+    pub fn import_volume(&self, prefix: &str, len: usize, seed: u64) -> (String, Vec<u8>) {
+        let name = unique_name(prefix);
+        let data = pattern(len, seed);
+        let dir = ScratchDir::new(prefix);
+        let f = dir.path().join("v");
+        std::fs::write(&f, &data).expect("write the volume's data");
+        self.rbd_ok(&["import", &f.to_string_lossy(), &format!("volumes/{name}")]);
+        (name, data)
     }
 
     /// [`Testbed::rbd_ok`] with `--format json` added; the JSON it prints.

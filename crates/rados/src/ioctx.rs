@@ -18,6 +18,17 @@ use crate::osd::messages::decode_stat;
 use crate::osd::watch::{decode_sparse_read, NotifyResult, WatchItem, WatcherList};
 use crate::osd::{OsdOp, NOSNAP};
 
+/// A self-managed snapshot id as the monitor granted it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapIdGrant {
+    /// The id.
+    pub id: u64,
+    /// The OSD map epoch that carries it (the pool's `snap_seq` includes
+    /// it from this epoch on). Ids granted in the same epoch were granted
+    /// in one monitor round: one Paxos proposal of the OSD map.
+    pub epoch: u32,
+}
+
 /// A connected cluster: the monitor session and the objecter.
 #[derive(Debug, Clone)]
 pub struct Rados {
@@ -105,11 +116,17 @@ impl IoCtx {
     /// Allocates a self-managed snapshot id in this pool (a monitor
     /// round) and waits for the OSD map that knows it.
     pub async fn selfmanaged_snap_create(&self) -> Result<u64> {
+        Ok(self.selfmanaged_snap_create_with_epoch().await?.id)
+    }
+
+    /// [`IoCtx::selfmanaged_snap_create`], telling also the OSD map epoch
+    /// the monitor granted the id in (from its pool-op reply).
+    pub async fn selfmanaged_snap_create_with_epoch(&self) -> Result<SnapIdGrant> {
         let pool =
             u32::try_from(self.pool).map_err(|_| RadosError::NoSuchPool(self.pool_name.clone()))?;
-        let (snapid, epoch) = self.objecter.mon().allocate_snap_id(pool).await?;
+        let (id, epoch) = self.objecter.mon().allocate_snap_id(pool).await?;
         self.objecter.wait_for_epoch(epoch).await?;
-        Ok(snapid)
+        Ok(SnapIdGrant { id, epoch })
     }
 
     /// Releases self-managed snapshot id `snapid` of this pool.

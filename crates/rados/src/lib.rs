@@ -17,4 +17,4 @@ pub mod osdmap;
 pub mod placement;
 
 pub use error::{RadosError, Result};
-pub use ioctx::{IoCtx, Rados};
+pub use ioctx::{IoCtx, Rados, SnapIdGrant};

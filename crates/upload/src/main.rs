@@ -1,15 +1,11 @@
 //! `rbd-native`: upload a Cinder volume kept in Ceph RBD to a Glance image,
-//! and the Ceph tools it rests on, without librados or librbd.
-
-mod cli;
-mod commands;
-mod error;
-mod upload;
+//! and the Ceph tools it rests on, without librados or librbd. The
+//! command line over the library (`src/lib.rs`).
 
 use clap::Parser;
 
-use cli::{Action, Cli};
-use error::CliError;
+use rbd_native::cli::{self, Action, Cli};
+use rbd_native::{commands, upload, Error};
 
 fn init_logging(verbose: u8) {
     let default = match verbose {
@@ -26,7 +22,7 @@ fn init_logging(verbose: u8) {
         .try_init();
 }
 
-async fn dispatch(cli: &Cli) -> Result<i32, CliError> {
+async fn dispatch(cli: &Cli) -> Result<i32, Error> {
     match &cli.command {
         Action::MonCommand(args) => commands::mon_command::run(&cli.global, args).await,
         Action::Osdmap(args) => commands::osdmap::run(args),

@@ -6,27 +6,15 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::process::{Command, Output};
+use std::process::Command;
 
-use glance_client::Glance;
-use rbd_native_tests::{
-    glance_download, pattern, rbd_native_bin, run, run_ok, unique_name, ScratchDir, Testbed,
-};
+use rbd_native_tests::{glance_delete, glance_download, run_ok, unique_name, Testbed};
+
+mod common;
+use common::ours;
 
 /// Uploads share one Glance (one worker): one test at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// `rbd-native` as the cinder user with the uploader's OpenStack
-/// credentials; `env` overrides.
-fn ours(bed: &Testbed, args: &[&str], env: &[(&str, &str)]) -> Output {
-    let bin = rbd_native_bin(env!("CARGO_BIN_EXE_rbd-native"));
-    let mut c = bed.rbd_native_uploader(&bin);
-    c.args(args);
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    run(&mut c)
-}
 
 fn upload_json(bed: &Testbed, args: &[&str]) -> serde_json::Value {
     let mut a = vec!["upload", "--format", "json"];
@@ -38,29 +26,6 @@ fn upload_json(bed: &Testbed, args: &[&str]) -> serde_json::Value {
         String::from_utf8_lossy(&out.stderr)
     );
     serde_json::from_slice(&out.stdout).unwrap()
-}
-
-/// Deletes a Glance image, retrying while Glance still hashes it.
-async fn delete_image(g: &Glance, id: &str) {
-    for _ in 0..30 {
-        match g.delete_image(id).await {
-            Ok(()) => return,
-            Err(e) if e.is_not_found() => return,
-            Err(_) => tokio::time::sleep(std::time::Duration::from_secs(1)).await,
-        }
-    }
-    panic!("could not delete Glance image {id}");
-}
-
-/// A volume of `len` bytes of a pattern, made with `rbd import`.
-fn make_volume(bed: &Testbed, len: usize, seed: u64) -> (String, Vec<u8>) {
-    let name = unique_name("upload-vol");
-    let data = pattern(len, seed);
-    let dir = ScratchDir::new("upload-vol");
-    let f = dir.path().join("v");
-    std::fs::write(&f, &data).unwrap();
-    bed.rbd_ok(&["import", f.to_str().unwrap(), &format!("volumes/{name}")]);
-    (name, data)
 }
 
 fn snapshots(bed: &Testbed, name: &str) -> Vec<String> {
@@ -79,7 +44,7 @@ async fn clone_and_stream_uploads_download_as_the_volume() {
     let _one = SERIAL.lock().await;
     let bed = Testbed::load();
     let g = bed.glance().await;
-    let (vol, data) = make_volume(&bed, 20 << 20, 11);
+    let (vol, data) = bed.import_volume("upload-vol", 20 << 20, 11);
     let spec = format!("volumes/{vol}");
 
     let r = upload_json(
@@ -143,7 +108,7 @@ async fn clone_and_stream_uploads_download_as_the_volume() {
     );
 
     for id in [&cloned, &streamed] {
-        delete_image(&g, id).await;
+        glance_delete(&g, id).await;
     }
     bed.remove_image_and_snaps(&format!("volumes/{vol}"));
     assert!(!bed
@@ -157,7 +122,7 @@ async fn every_reason_not_to_clone_streams_and_says_why() {
     let _one = SERIAL.lock().await;
     let bed = Testbed::load();
     let g = bed.glance().await;
-    let (vol, data) = make_volume(&bed, 4 << 20, 12);
+    let (vol, data) = bed.import_volume("upload-vol", 4 << 20, 12);
     let spec = format!("volumes/{vol}");
     let cases: &[(&[&str], &str)] = &[
         (&["--store", "local"], "type file"),
@@ -179,7 +144,7 @@ async fn every_reason_not_to_clone_streams_and_says_why() {
         assert!(reason.contains(why), "{extra:?}: {reason}");
         let id = r["image_id"].as_str().unwrap();
         assert!(glance_download(&g, id).await == data);
-        delete_image(&g, id).await;
+        glance_delete(&g, id).await;
     }
     assert!(snapshots(&bed, &vol).is_empty());
     bed.remove_image_and_snaps(&format!("volumes/{vol}"));
@@ -190,7 +155,7 @@ async fn failures_are_clear_and_leave_nothing() {
     let _one = SERIAL.lock().await;
     let bed = Testbed::load();
     let g = bed.glance().await;
-    let (vol, _) = make_volume(&bed, 4 << 20, 13);
+    let (vol, _) = bed.import_volume("upload-vol", 4 << 20, 13);
     let spec = format!("volumes/{vol}");
     let name = unique_name("t-fail");
     let base = [
@@ -249,7 +214,7 @@ async fn failures_are_clear_and_leave_nothing() {
 async fn cleanup_removes_what_a_killed_run_left_and_check_reports() {
     let _one = SERIAL.lock().await;
     let bed = Testbed::load();
-    let (vol, _) = make_volume(&bed, 4 << 20, 14);
+    let (vol, _) = bed.import_volume("upload-vol", 4 << 20, 14);
     // What a run killed after the clone leaves: a protected volume
     // snapshot and a clone named after an image Glance does not have.
     let fake = "00000000-1111-2222-3333-444444444444";
@@ -363,7 +328,7 @@ async fn a_volume_in_use_by_a_librbd_writer_uploads_by_clone() {
     let _one = SERIAL.lock().await;
     let bed = Testbed::load();
     let g = bed.glance().await;
-    let (vol, _) = make_volume(&bed, 8 << 20, 15);
+    let (vol, _) = bed.import_volume("upload-vol", 8 << 20, 15);
     let spec = format!("volumes/{vol}");
     // A running "VM": librbd holds the volume open for writing and owns
     // its exclusive lock. The snapshot must be taken through it.
@@ -391,6 +356,6 @@ async fn a_volume_in_use_by_a_librbd_writer_uploads_by_clone() {
         glance_download(&g, id).await == expected,
         "the image is not the volume's bytes"
     );
-    delete_image(&g, id).await;
+    glance_delete(&g, id).await;
     bed.remove_image_and_snaps(&spec);
 }

@@ -11,6 +11,7 @@ use ceph_rbd::image::{list_images, remove_image, CloneFormat, CloneOptions, Imag
 use glance_client::NewLocation;
 
 use super::naming::{clone_snap, image_of_snap, location_url, GLANCE_SNAP};
+use super::round::Seat;
 use super::{Clients, Report};
 use crate::error::CliError;
 
@@ -25,7 +26,8 @@ struct Made {
 }
 
 /// Runs the clone path for Glance image `image_id` (queued) into
-/// `store_pool` of store `store_id`.
+/// `store_pool` of store `store_id`, taking the snapshot ids with the
+/// other uploads of `seat`'s round.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn run(
     c: &Clients,
@@ -35,6 +37,7 @@ pub(super) async fn run(
     store_id: &str,
     format: CloneFormat,
     timeout: Duration,
+    seat: Seat,
     report: &mut Report,
 ) -> Result<(), CliError> {
     let sio = c.rados.ioctx(store_pool)?;
@@ -42,21 +45,19 @@ pub(super) async fn run(
     let mut vol = volume.clone();
     let mut made = Made::default();
     // Both snapshot ids in one monitor round (librbd allots each inside
-    // its snapshot request: two rounds).
+    // its snapshot request: two rounds), shared with the other uploads of
+    // the batch.
     let t = Instant::now();
     let vol_data = vol.data_ioctx().clone();
-    let (vol_id, clone_id) = tokio::join!(
-        vol_data.selfmanaged_snap_create(),
-        sio.selfmanaged_snap_create()
-    );
+    let (vol_id, clone_id) = seat.allot(&vol_data, &sio).await;
     let (vol_id, clone_id) = match (vol_id, clone_id) {
         (Ok(a), Ok(b)) => (a, b),
         (a, b) => {
             if let Ok(a) = a {
-                let _ = vol_data.selfmanaged_snap_remove(a).await;
+                let _ = vol_data.selfmanaged_snap_remove(a.id).await;
             }
             if let Ok(b) = b {
-                let _ = sio.selfmanaged_snap_remove(b).await;
+                let _ = sio.selfmanaged_snap_remove(b.id).await;
             }
             return Err(CliError::Input(
                 "could not allot snapshot ids in the volume's and the store's pools (check the Ceph user's caps)".into(),
@@ -65,9 +66,11 @@ pub(super) async fn run(
     };
     report.step("snapshot ids", t);
     report.snapshot_ids = vec![
-        (vol_data.pool_name().to_string(), vol_id),
-        (store_pool.to_string(), clone_id),
+        (vol_data.pool_name().to_string(), vol_id.id),
+        (store_pool.to_string(), clone_id.id),
     ];
+    report.snapshot_epochs = vec![vol_id.epoch, clone_id.epoch];
+    let (vol_id, clone_id) = (vol_id.id, clone_id.id);
     let mut unused_clone_id = Some(clone_id);
     let result = async {
         let t = Instant::now();
@@ -102,7 +105,16 @@ pub(super) async fn run(
         let url = location_url(&c.fsid, store_pool, image_id);
         c.glance
             .add_location(image_id, &NewLocation::new(url, Some(store_id)))
-            .await?;
+            .await
+            .map_err(|e| match e.status() {
+                // Glance's policy refused: say what the user lacks.
+                Some(403) => CliError::Input(format!(
+                    "Glance refused to register the clone as the image's location ({e}): \
+                     the OpenStack user needs the `service` role in its project for Glance's \
+                     locations API (or upload without --clone-optimization)"
+                )),
+                _ => e.into(),
+            })?;
         report.step("location", t);
         let t = Instant::now();
         c.glance

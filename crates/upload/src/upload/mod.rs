@@ -2,13 +2,18 @@
 //! clone inside the cluster when Glance's target store allows it, by
 //! streaming otherwise. Also `check` (would an upload clone?) and
 //! `--cleanup` (remove what a killed run left).
+//!
+//! The library's API is [`Uploader`] with [`UploadRequest`] and
+//! [`UploadOutcome`]; the command line (`run`) goes through it too.
 
 mod clone_path;
 mod eligibility;
 mod naming;
 mod report;
+mod round;
 mod settings;
 mod stream_path;
+mod uploader;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -17,17 +22,25 @@ use std::time::{Duration, Instant};
 use ceph_rados::config::ClientSettings;
 use ceph_rados::osd::OsdOp;
 use ceph_rados::{IoCtx, Rados};
-use ceph_rbd::image::{CloneFormat, Image};
+use ceph_rbd::image::Image;
 use clap::Args;
-use glance_client::{ConfigLoader, Glance, NewImage, StoreDetail};
+use glance_client::{Glance, NewImage, StoreDetail};
 
+/// The clone formats ([`UploadRequest::clone_format`]).
+pub use ceph_rbd::image::CloneFormat;
 pub use eligibility::{decide, Decision, Facts, StoreFacts};
-pub use report::Report;
+/// An OpenStack client configuration ([`OpenStack::Config`]).
+pub use glance_client::CloudConfig;
+pub use report::{Report, Step};
+pub use uploader::{CephOptions, OpenStack, UploadOutcome, UploadRequest, Uploader};
+
+use round::Seat;
 
 use crate::cli::GlobalArgs;
 use crate::error::CliError;
 
 /// Options of `upload`.
+#[doc(hidden)]
 #[derive(Args, Debug, Clone)]
 pub struct UploadArgs {
     /// The volume, POOL/NAME (repeat, with as many --name, to upload
@@ -71,7 +84,8 @@ pub struct UploadArgs {
     /// (librbd's choice from the cluster's min-compat setting).
     #[arg(long = "clone-format", default_value = "2", value_parser = ["1", "2", "auto"])]
     pub clone_format: String,
-    /// Fail rather than stream when the clone fails.
+    /// Fail rather than stream: when a clone is not possible (the reason
+    /// is given; nothing is made) or when it fails (its steps undone).
     #[arg(long = "no-fallback")]
     pub no_fallback: bool,
     /// Output format: plain or json.
@@ -92,6 +106,7 @@ pub struct UploadArgs {
 }
 
 /// Options of `check`.
+#[doc(hidden)]
 #[derive(Args, Debug, Clone)]
 pub struct CheckArgs {
     /// The Glance store to check (default: Glance's default store).
@@ -109,19 +124,24 @@ pub struct CheckArgs {
 }
 
 /// Connected clients.
+#[derive(Debug)]
 pub(crate) struct Clients {
     pub rados: Rados,
     pub glance: Arc<Glance>,
     pub fsid: String,
 }
 
-async fn connect(global: &GlobalArgs, os_cloud: Option<&str>) -> Result<Clients, CliError> {
-    let settings = ClientSettings::resolve(&global.client_args())?;
-    let mut loader = ConfigLoader::from_process_env();
-    if let Some(c) = os_cloud {
-        loader = loader.cloud(c);
+/// The OpenStack settings of `--os-cloud`.
+fn openstack_of(os_cloud: Option<&str>) -> OpenStack {
+    match os_cloud {
+        Some(c) => OpenStack::Cloud(c.to_string()),
+        None => OpenStack::Environment,
     }
-    let cloud = loader.load()?;
+}
+
+async fn connect_with(ceph: &CephOptions, openstack: &OpenStack) -> Result<Clients, CliError> {
+    let settings = ClientSettings::resolve(ceph)?;
+    let cloud = openstack.config()?;
     let (rados, glance) = tokio::join!(Rados::connect(&settings), glance_client::connect(cloud));
     let rados = rados?;
     let fsid = rados.mon().fsid().to_string();
@@ -229,29 +249,67 @@ fn volume_specs(a: &UploadArgs) -> Result<Vec<(String, String, String)>, CliErro
         .collect())
 }
 
-fn new_image(a: &UploadArgs, name: &str) -> Result<NewImage, CliError> {
-    let mut img = NewImage {
-        name: Some(name.to_string()),
-        disk_format: Some(a.disk_format.clone()),
-        container_format: Some(a.container_format.clone()),
-        visibility: a.visibility.clone(),
-        ..NewImage::default()
-    };
+/// The requests of the command line, one per volume.
+fn upload_requests(a: &UploadArgs, optimization_on: bool) -> Result<Vec<UploadRequest>, CliError> {
+    let mut properties = std::collections::BTreeMap::new();
     for p in &a.properties {
         let (k, v) = p
             .split_once('=')
             .ok_or_else(|| CliError::Input(format!("--property {p}: give KEY=VALUE")))?;
-        img.properties.insert(k.to_string(), v.to_string());
+        properties.insert(k.to_string(), v.to_string());
     }
-    Ok(img)
+    let clone_format = match a.clone_format.as_str() {
+        "1" => CloneFormat::V1,
+        "2" => CloneFormat::V2,
+        _ => CloneFormat::Auto,
+    };
+    Ok(volume_specs(a)?
+        .into_iter()
+        .map(|(pool, volume, name)| {
+            let mut r = UploadRequest::new(pool, volume, name);
+            r.disk_format = a.disk_format.clone();
+            r.container_format = a.container_format.clone();
+            r.visibility = a.visibility.clone();
+            r.properties = properties.clone();
+            r.store = a.store.clone();
+            r.clone_optimization = optimization_on;
+            r.clone_format = clone_format;
+            r.fallback = !a.no_fallback;
+            r.timeout = Duration::from_secs(a.timeout);
+            r
+        })
+        .collect())
+}
+
+fn new_image(r: &UploadRequest) -> NewImage {
+    NewImage {
+        name: Some(r.name.clone()),
+        disk_format: Some(r.disk_format.clone()),
+        container_format: Some(r.container_format.clone()),
+        visibility: r.visibility.clone(),
+        properties: r.properties.clone(),
+        ..NewImage::default()
+    }
+}
+
+/// Refuses a disk format other than raw.
+fn check_disk_format(disk_format: &str) -> Result<(), CliError> {
+    if disk_format != "raw" {
+        return Err(CliError::Input(format!(
+            "disk format {disk_format}: a volume holds raw data and rbd-native does not convert images (Glance checks that the data matches the format); upload with --disk-format raw"
+        )));
+    }
+    Ok(())
 }
 
 /// Runs `upload`.
+#[doc(hidden)]
 pub async fn run(global: &GlobalArgs, a: &UploadArgs) -> Result<i32, CliError> {
     let tool = settings::ToolSettings::load(a.config.as_deref())?;
-    let c = connect(global, a.os_cloud.as_deref()).await?;
+    let uploader =
+        Uploader::connect(&global.client_args(), openstack_of(a.os_cloud.as_deref())).await?;
     if let Some(id) = &a.cleanup {
-        let removed = clone_path::cleanup(&c, &a.pool, id).await?;
+        let removed = uploader.cleanup(&a.pool, id).await?;
         for r in &removed {
             println!("removed {r}");
         }
@@ -265,26 +323,18 @@ pub async fn run(global: &GlobalArgs, a: &UploadArgs) -> Result<i32, CliError> {
     } else {
         a.clone_optimization || tool.enable_clone_optimization
     };
-    if a.disk_format != "raw" {
-        return Err(CliError::Input(format!(
-            "disk format {}: a volume holds raw data and rbd-native does not convert images (Glance checks that the data matches the format); upload with --disk-format raw",
-            a.disk_format
-        )));
-    }
-    let specs = volume_specs(a)?;
-    let uploads = specs
-        .iter()
-        .map(|(pool, vol, name)| upload_one(&c, a, optimization_on, pool, vol, name));
-    let results = futures::future::join_all(uploads).await;
-    if results.len() == 1 {
-        if let Some((result, report)) = results.into_iter().next() {
-            return match result {
-                Ok(()) => {
-                    report.print(&a.format);
+    check_disk_format(&a.disk_format)?;
+    let requests = upload_requests(a, optimization_on)?;
+    let outcomes = uploader.upload_many(&requests).await;
+    if outcomes.len() == 1 {
+        if let Some(o) = outcomes.into_iter().next() {
+            return match o.error {
+                None => {
+                    o.report.print(&a.format);
                     Ok(0)
                 }
-                Err(e) => {
-                    report.print_error(&a.format);
+                Some(e) => {
+                    o.report.print_error(&a.format);
                     Err(e)
                 }
             };
@@ -293,16 +343,16 @@ pub async fn run(global: &GlobalArgs, a: &UploadArgs) -> Result<i32, CliError> {
     }
     let mut failed = 0;
     let mut all = Vec::new();
-    for (result, report) in &results {
-        match result {
-            Ok(()) if a.format != "json" => report.print(&a.format),
-            Ok(()) => {}
-            Err(e) => {
+    for o in &outcomes {
+        match &o.error {
+            None if a.format != "json" => o.report.print(&a.format),
+            None => {}
+            Some(e) => {
                 failed += 1;
-                eprintln!("rbd-native: {}: {e}", report.volume);
+                eprintln!("rbd-native: {}: {e}", o.report.volume);
             }
         }
-        all.push(report);
+        all.push(&o.report);
     }
     if a.format == "json" {
         println!("{}", serde_json::to_string(&all).unwrap_or_default());
@@ -310,62 +360,60 @@ pub async fn run(global: &GlobalArgs, a: &UploadArgs) -> Result<i32, CliError> {
     Ok(i32::from(failed > 0))
 }
 
-/// Uploads volume `pool/vol` as image `name`; the report whatever happens.
-async fn upload_one(
-    c: &Clients,
-    a: &UploadArgs,
-    optimization_on: bool,
-    pool: &str,
-    vol: &str,
-    name: &str,
-) -> (Result<(), CliError>, Report) {
-    let mut report = Report::new(pool, vol, 0);
-    let r = upload_inner(c, a, optimization_on, pool, vol, name, &mut report).await;
-    (r, report)
+/// Uploads as `req` says, taking its snapshot ids in `seat`'s round; the
+/// report whatever happens.
+async fn upload_one(c: &Clients, req: &UploadRequest, seat: Seat) -> UploadOutcome {
+    let mut report = Report::new(&req.pool, &req.volume, 0);
+    let r = upload_inner(c, req, seat, &mut report).await;
+    UploadOutcome {
+        report,
+        error: r.err(),
+    }
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn upload_inner(
     c: &Clients,
-    a: &UploadArgs,
-    optimization_on: bool,
-    pool: &str,
-    vol: &str,
-    name: &str,
+    req: &UploadRequest,
+    seat: Seat,
     report: &mut Report,
 ) -> Result<(), CliError> {
     let start = Instant::now();
-    let vio = c.rados.ioctx(pool)?;
-    let volume = Image::open(&c.rados, &vio, vol).await?;
+    check_disk_format(&req.disk_format)?;
+    let vio = c.rados.ioctx(&req.pool)?;
+    let volume = Image::open(&c.rados, &vio, &req.volume).await?;
     report.bytes = volume.size();
 
     let t = Instant::now();
     let (facts, target) = gather(
         c,
-        a.store.as_deref(),
-        optimization_on,
-        &a.disk_format,
-        &a.container_format,
+        req.store.as_deref(),
+        req.clone_optimization,
+        &req.disk_format,
+        &req.container_format,
     )
     .await?;
     let decision = decide(&facts);
     report.step("check", t);
+    if let (false, Decision::Stream { reason }) = (req.fallback, &decision) {
+        // Streaming is what --no-fallback forbids: fail before making
+        // anything, with the reason (it says what to change).
+        report.reason = Some(reason.clone());
+        return Err(CliError::Input(format!(
+            "cannot upload by clone: {reason}; --no-fallback forbids streaming (leave it out to stream)"
+        )));
+    }
 
     let t = Instant::now();
-    let mut image = c.glance.create_image(&new_image(a, name)?).await?;
+    let mut image = c.glance.create_image(&new_image(req)).await?;
     report.image_id = image.id.clone();
     report.step("image create", t);
-    let timeout = Duration::from_secs(a.timeout);
+    let timeout = req.timeout;
 
     if let Decision::Clone { pool: store_pool } = &decision {
         let store_id = target.as_ref().map(|s| s.id.clone()).unwrap_or_default();
-        let format = match a.clone_format.as_str() {
-            "1" => CloneFormat::V1,
-            "2" => CloneFormat::V2,
-            _ => CloneFormat::Auto.resolve(&c.rados),
-        };
+        let format = req.clone_format.resolve(&c.rados);
         match clone_path::run(
-            c, &volume, &image.id, store_pool, &store_id, format, timeout, report,
+            c, &volume, &image.id, store_pool, &store_id, format, timeout, seat, report,
         )
         .await
         {
@@ -376,7 +424,7 @@ async fn upload_inner(
             }
             Err(e) => {
                 report.clone_error = Some(e.to_string());
-                if a.no_fallback {
+                if !req.fallback {
                     let _ = c.glance.delete_image(&image.id).await;
                     return Err(e);
                 }
@@ -390,17 +438,20 @@ async fn upload_inner(
                 if !still_queued {
                     let _ = c.glance.delete_image(&image.id).await;
                     let t = Instant::now();
-                    image = c.glance.create_image(&new_image(a, name)?).await?;
+                    image = c.glance.create_image(&new_image(req)).await?;
                     report.image_id = image.id.clone();
                     report.step("image create (again)", t);
                 }
             }
         }
-    } else if let Decision::Stream { reason } = &decision {
-        report.reason = Some(reason.clone());
+    } else {
+        // No clone: the other uploads need not wait for this one's ids.
+        drop(seat);
+        if let Decision::Stream { reason } = &decision {
+            report.reason = Some(reason.clone());
+        }
     }
-    let store = a.store.clone();
-    match stream_path::run(c, &volume, &image.id, store.as_deref(), timeout, report).await {
+    match stream_path::run(c, &volume, &image.id, req.store.as_deref(), timeout, report).await {
         Ok(()) => {
             report.path = "stream".into();
             report.finish(start);
@@ -416,9 +467,10 @@ async fn upload_inner(
 }
 
 /// Runs `check`.
+#[doc(hidden)]
 pub async fn check(global: &GlobalArgs, a: &CheckArgs) -> Result<i32, CliError> {
     let tool = settings::ToolSettings::load(a.config.as_deref())?;
-    let c = connect(global, a.os_cloud.as_deref()).await?;
+    let c = connect_with(&global.client_args(), &openstack_of(a.os_cloud.as_deref())).await?;
     let (facts, target) = gather(&c, a.store.as_deref(), true, "raw", "bare").await?;
     let decision = decide(&facts);
     let v = serde_json::json!({

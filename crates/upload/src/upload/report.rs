@@ -31,6 +31,10 @@ pub struct Report {
     pub bytes: u64,
     /// Self-managed snapshot ids allotted for the clone: (pool, id).
     pub snapshot_ids: Vec<(String, u64)>,
+    /// The OSD map epoch in which the monitor granted each of
+    /// `snapshot_ids`, in the same order: ids granted in one epoch were
+    /// granted in one monitor round.
+    pub snapshot_epochs: Vec<u32>,
     /// Those released again (unused, or undone after a failure).
     pub released_snapshot_ids: Vec<(String, u64)>,
     /// The steps.
@@ -50,6 +54,7 @@ impl Report {
             volume: format!("{pool}/{name}"),
             bytes,
             snapshot_ids: Vec::new(),
+            snapshot_epochs: Vec::new(),
             released_snapshot_ids: Vec::new(),
             steps: Vec::new(),
             seconds: 0.0,

@@ -106,7 +106,10 @@ async fn upload(
         })
         .buffered(AHEAD);
     let t = Instant::now();
-    let uploaded = c.glance.upload_stream(image_id, data, store, Some(size)).await;
+    let uploaded = c
+        .glance
+        .upload_stream(image_id, data, store, Some(size))
+        .await;
     if let Some(p) = progress {
         p.abort();
         if uploaded.is_err() {
