@@ -6,12 +6,11 @@
 
 use std::time::{Duration, Instant};
 
-use ceph_rados::IoCtx;
+use ceph_rados::{IoCtx, RadosError, SnapIdGrant};
 use ceph_rbd::image::{list_images, remove_image, CloneFormat, CloneOptions, Image};
 use glance_client::NewLocation;
 
 use super::naming::{clone_snap, image_of_snap, location_url, GLANCE_SNAP};
-use super::round::Seat;
 use super::{Clients, Report};
 use crate::error::CliError;
 
@@ -25,46 +24,54 @@ struct Made {
     clone_snap_protected: bool,
 }
 
+/// The two snapshot ids of a clone (the volume's pool's, the store
+/// pool's), as the monitor answered.
+pub(super) type Grants = (
+    Result<SnapIdGrant, RadosError>,
+    Result<SnapIdGrant, RadosError>,
+);
+
+/// Gives back to the monitor the ids of `grants` that were granted (a
+/// clone that will not use them).
+pub(super) async fn release(vol_data: &IoCtx, store: &IoCtx, grants: &Grants) {
+    if let Ok(a) = &grants.0 {
+        let _ = vol_data.selfmanaged_snap_remove(a.id).await;
+    }
+    if let Ok(b) = &grants.1 {
+        let _ = store.selfmanaged_snap_remove(b.id).await;
+    }
+}
+
 /// Runs the clone path for Glance image `image_id` (queued) into
-/// `store_pool` of store `store_id`, taking the snapshot ids with the
-/// other uploads of `seat`'s round.
+/// `store_pool` of store `store_id` (`store`), with the snapshot ids
+/// `grants` allotted beforehand.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn run(
     c: &Clients,
     volume: &Image,
     image_id: &str,
-    store_pool: &str,
+    store: &IoCtx,
     store_id: &str,
     format: CloneFormat,
     timeout: Duration,
-    seat: Seat,
+    grants: Grants,
     report: &mut Report,
 ) -> Result<(), CliError> {
-    let sio = c.rados.ioctx(store_pool)?;
+    let sio = store;
+    let store_pool = sio.pool_name();
     let snap = clone_snap(image_id);
     let mut vol = volume.clone();
     let mut made = Made::default();
-    // Both snapshot ids in one monitor round (librbd allots each inside
-    // its snapshot request: two rounds), shared with the other uploads of
-    // the batch.
-    let t = Instant::now();
     let vol_data = vol.data_ioctx().clone();
-    let (vol_id, clone_id) = seat.allot(&vol_data, &sio).await;
-    let (vol_id, clone_id) = match (vol_id, clone_id) {
+    let (vol_id, clone_id) = match grants {
         (Ok(a), Ok(b)) => (a, b),
-        (a, b) => {
-            if let Ok(a) = a {
-                let _ = vol_data.selfmanaged_snap_remove(a.id).await;
-            }
-            if let Ok(b) = b {
-                let _ = sio.selfmanaged_snap_remove(b.id).await;
-            }
+        grants => {
+            release(&vol_data, sio, &grants).await;
             return Err(CliError::Input(
                 "could not allot snapshot ids in the volume's and the store's pools (check the Ceph user's caps)".into(),
             ));
         }
     };
-    report.step("snapshot ids", t);
     report.snapshot_ids = vec![
         (vol_data.pool_name().to_string(), vol_id.id),
         (store_pool.to_string(), clone_id.id),
@@ -89,11 +96,11 @@ pub(super) async fn run(
             features: Some(ceph_rbd::features::LAYERING),
             order: None,
         };
-        vol.clone_to(&snap, &sio, image_id, &opts).await?;
+        vol.clone_to(&snap, sio, image_id, &opts).await?;
         made.clone = true;
         report.step("clone", t);
         let t = Instant::now();
-        let mut child = Image::open(&c.rados, &sio, image_id).await?;
+        let mut child = Image::open(&c.rados, sio, image_id).await?;
         child
             .snap_create(GLANCE_SNAP, unused_clone_id.take())
             .await?;
@@ -149,7 +156,7 @@ pub(super) async fn run(
                 .released_snapshot_ids
                 .push((vol_data.pool_name().to_string(), vol_id));
         }
-        undo(c, &mut vol, &sio, image_id, &snap, &made).await;
+        undo(c, &mut vol, sio, image_id, &snap, &made).await;
         if made.volume_snap {
             report
                 .released_snapshot_ids

@@ -129,6 +129,28 @@ pub(crate) struct Clients {
     pub rados: Rados,
     pub glance: Arc<Glance>,
     pub fsid: String,
+    /// Glance's stores detail as last read, and when: the uploads of a
+    /// batch read it once.
+    stores: tokio::sync::Mutex<Option<(Instant, Vec<StoreDetail>)>>,
+}
+
+/// How long a stores detail read serves the next uploads.
+const STORES_FRESH: std::time::Duration = std::time::Duration::from_secs(30);
+
+impl Clients {
+    /// Glance's stores detail, read at most once per [`STORES_FRESH`]
+    /// (uploads asking together wait for the one read).
+    async fn stores_detail(&self) -> Result<Vec<StoreDetail>, CliError> {
+        let mut cached = self.stores.lock().await;
+        if let Some((at, stores)) = cached.as_ref() {
+            if at.elapsed() < STORES_FRESH {
+                return Ok(stores.clone());
+            }
+        }
+        let stores = self.glance.stores_detail().await?;
+        *cached = Some((Instant::now(), stores.clone()));
+        Ok(stores)
+    }
 }
 
 /// The OpenStack settings of `--os-cloud`.
@@ -149,6 +171,7 @@ async fn connect_with(ceph: &CephOptions, openstack: &OpenStack) -> Result<Clien
         rados,
         glance: Arc::new(glance?),
         fsid,
+        stores: tokio::sync::Mutex::new(None),
     })
 }
 
@@ -169,7 +192,7 @@ async fn gather(
     disk_format: &str,
     container_format: &str,
 ) -> Result<(Facts, Option<StoreDetail>), CliError> {
-    let stores = c.glance.stores_detail().await?;
+    let stores = c.stores_detail().await?;
     let target = match store {
         Some(id) => Some(stores.iter().find(|s| s.id == id).cloned().ok_or_else(|| {
             CliError::Input(format!(
@@ -403,17 +426,32 @@ async fn upload_inner(
         )));
     }
 
-    let t = Instant::now();
-    let mut image = c.glance.create_image(&new_image(req)).await?;
-    report.image_id = image.id.clone();
-    report.step("image create", t);
     let timeout = req.timeout;
-
+    let mut image;
     if let Decision::Clone { pool: store_pool } = &decision {
         let store_id = target.as_ref().map(|s| s.id.clone()).unwrap_or_default();
         let format = req.clone_format.resolve(&c.rados);
+        let sio = c.rados.ioctx(store_pool)?;
+        let vol_data = volume.data_ioctx().clone();
+        // The Glance image and both snapshot ids (one monitor round,
+        // shared with the other uploads of the batch; librbd allots each
+        // inside its snapshot request: two rounds) at once: neither needs
+        // the other.
+        let t = Instant::now();
+        let new = new_image(req);
+        let (created, grants) =
+            tokio::join!(c.glance.create_image(&new), seat.allot(&vol_data, &sio));
+        report.step("image create and snapshot ids", t);
+        image = match created {
+            Ok(i) => i,
+            Err(e) => {
+                clone_path::release(&vol_data, &sio, &grants).await;
+                return Err(e.into());
+            }
+        };
+        report.image_id = image.id.clone();
         match clone_path::run(
-            c, &volume, &image.id, store_pool, &store_id, format, timeout, seat, report,
+            c, &volume, &image.id, &sio, &store_id, format, timeout, grants, report,
         )
         .await
         {
@@ -450,6 +488,10 @@ async fn upload_inner(
         if let Decision::Stream { reason } = &decision {
             report.reason = Some(reason.clone());
         }
+        let t = Instant::now();
+        image = c.glance.create_image(&new_image(req)).await?;
+        report.image_id = image.id.clone();
+        report.step("image create", t);
     }
     match stream_path::run(c, &volume, &image.id, req.store.as_deref(), timeout, report).await {
         Ok(()) => {
