@@ -1,7 +1,9 @@
 //! The streaming path: read the volume at a snapshot taken for the
 //! purpose (a consistent point in time even while the volume is written),
 //! several chunks ahead in parallel with bounded memory, into Glance's
-//! upload; the snapshot is removed afterwards whatever happens.
+//! upload. The snapshot is removed as soon as the last chunk is read, while
+//! Glance still takes the tail of the data (the removal waits for a
+//! monitor round), and in any case before the upload ends.
 
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -11,6 +13,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use ceph_rbd::image::Image;
 use futures::stream::{self, StreamExt};
+use tokio::sync::Notify;
 
 use super::naming::stream_snap;
 use super::{Clients, Report};
@@ -35,9 +38,11 @@ pub(super) async fn run(
     let t = Instant::now();
     vol.snap_create(&snap, None).await?;
     report.step("volume snapshot", t);
-    let mut result = upload(c, &vol, &snap, image_id, store, timeout, report).await;
+    let (mut result, mut snap_left) =
+        upload(c, &mut vol, &snap, image_id, store, timeout, report).await;
     // A Glance error on its side (HTTP 5xx) before it took any data leaves
-    // the image queued: send the data once more.
+    // the image queued: send the data once more (from a new snapshot if
+    // the first was removed already).
     if let Err(CliError::Glance(e)) = &result {
         let transient = e.status().is_some_and(|s| s >= 500);
         let queued = c
@@ -47,29 +52,43 @@ pub(super) async fn run(
             .is_ok_and(|i| i.status == "queued");
         if transient && queued {
             tracing::warn!("Glance failed the upload ({e}); sending the data again");
-            result = upload(c, &vol, &snap, image_id, store, timeout, report).await;
+            if !snap_left {
+                vol.snap_create(&snap, None).await?;
+            }
+            (result, snap_left) =
+                upload(c, &mut vol, &snap, image_id, store, timeout, report).await;
         }
     }
-    let t = Instant::now();
-    let removed = vol.snap_remove(&snap).await;
-    report.step("volume snapshot remove", t);
-    result?;
-    removed?;
-    Ok(())
+    if snap_left {
+        let t = Instant::now();
+        let removed = vol.snap_remove(&snap).await;
+        report.step("volume snapshot remove", t);
+        result?;
+        removed?;
+        return Ok(());
+    }
+    result
 }
 
+/// One upload of the data at snapshot `snap` of `vol`; whether the
+/// snapshot is still there (it is removed once every chunk is read, if the
+/// upload gets that far).
 async fn upload(
     c: &Clients,
-    vol: &Image,
+    vol: &mut Image,
     snap: &str,
     image_id: &str,
     store: Option<&str>,
     timeout: Duration,
     report: &mut Report,
-) -> Result<(), CliError> {
-    let at = vol.at_snapshot(snap).await?;
+) -> (Result<(), CliError>, bool) {
+    let at = match vol.at_snapshot(snap).await {
+        Ok(at) => at,
+        Err(e) => return (Err(e.into()), true),
+    };
     let size = at.size();
     let done = Arc::new(AtomicU64::new(0));
+    let all_read = Arc::new(Notify::new());
     let progress = std::io::stderr().is_terminal().then(|| {
         let done = done.clone();
         tokio::spawn(async move {
@@ -87,10 +106,12 @@ async fn upload(
     });
     let offsets: Vec<u64> = (0..size.div_ceil(CHUNK)).map(|i| i * CHUNK).collect();
     let counter = done.clone();
+    let last_read = all_read.clone();
     let data = stream::iter(offsets)
         .map(move |off| {
             let at = at.clone();
             let counter = counter.clone();
+            let last_read = last_read.clone();
             async move {
                 let len = CHUNK.min(size - off);
                 let d: Bytes = at.read(off, len).await.map_err(std::io::Error::other)?;
@@ -100,28 +121,47 @@ async fn upload(
                         d.len()
                     )));
                 }
-                counter.fetch_add(len, Ordering::Relaxed);
+                if counter.fetch_add(len, Ordering::Relaxed) + len == size {
+                    last_read.notify_one();
+                }
                 Ok::<Bytes, std::io::Error>(d)
             }
         })
         .buffered(AHEAD);
     let t = Instant::now();
-    let uploaded = c
-        .glance
-        .upload_stream(image_id, data, store, Some(size))
-        .await;
+    let sent = c.glance.upload_stream(image_id, data, store, Some(size));
+    tokio::pin!(sent);
+    // Remove the snapshot when every chunk is read (an empty volume has
+    // none to read), while Glance takes the rest.
+    let (uploaded, removed) = tokio::select! {
+        r = &mut sent => (r, None),
+        () = async { if size > 0 { all_read.notified().await } } => {
+            let (r, rm) = tokio::join!(&mut sent, vol.snap_remove(snap));
+            (r, Some(rm))
+        }
+    };
     if let Some(p) = progress {
         p.abort();
         if uploaded.is_err() {
             eprintln!();
         }
     }
-    uploaded?;
-    report.step("data upload", t);
+    let snap_left = !matches!(removed, Some(Ok(())));
+    if let Err(e) = uploaded {
+        return (Err(e.into()), snap_left);
+    }
+    report.step("data upload (and snapshot removal)", t);
+    if let Some(Err(e)) = removed {
+        return (Err(e.into()), true);
+    }
     let t = Instant::now();
-    c.glance
+    if let Err(e) = c
+        .glance
         .wait_for_status(image_id, &["active"], timeout)
-        .await?;
+        .await
+    {
+        return (Err(e.into()), snap_left);
+    }
     report.step("active", t);
-    Ok(())
+    (Ok(()), snap_left)
 }
