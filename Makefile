@@ -97,7 +97,7 @@ static: testbed
 	@ldd $(STATIC_BIN) 2>&1 | grep -Eq 'not a dynamic executable|statically linked' \
 		|| { echo "$(STATIC_BIN) is not static:"; ldd $(STATIC_BIN); exit 1; }
 	@echo "$(STATIC_BIN): static, $$(stat -c %s $(STATIC_BIN)) bytes"
-	RBD_NATIVE_BIN=$(CURDIR)/$(STATIC_BIN) cargo test -p rbd-native --test upload --test cinder_scenarios
+	RBD_NATIVE_BIN=$(CURDIR)/$(STATIC_BIN) cargo test -p rbd-native --test upload --test upload_failures --test cinder_scenarios
 
 ## fuzz: every fuzz target for FUZZ_SECONDS (default 60) each.
 fuzz:

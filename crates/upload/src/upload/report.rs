@@ -92,7 +92,7 @@ impl Report {
         }
         println!("{} bytes in {:.3} s", self.bytes, self.seconds);
         for s in &self.steps {
-            println!("  {:<24} {:>9.3} s", s.name, s.seconds);
+            println!("  {:<30} {:>9.3} s", s.name, s.seconds);
         }
     }
 

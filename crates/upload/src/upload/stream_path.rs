@@ -150,7 +150,8 @@ async fn upload(
     if let Err(e) = uploaded {
         return (Err(e.into()), snap_left);
     }
-    report.step("data upload (and snapshot removal)", t);
+    // The snapshot removal, when it ran, overlapped this step.
+    report.step("data upload", t);
     if let Some(Err(e)) = removed {
         return (Err(e.into()), true);
     }
