@@ -28,10 +28,6 @@ pub enum Error {
     },
 }
 
-/// The name the tool's modules know [`Error`] by.
-#[doc(hidden)]
-pub type CliError = Error;
-
 impl Error {
     /// A hint on what to do, for errors where one helps.
     pub fn hint(&self) -> Option<&'static str> {

@@ -158,6 +158,25 @@ fn image_id(r: &serde_json::Value) -> String {
     r["image_id"].as_str().unwrap_or_default().to_string()
 }
 
+/// `upload` of volume `spec` as image `name` by clone, JSON out; with
+/// `--no-fallback` when `no_fallback`.
+fn clone_upload<'a>(spec: &'a str, name: &'a str, no_fallback: bool) -> Vec<&'a str> {
+    let mut args = vec![
+        "upload",
+        "--volume",
+        spec,
+        "--name",
+        name,
+        "--clone-optimization",
+        "--format",
+        "json",
+    ];
+    if no_fallback {
+        args.push("--no-fallback");
+    }
+    args
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn glance_unreachable_while_keystone_works() {
     let _one = SERIAL.lock().await;
@@ -168,19 +187,7 @@ async fn glance_unreachable_while_keystone_works() {
     let spec = format!("volumes/{vol}");
     let name = unique_name("t-noglance");
     for fallback in [true, false] {
-        let mut args = vec![
-            "upload",
-            "--volume",
-            spec.as_str(),
-            "--name",
-            name.as_str(),
-            "--clone-optimization",
-            "--format",
-            "json",
-        ];
-        if !fallback {
-            args.push("--no-fallback");
-        }
+        let args = clone_upload(&spec, &name, !fallback);
         let out = ours(&bed, &args, &[("OS_IMAGE_URL", "http://127.0.0.1:9")]);
         let err = stderr(&out);
         println!("Glance unreachable (fallback {fallback}): {err}");
@@ -221,21 +228,7 @@ async fn glance_refusing_the_location_undoes_the_clone() {
     // --no-fallback: fails with Glance's status and message, every clone
     // step undone, the Glance image deleted.
     let name = unique_name("t-refused");
-    let out = ours(
-        &bed,
-        &[
-            "upload",
-            "--volume",
-            &spec,
-            "--name",
-            &name,
-            "--clone-optimization",
-            "--no-fallback",
-            "--format",
-            "json",
-        ],
-        &env,
-    );
+    let out = ours(&bed, &clone_upload(&spec, &name, true), &env);
     let err = stderr(&out);
     println!("location refused, --no-fallback: {err}");
     assert!(!out.status.success(), "{err}");
@@ -265,20 +258,7 @@ async fn glance_refusing_the_location_undoes_the_clone() {
 
     // Without --no-fallback: the same refusal, then a stream.
     let name = unique_name("t-refused-stream");
-    let out = ours(
-        &bed,
-        &[
-            "upload",
-            "--volume",
-            &spec,
-            "--name",
-            &name,
-            "--clone-optimization",
-            "--format",
-            "json",
-        ],
-        &env,
-    );
+    let out = ours(&bed, &clone_upload(&spec, &name, false), &env);
     let err = stderr(&out);
     assert!(out.status.success(), "{err}");
     let r = report(&out);
@@ -395,21 +375,7 @@ async fn a_ceph_user_that_may_not_write_to_the_store_pool() {
 
     // upload with the optimization: streams, and says why.
     let name = unique_name("t-ro-stream");
-    let out = ours_as(
-        &bed,
-        &id,
-        &user.keyring,
-        &[
-            "upload",
-            "--volume",
-            &spec,
-            "--name",
-            &name,
-            "--clone-optimization",
-            "--format",
-            "json",
-        ],
-    );
+    let out = ours_as(&bed, &id, &user.keyring, &clone_upload(&spec, &name, false));
     assert!(out.status.success(), "{}", stderr(&out));
     let r = report(&out);
     println!("upload: {r}");
@@ -426,22 +392,7 @@ async fn a_ceph_user_that_may_not_write_to_the_store_pool() {
 
     // --no-fallback: fails at once with the reason, nothing made.
     let name = unique_name("t-ro-nofallback");
-    let out = ours_as(
-        &bed,
-        &id,
-        &user.keyring,
-        &[
-            "upload",
-            "--volume",
-            &spec,
-            "--name",
-            &name,
-            "--clone-optimization",
-            "--no-fallback",
-            "--format",
-            "json",
-        ],
-    );
+    let out = ours_as(&bed, &id, &user.keyring, &clone_upload(&spec, &name, true));
     let err = stderr(&out);
     println!("upload --no-fallback: {err}");
     assert!(!out.status.success(), "{err}");

@@ -10,10 +10,10 @@ use ceph_rados::config::ClientSettings;
 use ceph_rados::mon::{MonClient, MonClientOptions};
 
 use crate::cli::GlobalArgs;
-use crate::error::CliError;
+use crate::error::Error;
 
 /// Connects to the cluster's monitors as the global options say.
-pub async fn connect_monitors(global: &GlobalArgs) -> Result<MonClient, CliError> {
+pub async fn connect_monitors(global: &GlobalArgs) -> Result<MonClient, Error> {
     let s = ClientSettings::resolve(&global.client_args())?;
     tracing::debug!(conf = %s.conf_display(), name = %s.name, "connecting");
     let opts = MonClientOptions::from_settings(&s);

@@ -6,7 +6,7 @@ use bytes::Bytes;
 use clap::Args;
 
 use crate::cli::GlobalArgs;
-use crate::error::CliError;
+use crate::error::Error;
 
 /// Arguments of `mon-command`.
 #[derive(Args, Debug)]
@@ -19,9 +19,9 @@ pub struct MonCommandArgs {
 }
 
 /// Runs the command; returns the exit status (the command's errno).
-pub async fn run(global: &GlobalArgs, args: &MonCommandArgs) -> Result<i32, CliError> {
+pub async fn run(global: &GlobalArgs, args: &MonCommandArgs) -> Result<i32, Error> {
     let input = match &args.input {
-        Some(p) => Bytes::from(std::fs::read(p).map_err(|e| CliError::Io {
+        Some(p) => Bytes::from(std::fs::read(p).map_err(|e| Error::Io {
             context: format!("reading {}", p.display()),
             source: e,
         })?),

@@ -9,7 +9,7 @@ use ceph_rados::osdmap::{OsdMap, PgId};
 use ceph_rados::placement::Placer;
 use clap::{Args, Subcommand};
 
-use crate::error::CliError;
+use crate::error::Error;
 
 /// Arguments of `osdmap`.
 #[derive(Args, Debug)]
@@ -58,15 +58,15 @@ fn set(v: &[i32]) -> String {
     format!("[{}]", items.join(","))
 }
 
-fn load(file: &PathBuf) -> Result<(OsdMap, CrushMap), CliError> {
-    let bytes = std::fs::read(file).map_err(|e| CliError::Io {
+fn load(file: &PathBuf) -> Result<(OsdMap, CrushMap), Error> {
+    let bytes = std::fs::read(file).map_err(|e| Error::Io {
         context: format!("reading {}", file.display()),
         source: e,
     })?;
     let map = OsdMap::from_bytes(&bytes)
-        .map_err(|e| CliError::Input(format!("{}: not an OSDMap: {e}", file.display())))?;
+        .map_err(|e| Error::Input(format!("{}: not an OSDMap: {e}", file.display())))?;
     let crush = CrushMap::decode_exact(&map.crush).map_err(|e| {
-        CliError::Input(format!(
+        Error::Input(format!(
             "{}: its CRUSH map does not decode: {e}",
             file.display()
         ))
@@ -75,14 +75,14 @@ fn load(file: &PathBuf) -> Result<(OsdMap, CrushMap), CliError> {
 }
 
 /// Runs the action.
-pub fn run(args: &OsdmapArgs) -> Result<i32, CliError> {
+pub fn run(args: &OsdmapArgs) -> Result<i32, Error> {
     match &args.action {
         OsdmapAction::TestMapPgs { file, pool } => {
             let (map, crush) = load(file)?;
             let placer = Placer::new(&map, &crush);
             if let Some(p) = pool {
                 if !map.pools.contains_key(p) {
-                    return Err(CliError::Input(format!(
+                    return Err(Error::Input(format!(
                         "there is no pool {p} in {}",
                         file.display()
                     )));
@@ -112,7 +112,7 @@ pub fn run(args: &OsdmapArgs) -> Result<i32, CliError> {
             let (m, _) = placer
                 .object_to_up_acting(*pool, name, "", "")
                 .ok_or_else(|| {
-                    CliError::Input(format!("there is no pool {pool} in {}", file.display()))
+                    Error::Input(format!("there is no pool {pool} in {}", file.display()))
                 })?;
             println!(
                 " object '{name}' -> {}.{:x} -> {}",

@@ -9,7 +9,7 @@ use ceph_rados::Rados;
 use clap::{Args, Subcommand};
 
 use crate::cli::GlobalArgs;
-use crate::error::CliError;
+use crate::error::Error;
 
 /// Arguments of `rados`.
 #[derive(Args, Debug)]
@@ -84,8 +84,8 @@ pub enum RadosAction {
     },
 }
 
-fn io(context: String) -> impl FnOnce(std::io::Error) -> CliError {
-    move |source| CliError::Io { context, source }
+fn io(context: String) -> impl FnOnce(std::io::Error) -> Error {
+    move |source| Error::Io { context, source }
 }
 
 /// Ceph's hexdump of a value, as `rados listomapvals` prints it.
@@ -117,7 +117,7 @@ pub fn hexdump(data: &[u8]) -> String {
 }
 
 /// Runs the action.
-pub async fn run(global: &GlobalArgs, args: &RadosArgs) -> Result<i32, CliError> {
+pub async fn run(global: &GlobalArgs, args: &RadosArgs) -> Result<i32, Error> {
     let settings = ClientSettings::resolve(&global.client_args())?;
     let rados = Rados::connect(&settings).await?;
     let mut io_ctx = rados.ioctx(&args.pool)?;

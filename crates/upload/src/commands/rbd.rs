@@ -12,7 +12,7 @@ use ceph_rbd::image::{
 use clap::{Args, Subcommand};
 
 use crate::cli::GlobalArgs;
-use crate::error::CliError;
+use crate::error::Error;
 
 /// `[pool[/namespace]/]image[@snap]`, as the rbd tool reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,10 +30,10 @@ pub struct ImageSpec {
 impl ImageSpec {
     /// Parses `spec`; `pool` (from `-p`) is used when the spec has none,
     /// then `rbd`, the rbd tool's default pool.
-    pub fn parse(spec: &str, pool: Option<&str>) -> Result<ImageSpec, CliError> {
+    pub fn parse(spec: &str, pool: Option<&str>) -> Result<ImageSpec, Error> {
         let (path, snap) = match spec.split_once('@') {
             Some((p, s)) if !s.is_empty() => (p, Some(s.to_string())),
-            Some(_) => return Err(CliError::Input(format!("{spec}: empty snapshot name"))),
+            Some(_) => return Err(Error::Input(format!("{spec}: empty snapshot name"))),
             None => (spec, None),
         };
         let parts: Vec<&str> = path.split('/').collect();
@@ -42,13 +42,13 @@ impl ImageSpec {
             [p, image] => (*p, "", *image),
             [p, ns, image] => (*p, *ns, *image),
             _ => {
-                return Err(CliError::Input(format!(
+                return Err(Error::Input(format!(
                     "{spec}: not [pool[/namespace]/]image[@snap]"
                 )))
             }
         };
         if image.is_empty() || p.is_empty() {
-            return Err(CliError::Input(format!("{spec}: no image name")));
+            return Err(Error::Input(format!("{spec}: no image name")));
         }
         Ok(ImageSpec {
             pool: p.to_string(),
@@ -58,10 +58,10 @@ impl ImageSpec {
         })
     }
 
-    fn need_snap(&self) -> Result<&str, CliError> {
+    fn need_snap(&self) -> Result<&str, Error> {
         self.snap
             .as_deref()
-            .ok_or_else(|| CliError::Input(format!("{}: give a snapshot (image@snap)", self.image)))
+            .ok_or_else(|| Error::Input(format!("{}: give a snapshot (image@snap)", self.image)))
     }
 }
 
@@ -156,8 +156,8 @@ pub enum RbdAction {
     Children(ImageArgs),
 }
 
-fn parse_size(s: &str) -> Result<u64, CliError> {
-    let bad = || CliError::Input(format!("{s}: not a size (like 10G, 512M)"));
+fn parse_size(s: &str) -> Result<u64, Error> {
+    let bad = || Error::Input(format!("{s}: not a size (like 10G, 512M)"));
     let (num, mult) = match s.chars().last() {
         Some('K') | Some('k') => (&s[..s.len() - 1], 1u64 << 10),
         Some('M') | Some('m') => (&s[..s.len() - 1], 1 << 20),
@@ -172,7 +172,7 @@ fn parse_size(s: &str) -> Result<u64, CliError> {
         .ok_or_else(bad)
 }
 
-fn feature_bits(names: &[String]) -> Result<Option<u64>, CliError> {
+fn feature_bits(names: &[String]) -> Result<Option<u64>, Error> {
     if names.is_empty() {
         return Ok(None);
     }
@@ -181,23 +181,23 @@ fn feature_bits(names: &[String]) -> Result<Option<u64>, CliError> {
         let f = ceph_rbd::features::FEATURE_NAMES
             .iter()
             .find(|(_, name)| *name == n.trim())
-            .ok_or_else(|| CliError::Input(format!("unknown image feature {n}")))?;
+            .ok_or_else(|| Error::Input(format!("unknown image feature {n}")))?;
         bits |= f.0;
     }
     Ok(Some(bits))
 }
 
-fn rbd_err(e: ceph_rbd::Error) -> CliError {
-    CliError::Input(e.to_string())
+fn rbd_err(e: ceph_rbd::Error) -> Error {
+    Error::Input(e.to_string())
 }
 
-fn ioctx(rados: &Rados, spec: &ImageSpec) -> Result<IoCtx, CliError> {
+fn ioctx(rados: &Rados, spec: &ImageSpec) -> Result<IoCtx, Error> {
     let mut io = rados.ioctx(&spec.pool)?;
     io.set_namespace(&spec.namespace);
     Ok(io)
 }
 
-async fn open(rados: &Rados, spec: &ImageSpec) -> Result<Image, CliError> {
+async fn open(rados: &Rados, spec: &ImageSpec) -> Result<Image, Error> {
     let io = ioctx(rados, spec)?;
     let img = Image::open(rados, &io, &spec.image)
         .await
@@ -206,11 +206,11 @@ async fn open(rados: &Rados, spec: &ImageSpec) -> Result<Image, CliError> {
 }
 
 /// Runs an image command.
-pub async fn run(global: &GlobalArgs, action: &RbdAction) -> Result<i32, CliError> {
+pub async fn run(global: &GlobalArgs, action: &RbdAction) -> Result<i32, Error> {
     let settings = ClientSettings::resolve(&global.client_args())?;
     let rados = Rados::connect(&settings).await?;
     let mut out = std::io::stdout().lock();
-    let w = |e: std::io::Error| CliError::Io {
+    let w = |e: std::io::Error| Error::Io {
         context: "writing the output".into(),
         source: e,
     };
@@ -362,7 +362,7 @@ pub async fn run(global: &GlobalArgs, action: &RbdAction) -> Result<i32, CliErro
                 "2" => CloneFormat::V2,
                 "auto" => CloneFormat::Auto,
                 other => {
-                    return Err(CliError::Input(format!(
+                    return Err(Error::Input(format!(
                         "clone format {other}: use 1, 2 or auto"
                     )))
                 }

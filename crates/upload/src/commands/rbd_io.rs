@@ -15,7 +15,7 @@ use clap::{Args, Subcommand};
 use futures::stream::{self, FuturesUnordered, StreamExt, TryStreamExt};
 
 use super::rbd::{ImageArgs, ImageSpec};
-use crate::error::CliError;
+use crate::error::Error;
 
 /// Reads (export) or writes (import) in flight.
 const IN_FLIGHT: usize = 8;
@@ -132,16 +132,16 @@ pub enum TrashAction {
     },
 }
 
-fn rbd_err(e: ceph_rbd::Error) -> CliError {
-    CliError::Input(e.to_string())
+fn rbd_err(e: ceph_rbd::Error) -> Error {
+    Error::Input(e.to_string())
 }
 
-fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> CliError {
+fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
     let context = context.into();
-    move |source| CliError::Io { context, source }
+    move |source| Error::Io { context, source }
 }
 
-fn ioctx(rados: &Rados, pool: &str, namespace: &str) -> Result<IoCtx, CliError> {
+fn ioctx(rados: &Rados, pool: &str, namespace: &str) -> Result<IoCtx, Error> {
     let mut io = rados.ioctx(pool)?;
     io.set_namespace(namespace);
     Ok(io)
@@ -189,7 +189,7 @@ fn is_zero(d: &[u8]) -> bool {
 
 /// `export`: reads ahead a few chunks in parallel, writes them in order;
 /// to a file, all-zero blocks become holes.
-pub async fn export(rados: &Rados, a: &ExportArgs) -> Result<(), CliError> {
+pub async fn export(rados: &Rados, a: &ExportArgs) -> Result<(), Error> {
     let spec = ImageSpec::parse(&a.image.spec, a.image.pool.as_deref())?;
     let io = ioctx(rados, &spec.pool, &spec.namespace)?;
     let mut img = Image::open(rados, &io, &spec.image)
@@ -254,7 +254,7 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
 /// `import`: creates the image and writes the non-zero blocks of the
 /// input, several chunks in flight. From standard input the image grows
 /// as data comes and is cut to the input's length at the end.
-pub async fn import(rados: &Rados, a: &ImportArgs, features: Option<u64>) -> Result<(), CliError> {
+pub async fn import(rados: &Rados, a: &ImportArgs, features: Option<u64>) -> Result<(), Error> {
     let spec = ImageSpec::parse(&a.spec, a.pool.as_deref())?;
     let io = ioctx(rados, &spec.pool, &spec.namespace)?;
     let (mut input, known_size): (Box<dyn Read + Send>, Option<u64>) = if a.path == "-" {
@@ -344,7 +344,7 @@ pub async fn import(rados: &Rados, a: &ImportArgs, features: Option<u64>) -> Res
         if off != size {
             img.resize(off).await.map_err(rbd_err)?;
         }
-        Ok::<(), CliError>(())
+        Ok::<(), Error>(())
     }
     .await;
     let closed = img.close().await.map_err(rbd_err);
@@ -373,7 +373,7 @@ fn human(bytes: u64) -> String {
 }
 
 /// `ls [-l] [POOL]`.
-pub async fn ls(rados: &Rados, a: &LsArgs, out: &mut dyn Write) -> Result<(), CliError> {
+pub async fn ls(rados: &Rados, a: &LsArgs, out: &mut dyn Write) -> Result<(), Error> {
     let pool = a.pool.as_deref().or(a.pool_opt.as_deref()).unwrap_or("rbd");
     let (pool, ns) = pool.split_once('/').unwrap_or((pool, ""));
     let io = ioctx(rados, pool, ns)?;
@@ -499,7 +499,7 @@ pub async fn ls(rados: &Rados, a: &LsArgs, out: &mut dyn Write) -> Result<(), Cl
 }
 
 /// `du SPEC`.
-pub async fn du(rados: &Rados, a: &ImageArgs, out: &mut dyn Write) -> Result<(), CliError> {
+pub async fn du(rados: &Rados, a: &ImageArgs, out: &mut dyn Write) -> Result<(), Error> {
     let spec = ImageSpec::parse(&a.spec, a.pool.as_deref())?;
     let io = ioctx(rados, &spec.pool, &spec.namespace)?;
     let mut img = Image::open(rados, &io, &spec.image)
@@ -525,14 +525,14 @@ pub async fn du(rados: &Rados, a: &ImageArgs, out: &mut dyn Write) -> Result<(),
 }
 
 /// `resize --size S [--allow-shrink] SPEC`.
-pub async fn resize(rados: &Rados, a: &ResizeArgs, size: u64) -> Result<(), CliError> {
+pub async fn resize(rados: &Rados, a: &ResizeArgs, size: u64) -> Result<(), Error> {
     let spec = ImageSpec::parse(&a.image.spec, a.image.pool.as_deref())?;
     let io = ioctx(rados, &spec.pool, &spec.namespace)?;
     let mut img = Image::open(rados, &io, &spec.image)
         .await
         .map_err(rbd_err)?;
     if size < img.size() && !a.allow_shrink {
-        return Err(CliError::Input(
+        return Err(Error::Input(
             "shrinking an image is only allowed with the --allow-shrink flag".into(),
         ));
     }
@@ -543,9 +543,9 @@ pub async fn resize(rados: &Rados, a: &ResizeArgs, size: u64) -> Result<(), CliE
 }
 
 /// `N [s|seconds|m|minutes|h|hours|d|days]`.
-fn parse_delay(s: &str) -> Result<Duration, CliError> {
+fn parse_delay(s: &str) -> Result<Duration, Error> {
     let bad = || {
-        CliError::Input(format!(
+        Error::Input(format!(
             "{s}: not a delay (like `3600`, `2 hours`, `1 day`)"
         ))
     };
@@ -564,7 +564,7 @@ fn parse_delay(s: &str) -> Result<Duration, CliError> {
 }
 
 /// `trash ...`.
-pub async fn trash(rados: &Rados, t: &TrashAction, out: &mut dyn Write) -> Result<(), CliError> {
+pub async fn trash(rados: &Rados, t: &TrashAction, out: &mut dyn Write) -> Result<(), Error> {
     let w = io_err("writing the output");
     match t {
         TrashAction::Mv { image, expires_at } => {

@@ -12,7 +12,7 @@ use glance_client::NewLocation;
 
 use super::naming::{clone_snap, image_of_snap, location_url, GLANCE_SNAP};
 use super::{Clients, Report};
-use crate::error::CliError;
+use crate::error::Error;
 
 /// What has been made so far (for the undo).
 #[derive(Debug, Default)]
@@ -43,21 +43,20 @@ pub(super) async fn release(vol_data: &IoCtx, store: &IoCtx, grants: &Grants) {
 }
 
 /// Runs the clone path for Glance image `image_id` (queued) into
-/// `store_pool` of store `store_id` (`store`), with the snapshot ids
+/// the pool of `sio`, Glance's store `store_id`, with the snapshot ids
 /// `grants` allotted beforehand.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn run(
     c: &Clients,
     volume: &Image,
     image_id: &str,
-    store: &IoCtx,
+    sio: &IoCtx,
     store_id: &str,
     format: CloneFormat,
     timeout: Duration,
     grants: Grants,
     report: &mut Report,
-) -> Result<(), CliError> {
-    let sio = store;
+) -> Result<(), Error> {
     let store_pool = sio.pool_name();
     let snap = clone_snap(image_id);
     let mut vol = volume.clone();
@@ -67,7 +66,7 @@ pub(super) async fn run(
         (Ok(a), Ok(b)) => (a, b),
         grants => {
             release(&vol_data, sio, &grants).await;
-            return Err(CliError::Input(
+            return Err(Error::Input(
                 "could not allot snapshot ids in the volume's and the store's pools (check the Ceph user's caps)".into(),
             ));
         }
@@ -115,7 +114,7 @@ pub(super) async fn run(
             .await
             .map_err(|e| match e.status() {
                 // Glance's policy refused: say what the user lacks.
-                Some(403) => CliError::Input(format!(
+                Some(403) => Error::Input(format!(
                     "Glance refused to register the clone as the image's location ({e}): \
                      the OpenStack user needs the `service` role in its project for Glance's \
                      locations API (or upload without --clone-optimization)"
@@ -138,7 +137,7 @@ pub(super) async fn run(
             }
             report.step("volume snapshot to trash", t);
         }
-        Ok::<(), CliError>(())
+        Ok::<(), Error>(())
     }
     .await;
     if let Err(e) = result {
@@ -215,7 +214,7 @@ pub(super) async fn cleanup(
     c: &Clients,
     volume_pool: &str,
     image_id: &str,
-) -> Result<Vec<String>, CliError> {
+) -> Result<Vec<String>, Error> {
     let mut removed = Vec::new();
     let active = match c.glance.show_image(image_id).await {
         Ok(img) if img.status == "active" => true,

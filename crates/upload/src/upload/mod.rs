@@ -37,7 +37,7 @@ pub use uploader::{CephOptions, OpenStack, UploadOutcome, UploadRequest, Uploade
 use round::Seat;
 
 use crate::cli::GlobalArgs;
-use crate::error::CliError;
+use crate::error::Error;
 
 /// Options of `upload`.
 #[doc(hidden)]
@@ -140,7 +140,7 @@ const STORES_FRESH: std::time::Duration = std::time::Duration::from_secs(30);
 impl Clients {
     /// Glance's stores detail, read at most once per [`STORES_FRESH`]
     /// (uploads asking together wait for the one read).
-    async fn stores_detail(&self) -> Result<Vec<StoreDetail>, CliError> {
+    async fn stores_detail(&self) -> Result<Vec<StoreDetail>, Error> {
         let mut cached = self.stores.lock().await;
         if let Some((at, stores)) = cached.as_ref() {
             if at.elapsed() < STORES_FRESH {
@@ -161,7 +161,7 @@ fn openstack_of(os_cloud: Option<&str>) -> OpenStack {
     }
 }
 
-async fn connect_with(ceph: &CephOptions, openstack: &OpenStack) -> Result<Clients, CliError> {
+async fn connect_with(ceph: &CephOptions, openstack: &OpenStack) -> Result<Clients, Error> {
     let settings = ClientSettings::resolve(ceph)?;
     let cloud = openstack.config()?;
     let (rados, glance) = tokio::join!(Rados::connect(&settings), glance_client::connect(cloud));
@@ -178,7 +178,7 @@ async fn connect_with(ceph: &CephOptions, openstack: &OpenStack) -> Result<Clien
 /// Whether our user may write to `io`'s pool: removing an object that
 /// does not exist answers ENOENT when allowed and EPERM when not, and
 /// changes nothing.
-async fn may_write(io: &IoCtx) -> Result<bool, CliError> {
+async fn may_write(io: &IoCtx) -> Result<bool, Error> {
     let probe = format!("rbd-native-write-probe.{:x}", std::process::id());
     let r = io.operate_raw(&probe, vec![OsdOp::remove()]).await?;
     Ok(!matches!(r.result, -1 | -13))
@@ -191,11 +191,11 @@ async fn gather(
     optimization_on: bool,
     disk_format: &str,
     container_format: &str,
-) -> Result<(Facts, Option<StoreDetail>), CliError> {
+) -> Result<(Facts, Option<StoreDetail>), Error> {
     let stores = c.stores_detail().await?;
     let target = match store {
         Some(id) => Some(stores.iter().find(|s| s.id == id).cloned().ok_or_else(|| {
-            CliError::Input(format!(
+            Error::Input(format!(
                 "Glance has no store {id} (it has: {})",
                 stores
                     .iter()
@@ -241,7 +241,7 @@ async fn gather(
 }
 
 /// The volumes to upload, as (pool, image) with the Glance image name.
-fn volume_specs(a: &UploadArgs) -> Result<Vec<(String, String, String)>, CliError> {
+fn volume_specs(a: &UploadArgs) -> Result<Vec<(String, String, String)>, Error> {
     let mut vols = Vec::new();
     for id in &a.volume_id {
         vols.push((a.pool.clone(), naming::cinder_volume(id)));
@@ -252,14 +252,14 @@ fn volume_specs(a: &UploadArgs) -> Result<Vec<(String, String, String)>, CliErro
                 vols.push((p.to_string(), n.to_string()))
             }
             _ => {
-                return Err(CliError::Input(format!(
+                return Err(Error::Input(format!(
                     "--volume {v}: give POOL/NAME (or --volume-id UUID)"
                 )))
             }
         }
     }
     if vols.len() != a.name.len() {
-        return Err(CliError::Input(format!(
+        return Err(Error::Input(format!(
             "{} volume(s) and {} --name: give one --name per volume",
             vols.len(),
             a.name.len()
@@ -273,12 +273,12 @@ fn volume_specs(a: &UploadArgs) -> Result<Vec<(String, String, String)>, CliErro
 }
 
 /// The requests of the command line, one per volume.
-fn upload_requests(a: &UploadArgs, optimization_on: bool) -> Result<Vec<UploadRequest>, CliError> {
+fn upload_requests(a: &UploadArgs, optimization_on: bool) -> Result<Vec<UploadRequest>, Error> {
     let mut properties = std::collections::BTreeMap::new();
     for p in &a.properties {
         let (k, v) = p
             .split_once('=')
-            .ok_or_else(|| CliError::Input(format!("--property {p}: give KEY=VALUE")))?;
+            .ok_or_else(|| Error::Input(format!("--property {p}: give KEY=VALUE")))?;
         properties.insert(k.to_string(), v.to_string());
     }
     let clone_format = match a.clone_format.as_str() {
@@ -316,9 +316,9 @@ fn new_image(r: &UploadRequest) -> NewImage {
 }
 
 /// Refuses a disk format other than raw.
-fn check_disk_format(disk_format: &str) -> Result<(), CliError> {
+fn check_disk_format(disk_format: &str) -> Result<(), Error> {
     if disk_format != "raw" {
-        return Err(CliError::Input(format!(
+        return Err(Error::Input(format!(
             "disk format {disk_format}: a volume holds raw data and rbd-native does not convert images (Glance checks that the data matches the format); upload with --disk-format raw"
         )));
     }
@@ -327,7 +327,7 @@ fn check_disk_format(disk_format: &str) -> Result<(), CliError> {
 
 /// Runs `upload`.
 #[doc(hidden)]
-pub async fn run(global: &GlobalArgs, a: &UploadArgs) -> Result<i32, CliError> {
+pub async fn run(global: &GlobalArgs, a: &UploadArgs) -> Result<i32, Error> {
     let tool = settings::ToolSettings::load(a.config.as_deref())?;
     let uploader =
         Uploader::connect(&global.client_args(), openstack_of(a.os_cloud.as_deref())).await?;
@@ -399,7 +399,7 @@ async fn upload_inner(
     req: &UploadRequest,
     seat: Seat,
     report: &mut Report,
-) -> Result<(), CliError> {
+) -> Result<(), Error> {
     let start = Instant::now();
     check_disk_format(&req.disk_format)?;
     let vio = c.rados.ioctx(&req.pool)?;
@@ -421,7 +421,7 @@ async fn upload_inner(
         // Streaming is what --no-fallback forbids: fail before making
         // anything, with the reason (it says what to change).
         report.reason = Some(reason.clone());
-        return Err(CliError::Input(format!(
+        return Err(Error::Input(format!(
             "cannot upload by clone: {reason}; --no-fallback forbids streaming (leave it out to stream)"
         )));
     }
@@ -510,7 +510,7 @@ async fn upload_inner(
 
 /// Runs `check`.
 #[doc(hidden)]
-pub async fn check(global: &GlobalArgs, a: &CheckArgs) -> Result<i32, CliError> {
+pub async fn check(global: &GlobalArgs, a: &CheckArgs) -> Result<i32, Error> {
     let tool = settings::ToolSettings::load(a.config.as_deref())?;
     let c = connect_with(&global.client_args(), &openstack_of(a.os_cloud.as_deref())).await?;
     let (facts, target) = gather(&c, a.store.as_deref(), true, "raw", "bare").await?;

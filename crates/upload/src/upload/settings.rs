@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::error::CliError;
+use crate::error::Error;
 
 /// Where the config file is looked for when `--config` is not given.
 pub const DEFAULT_PATHS: &[&str] = &["/etc/rbd-native/rbd-native.conf"];
@@ -18,7 +18,7 @@ pub struct ToolSettings {
 impl ToolSettings {
     /// Reads `path`, or the first default path that exists; nothing found
     /// gives the defaults. A given path that cannot be read is an error.
-    pub fn load(path: Option<&Path>) -> Result<ToolSettings, CliError> {
+    pub fn load(path: Option<&Path>) -> Result<ToolSettings, Error> {
         let path: Option<PathBuf> = match path {
             Some(p) => Some(p.to_path_buf()),
             None => std::env::var_os("RBD_NATIVE_CONFIG")
@@ -28,11 +28,11 @@ impl ToolSettings {
         let Some(path) = path else {
             return Ok(ToolSettings::default());
         };
-        let text = std::fs::read_to_string(&path).map_err(|e| CliError::Io {
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::Io {
             context: format!("reading the config file {}", path.display()),
             source: e,
         })?;
-        Self::parse(&text).map_err(|e| CliError::Input(format!("{}: {e}", path.display())))
+        Self::parse(&text).map_err(|e| Error::Input(format!("{}: {e}", path.display())))
     }
 
     /// Parses the file's text.

@@ -17,7 +17,7 @@ use tokio::sync::Notify;
 
 use super::naming::stream_snap;
 use super::{Clients, Report};
-use crate::error::CliError;
+use crate::error::Error;
 
 /// Bytes per read.
 const CHUNK: u64 = 8 << 20;
@@ -32,7 +32,7 @@ pub(super) async fn run(
     store: Option<&str>,
     timeout: Duration,
     report: &mut Report,
-) -> Result<(), CliError> {
+) -> Result<(), Error> {
     let snap = stream_snap(image_id);
     let mut vol = volume.clone();
     let t = Instant::now();
@@ -43,7 +43,7 @@ pub(super) async fn run(
     // A Glance error on its side (HTTP 5xx) before it took any data leaves
     // the image queued: send the data once more (from a new snapshot if
     // the first was removed already).
-    if let Err(CliError::Glance(e)) = &result {
+    if let Err(Error::Glance(e)) = &result {
         let transient = e.status().is_some_and(|s| s >= 500);
         let queued = c
             .glance
@@ -81,7 +81,7 @@ async fn upload(
     store: Option<&str>,
     timeout: Duration,
     report: &mut Report,
-) -> (Result<(), CliError>, bool) {
+) -> (Result<(), Error>, bool) {
     let at = match vol.at_snapshot(snap).await {
         Ok(at) => at,
         Err(e) => return (Err(e.into()), true),
