@@ -33,12 +33,20 @@ pub async fn glance_download(glance: &Glance, id: &str) -> Vec<u8> {
     got
 }
 
-/// Waits (up to a minute) until Glance has computed the image's hash (the
-/// locations API hashes in the background).
+/// Waits (up to a minute) until Glance has computed the image's hash and
+/// ended the task that did it (the locations API hashes in the background).
 pub async fn glance_wait_hashed(glance: &Glance, id: &str) {
     for _ in 0..120 {
         match glance.show_image(id).await {
-            Ok(img) if img.os_hash_value.is_some() => return,
+            // The hash is saved a moment before the import task ends and
+            // gives up the image's `os_glance_import_task` lock; a delete in
+            // between gets a 500 from Glance.
+            Ok(img)
+                if img.os_hash_value.is_some()
+                    && img.property("os_glance_import_task").is_none() =>
+            {
+                return
+            }
             Ok(_) => {}
             Err(e) if e.is_not_found() => return,
             Err(_) => {}

@@ -453,6 +453,51 @@ async fn location_conflict_is_not_retried_as_legacy() {
     assert_eq!(server.count("PATCH", "/v2/images/i1"), 0);
 }
 
+/// Glance's 500 to a delete that meets the end of a location import's
+/// task: the delete is sent again, and a 404 after that counts as done.
+#[tokio::test]
+async fn delete_is_retried_after_a_server_error() {
+    let deletes = Arc::new(AtomicUsize::new(0));
+    let seen = deletes.clone();
+    let server = FakeServer::start(
+        None,
+        cloud_handler(3600, &[], move |req| {
+            match (req.method.as_str(), req.path.as_str()) {
+                ("DELETE", "/v2/images/i1") => {
+                    if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+                        Reply::html(500, "Operation file for %s does not exist, cannot cancel.")
+                    } else {
+                        Reply {
+                            status: 204,
+                            headers: Vec::new(),
+                            body: String::new(),
+                        }
+                    }
+                }
+                ("DELETE", "/v2/images/i2") => {
+                    if seen.fetch_add(1, Ordering::SeqCst) == 2 {
+                        Reply::html(503, "busy")
+                    } else {
+                        Reply::html(404, "The resource could not be found.")
+                    }
+                }
+                ("DELETE", "/v2/images/i3") => Reply::html(409, "Image is in use."),
+                _ => Reply::html(400, "unexpected"),
+            }
+        }),
+    )
+    .await;
+    let glance = glance_client::connect(config(&server.base)).await.unwrap();
+    glance.delete_image("i1").await.unwrap();
+    assert_eq!(server.count("DELETE", "/v2/images/i1"), 2);
+    glance.delete_image("i2").await.unwrap();
+    assert_eq!(server.count("DELETE", "/v2/images/i2"), 2);
+    // A 404 at once is not found; a 409 is not retried.
+    assert!(glance.delete_image("i2").await.unwrap_err().is_not_found());
+    assert!(glance.delete_image("i3").await.unwrap_err().is_conflict());
+    assert_eq!(server.count("DELETE", "/v2/images/i3"), 1);
+}
+
 #[tokio::test]
 async fn upload_is_chunked_with_store_header() {
     let server = FakeServer::start(

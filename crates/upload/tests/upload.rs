@@ -28,12 +28,31 @@ fn upload_json(bed: &Testbed, args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-fn snapshots(bed: &Testbed, name: &str) -> Vec<String> {
-    let out = bed.rbd(&["snap", "ls", &format!("volumes/{name}"), "--format", "json"]);
+/// Uploads volume `spec` as image `name` with the clone optimization, checks
+/// that it cloned, and returns the image id.
+fn upload_by_clone(bed: &Testbed, spec: &str, name: &str) -> String {
+    let r = upload_json(
+        bed,
+        &["--volume", spec, "--name", name, "--clone-optimization"],
+    );
+    assert_eq!(r["path"], "clone", "{r}");
+    r["image_id"].as_str().unwrap().to_string()
+}
+
+/// `rbd snap ls` of volume `name` (`--all`: every namespace), as JSON.
+fn snap_ls(bed: &Testbed, name: &str, all: bool) -> Vec<serde_json::Value> {
+    let spec = format!("volumes/{name}");
+    let mut args = vec!["snap", "ls", &spec, "--format", "json"];
+    if all {
+        args.push("--all");
+    }
+    let out = bed.rbd(&args);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    v.as_array()
-        .cloned()
-        .unwrap_or_default()
+    v.as_array().cloned().unwrap_or_default()
+}
+
+fn snapshots(bed: &Testbed, name: &str) -> Vec<String> {
+    snap_ls(bed, name, false)
         .iter()
         .map(|s| s["name"].as_str().unwrap_or_default().to_string())
         .collect()
@@ -47,18 +66,7 @@ async fn clone_and_stream_uploads_download_as_the_volume() {
     let (vol, data) = bed.import_volume("upload-vol", 20 << 20, 11);
     let spec = format!("volumes/{vol}");
 
-    let r = upload_json(
-        &bed,
-        &[
-            "--volume",
-            &spec,
-            "--name",
-            "t-clone",
-            "--clone-optimization",
-        ],
-    );
-    assert_eq!(r["path"], "clone", "{r}");
-    let cloned = r["image_id"].as_str().unwrap().to_string();
+    let cloned = upload_by_clone(&bed, &spec, "t-clone");
     let info: serde_json::Value = serde_json::from_slice(
         &bed.rbd(&["info", &format!("images/{cloned}"), "--format", "json"])
             .stdout,
@@ -267,6 +275,58 @@ async fn cleanup_removes_what_a_killed_run_left_and_check_reports() {
     );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["decision"]["path"], "stream", "{v}");
+}
+
+/// The original names of the volume's snapshots in the trash namespace.
+fn trashed_snapshots(bed: &Testbed, name: &str) -> Vec<String> {
+    snap_ls(bed, name, true)
+        .iter()
+        .filter(|s| s["namespace"]["type"] == "trash")
+        .map(|s| {
+            let original = &s["namespace"]["original_name"];
+            original.as_str().unwrap_or_default().to_string()
+        })
+        .collect()
+}
+
+/// Glance deletes a cloned image as its own Ceph user, which may only read
+/// the volumes pool: librbd then cannot remove the volume's trashed clone
+/// snapshot. `--cleanup IMAGE_ID` does; so would deleting the volume.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cleanup_removes_the_trashed_clone_snapshot_glance_could_not() {
+    let _one = SERIAL.lock().await;
+    let bed = Testbed::load();
+    let g = bed.glance().await;
+    let (vol, _) = bed.import_volume("upload-vol", 8 << 20, 15);
+    let spec = format!("volumes/{vol}");
+    let image = upload_by_clone(&bed, &spec, "t-trashed");
+    let clone_snap = format!("image-{image}.clone_snap");
+    assert_eq!(trashed_snapshots(&bed, &vol), vec![clone_snap.clone()]);
+
+    rbd_native_tests::glance_wait_hashed(&g, &image).await;
+    glance_delete(&g, &image).await;
+    assert!(!bed
+        .rbd(&["info", &format!("images/{image}")])
+        .status
+        .success());
+    let left = trashed_snapshots(&bed, &vol);
+
+    let out = ours(&bed, &["upload", "--cleanup", &image], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    if left.is_empty() {
+        eprintln!("Glance's Ceph user removed the trashed snapshot itself");
+    } else {
+        assert_eq!(left, vec![clone_snap.clone()]);
+        assert!(said.contains(&clone_snap), "{said}");
+    }
+    assert!(trashed_snapshots(&bed, &vol).is_empty());
+    assert!(snapshots(&bed, &vol).is_empty());
+    bed.remove_image_and_snaps(&spec);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

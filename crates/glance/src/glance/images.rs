@@ -15,6 +15,7 @@ use tokio::io::AsyncRead;
 
 use super::{segment, Glance};
 use crate::error::{Error, Result};
+use crate::http;
 
 /// The statuses an image does not leave by itself: waiting for another one
 /// fails at once.
@@ -189,15 +190,36 @@ impl Glance {
         self.call_json(Method::GET, &image_path(id), None).await
     }
 
-    /// `DELETE /v2/images/{id}`.
+    /// `DELETE /v2/images/{id}`, sent again (twice at most, after 0.5 s and
+    /// 1 s) when Glance answers 500, 502, 503 or 504 or cannot be reached.
+    /// Glance 2025.1 and later answer 500 ("Operation file ... does not
+    /// exist, cannot cancel") to a delete that arrives in the moment between
+    /// the end of a location import's background hash and the end of its
+    /// task; the same delete a moment later succeeds. A 404 after such a
+    /// retry means an earlier attempt went through, and counts as deleted.
     pub async fn delete_image(&self, id: &str) -> Result<()> {
-        self.request(
-            Method::DELETE,
-            &image_path(id),
-            Some(self.auth().api_timeout()),
-            |r| r,
-        )
-        .await?;
+        let path = image_path(id);
+        let mut retries = 0;
+        loop {
+            let sent = self
+                .request(
+                    Method::DELETE,
+                    &path,
+                    Some(self.auth().api_timeout()),
+                    |r| r,
+                )
+                .await;
+            match sent {
+                Ok(_) => break,
+                Err(e) if retries > 0 && e.is_not_found() => break,
+                Err(e) if http::is_transient(&e) && retries < http::TRANSIENT_RETRIES => {
+                    retries += 1;
+                    tracing::warn!(%id, error = %e, "image delete failed on Glance's side; trying again");
+                    tokio::time::sleep(http::retry_delay(retries)).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
         tracing::info!(%id, "deleted image");
         Ok(())
     }

@@ -367,7 +367,7 @@ async fn detach_from_parent(
             .find(|s| s.id == parent.snap_id)
             .cloned()
         {
-            if !s.is_user() && s.child_count == 0 {
+            if s.trashed_name().is_some() && s.child_count == 0 {
                 let _ = p.remove_trashed_snapshot(s.id).await;
             }
         }

@@ -56,6 +56,15 @@ impl SnapInfo {
         self.namespace == SnapshotNamespace::User
     }
 
+    /// The name it had before it moved to the trash namespace (removed
+    /// while clones still needed it), if it is there.
+    pub fn trashed_name(&self) -> Option<&str> {
+        match &self.namespace {
+            SnapshotNamespace::Trash { original_name, .. } => Some(original_name),
+            _ => None,
+        }
+    }
+
     /// Whether it is protected.
     pub fn is_protected(&self) -> bool {
         self.protection == features::PROTECTION_PROTECTED

@@ -326,6 +326,32 @@ impl Image {
         Ok(())
     }
 
+    /// Removes trashed snapshot `snap_id` once its last clone is gone, as
+    /// librbd does when a clone leaves (a client that may not write to the
+    /// parent's pool - Glance's usual Ceph user - cannot, and leaves it
+    /// there until the parent image is removed). Refused for a snapshot
+    /// that is not in the trash or still has children.
+    pub async fn snap_remove_trashed(&mut self, snap_id: u64) -> Result<()> {
+        self.writable()?;
+        self.refresh().await?;
+        let Some(snap) = self.meta.snaps.iter().find(|s| s.id == snap_id) else {
+            return Err(Error::NotFound(format!("snapshot id {snap_id}")));
+        };
+        if snap.trashed_name().is_none() {
+            return Err(Error::Refused(format!(
+                "snapshot {} (id {snap_id}) is not in the trash",
+                snap.name
+            )));
+        }
+        if snap.child_count > 0 {
+            return Err(Error::Refused(format!(
+                "trashed snapshot id {snap_id} still has {} clone(s)",
+                snap.child_count
+            )));
+        }
+        self.remove_trashed_snapshot(snap_id).await
+    }
+
     /// Removes a trashed snapshot (by id) once its last clone is gone.
     pub(crate) async fn remove_trashed_snapshot(&mut self, snap_id: u64) -> Result<()> {
         call(&self.io, &self.header_oid(), &SnapshotRemove { snap_id }).await?;

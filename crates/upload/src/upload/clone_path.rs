@@ -209,7 +209,7 @@ async fn remove_clone(c: &Clients, sio: &IoCtx, image_id: &str, protected: bool,
 /// still `queued` (or failed), the clone in an RBD store of our cluster
 /// when Glance has no active image of it, and the volume snapshots named
 /// after it in `volume_pool` (the clone's parent only once the clone is
-/// gone). Returns what it removed.
+/// gone), the snapshot trash included. Returns what it removed.
 pub(super) async fn cleanup(
     c: &Clients,
     volume_pool: &str,
@@ -275,6 +275,25 @@ pub(super) async fn cleanup(
             }
             vol.snap_remove(&s.name).await?;
             removed.push(format!("snapshot {volume_pool}/{name}@{}", s.name));
+        }
+        // The clone snapshot in the snapshot trash, once its clone is gone:
+        // librbd removes it when the clone is deleted only if the deleting
+        // client (Glance) may write to the volume's pool.
+        let trashed: Vec<(u64, String)> = vol
+            .meta()
+            .snaps
+            .iter()
+            .filter(|s| s.child_count == 0)
+            .filter_map(|s| {
+                let original = s.trashed_name()?;
+                (image_of_snap(original) == Some(image_id)).then(|| (s.id, original.to_string()))
+            })
+            .collect();
+        for (id, original) in trashed {
+            vol.snap_remove_trashed(id).await?;
+            removed.push(format!(
+                "trashed snapshot {volume_pool}/{name}@{original} (id {id})"
+            ));
         }
     }
     Ok(removed)
