@@ -43,7 +43,7 @@ pub async fn glance_wait_hashed(glance: &Glance, id: &str) {
             // between gets a 500 from Glance.
             Ok(img)
                 if img.os_hash_value.is_some()
-                    && img.property("os_glance_import_task").is_none() =>
+                    && img.property(glance_client::IMPORT_LOCK).is_none() =>
             {
                 return
             }

@@ -453,6 +453,59 @@ async fn location_conflict_is_not_retried_as_legacy() {
     assert_eq!(server.count("PATCH", "/v2/images/i1"), 0);
 }
 
+/// A 500 to the location request (MariaDB's deadlock on the import lock):
+/// sent again while the image shows the attempt left nothing; taken as
+/// added once the image holds the lock.
+#[tokio::test]
+async fn location_is_retried_after_a_server_error_that_left_nothing() {
+    let posts = Arc::new(AtomicUsize::new(0));
+    let seen = posts.clone();
+    let server = FakeServer::start(
+        None,
+        cloud_handler(3600, &[], move |req| {
+            match (req.method.as_str(), req.path.as_str()) {
+                // i1: the first POST deadlocks, the second goes through.
+                ("POST", "/v2/images/i1/locations") => {
+                    if seen.fetch_add(1, Ordering::SeqCst) == 0 {
+                        Reply::html(500, "Deadlock found when trying to get lock")
+                    } else {
+                        Reply::json(202, json!("i1"))
+                    }
+                }
+                ("GET", "/v2/images/i1") => Reply::json(200, image_json("i1", "queued")),
+                // i2: the POST fails after Glance took the lock.
+                ("POST", "/v2/images/i2/locations") => Reply::html(500, "late failure"),
+                ("GET", "/v2/images/i2") => {
+                    let mut v = image_json("i2", "queued");
+                    v["os_glance_import_task"] = json!("t1");
+                    Reply::json(200, v)
+                }
+                // i3: always 500 with nothing taken: the error after two retries.
+                ("POST", "/v2/images/i3/locations") => Reply::html(500, "broken"),
+                ("GET", "/v2/images/i3") => Reply::json(200, image_json("i3", "queued")),
+                _ => Reply::html(400, "unexpected"),
+            }
+        }),
+    )
+    .await;
+    let glance = glance_client::connect(config(&server.base)).await.unwrap();
+    let loc = NewLocation::new("rbd://f/images/x/snap", None);
+    assert_eq!(
+        glance.add_location("i1", &loc).await.unwrap(),
+        LocationApi::AddLocation
+    );
+    assert_eq!(server.count("POST", "/v2/images/i1/locations"), 2);
+    assert_eq!(
+        glance.add_location("i2", &loc).await.unwrap(),
+        LocationApi::AddLocation
+    );
+    assert_eq!(server.count("POST", "/v2/images/i2/locations"), 1);
+    let err = glance.add_location("i3", &loc).await.unwrap_err();
+    assert_eq!(err.status(), Some(500), "{err}");
+    assert_eq!(server.count("POST", "/v2/images/i3/locations"), 3);
+    assert_eq!(server.count("PATCH", "/v2/images/i3"), 0);
+}
+
 /// Glance's 500 to a delete that meets the end of a location import's
 /// task: the delete is sent again, and a 404 after that counts as done.
 #[tokio::test]

@@ -8,6 +8,11 @@ use serde_json::{json, Value};
 
 use super::{segment, Glance};
 use crate::error::{Error, Result};
+use crate::http;
+
+/// The image property that Glance's import and location tasks hold as a
+/// lock while they run.
+pub const IMPORT_LOCK: &str = "os_glance_import_task";
 
 /// The content type of Glance's JSON patches.
 pub const JSON_PATCH: &str = "application/openstack-images-v2.1-json-patch";
@@ -91,26 +96,50 @@ impl Glance {
     ///
     /// A 404 of the new API is ambiguous (no such route, or no such image):
     /// the fallback then reports the missing image itself.
+    ///
+    /// A 5xx or a lost connection is tried again (twice at most) when the
+    /// image shows that the attempt left nothing: still `queued`, without
+    /// the `os_glance_import_task` lock that an accepted request takes.
+    /// Glance on MySQL/MariaDB answers 500 when concurrent location
+    /// requests deadlock on that lock's row ("try restarting
+    /// transaction"). An image that shows the lock or has left `queued`
+    /// took the location: that counts as added.
     pub async fn add_location(&self, id: &str, location: &NewLocation) -> Result<LocationApi> {
         let path = format!("/v2/images/{}/locations", segment(id));
         let body = add_location_body(location);
         let timeout = Some(self.auth().api_timeout());
-        match self
-            .request(Method::POST, &path, timeout, |r| r.json(&body))
-            .await
-        {
-            Ok(_) => {
-                tracing::info!(%id, url = %location.url, "added location");
-                return Ok(LocationApi::AddLocation);
+        let mut retries = 0;
+        loop {
+            match self
+                .request(Method::POST, &path, timeout, |r| r.json(&body))
+                .await
+            {
+                Ok(_) => {
+                    tracing::info!(%id, url = %location.url, "added location");
+                    return Ok(LocationApi::AddLocation);
+                }
+                Err(
+                    e @ Error::Http {
+                        status: 404 | 405, ..
+                    },
+                ) => {
+                    tracing::info!(%id, error = %e, "no locations API; falling back to the legacy JSON patch");
+                    break;
+                }
+                Err(e) if http::is_transient(&e) && retries < http::TRANSIENT_RETRIES => {
+                    retries += 1;
+                    tokio::time::sleep(http::retry_delay(retries)).await;
+                    let Ok(image) = self.show_image(id).await else {
+                        return Err(e);
+                    };
+                    if image.status != "queued" || image.property(IMPORT_LOCK).is_some() {
+                        tracing::info!(%id, status = %image.status, error = %e, "the location request failed, but Glance took it");
+                        return Ok(LocationApi::AddLocation);
+                    }
+                    tracing::warn!(%id, error = %e, "adding the location failed on Glance's side; trying again");
+                }
+                Err(e) => return Err(e),
             }
-            Err(
-                e @ Error::Http {
-                    status: 404 | 405, ..
-                },
-            ) => {
-                tracing::info!(%id, error = %e, "no locations API; falling back to the legacy JSON patch");
-            }
-            Err(e) => return Err(e),
         }
         let path = format!("/v2/images/{}", segment(id));
         let patch =
