@@ -36,6 +36,7 @@ pub use config::{AuthType, CloudConfig, ConfigLoader, Interface};
 pub use error::{Error, Result};
 pub use glance::images::{ByteStream, Image, ImageLocation, NewImage};
 pub use glance::locations::{LocationApi, NewLocation, ValidationData, IMPORT_LOCK};
+pub use glance::status_board::StatusBoard;
 pub use glance::stores::{default_store, RbdStoreProperties, Store, StoreDetail};
 pub use glance::Glance;
 pub use keystone::{Keystone, Token};

@@ -506,6 +506,60 @@ async fn location_is_retried_after_a_server_error_that_left_nothing() {
     assert_eq!(server.count("PATCH", "/v2/images/i3"), 0);
 }
 
+/// Two waiters on one board share each round's list; an image the list
+/// leaves out is shown by itself (gone: the wait fails as without the
+/// board).
+#[tokio::test]
+async fn status_board_shares_one_list_per_round() {
+    let lists = Arc::new(AtomicUsize::new(0));
+    let seen = lists.clone();
+    let server = FakeServer::start(
+        None,
+        cloud_handler(3600, &[], move |req| {
+            if req.method == "GET" && req.path.starts_with("/v2/images?id=in:") {
+                let round = seen.fetch_add(1, Ordering::SeqCst);
+                let status = |ready_at: usize| {
+                    if round >= ready_at {
+                        "active"
+                    } else {
+                        "queued"
+                    }
+                };
+                let mut images = Vec::new();
+                if req.path.contains("i1") {
+                    images.push(image_json("i1", status(2)));
+                }
+                if req.path.contains("i2") {
+                    images.push(image_json("i2", status(4)));
+                }
+                return Reply::json(200, json!({ "images": images }));
+            }
+            Reply::html(404, "The resource could not be found.")
+        }),
+    )
+    .await;
+    let glance = Arc::new(glance_client::connect(config(&server.base)).await.unwrap());
+    let board = glance_client::StatusBoard::new(glance);
+    let t = Duration::from_secs(20);
+    let (a, b) = tokio::join!(
+        board.wait_for_status("i1", &["active"], t),
+        board.wait_for_status("i2", &["active"], t)
+    );
+    assert_eq!(a.unwrap().status, "active");
+    assert_eq!(b.unwrap().status, "active");
+    // Two waiters polling alone would have sent 3 + 5 requests.
+    let n = lists.load(Ordering::SeqCst);
+    assert!((5..8).contains(&n), "{n} lists");
+    assert_eq!(server.count("GET", "/v2/images/i1"), 0);
+
+    let err = board
+        .wait_for_status("i3", &["active"], t)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::ImageFailed { .. }), "{err}");
+    assert_eq!(server.count("GET", "/v2/images/i3"), 1);
+}
+
 /// Glance's 500 to a delete that meets the end of a location import's
 /// task: the delete is sent again, and a 404 after that counts as done.
 #[tokio::test]

@@ -327,55 +327,92 @@ impl Glance {
         wanted: &[&str],
         timeout: Duration,
     ) -> Result<Image> {
-        let start = Instant::now();
-        let expected = wanted.join(", ");
-        // Short at first (a location import turns the image active within a
-        // few hundred milliseconds), then backing off to spare Glance when
-        // many uploads wait at once.
-        let mut interval = Duration::from_millis(100);
-        let mut last_status = "unknown".to_string();
+        let mut wait = StatusWait::new(id, wanted, timeout);
         loop {
-            match self.show_image(id).await {
-                Ok(image) => {
-                    if wanted.iter().any(|w| *w == image.status) {
-                        return Ok(image);
-                    }
-                    if FAILED_STATUSES.contains(&image.status.as_str()) {
-                        return Err(Error::ImageFailed {
-                            id: id.to_string(),
-                            status: image.status,
-                            expected,
-                        });
-                    }
-                    if image.status != last_status {
-                        tracing::debug!(%id, status = %image.status, "image status");
-                    }
-                    last_status = image.status;
-                }
-                Err(e) if e.is_not_found() => {
-                    return Err(Error::ImageFailed {
-                        id: id.to_string(),
-                        status: "deleted (no longer found)".into(),
-                        expected,
-                    })
-                }
-                Err(e @ (Error::Connect { .. } | Error::Http { status: 500.., .. })) => {
-                    tracing::warn!(%id, error = %e, "polling the image failed; trying again");
-                }
-                Err(e) => return Err(e),
+            if let Some(image) = wait.judge(self.show_image(id).await)? {
+                return Ok(image);
             }
-            let waited = start.elapsed();
-            if waited >= timeout {
-                return Err(Error::Timeout {
-                    id: id.to_string(),
-                    status: last_status,
-                    expected,
-                    waited,
-                });
-            }
-            tokio::time::sleep(interval.min(timeout - waited)).await;
-            interval = (interval * 3 / 2).min(Duration::from_secs(1));
+            wait.pause().await?;
         }
+    }
+}
+
+/// One waiter's side of waiting for an image status: what each look at
+/// the image means, and the pauses between looks (short at first - a
+/// location import turns the image active within a few hundred
+/// milliseconds - then backing off to spare Glance when many uploads wait
+/// at once).
+#[derive(Debug)]
+pub(crate) struct StatusWait<'a> {
+    id: &'a str,
+    wanted: &'a [&'a str],
+    timeout: Duration,
+    start: Instant,
+    interval: Duration,
+    last_status: String,
+}
+
+impl<'a> StatusWait<'a> {
+    pub(crate) fn new(id: &'a str, wanted: &'a [&'a str], timeout: Duration) -> StatusWait<'a> {
+        StatusWait {
+            id,
+            wanted,
+            timeout,
+            start: Instant::now(),
+            interval: Duration::from_millis(100),
+            last_status: "unknown".to_string(),
+        }
+    }
+
+    /// The image when `look` shows a wanted status, `None` to look again,
+    /// or the error that ends the wait.
+    pub(crate) fn judge(&mut self, look: Result<Image>) -> Result<Option<Image>> {
+        let expected = || self.wanted.join(", ");
+        match look {
+            Ok(image) => {
+                if self.wanted.iter().any(|w| *w == image.status) {
+                    return Ok(Some(image));
+                }
+                if FAILED_STATUSES.contains(&image.status.as_str()) {
+                    return Err(Error::ImageFailed {
+                        id: self.id.to_string(),
+                        status: image.status,
+                        expected: expected(),
+                    });
+                }
+                if image.status != self.last_status {
+                    tracing::debug!(id = %self.id, status = %image.status, "image status");
+                }
+                self.last_status = image.status;
+                Ok(None)
+            }
+            Err(e) if e.is_not_found() => Err(Error::ImageFailed {
+                id: self.id.to_string(),
+                status: "deleted (no longer found)".into(),
+                expected: expected(),
+            }),
+            Err(e @ (Error::Connect { .. } | Error::Http { status: 500.., .. })) => {
+                tracing::warn!(id = %self.id, error = %e, "polling the image failed; trying again");
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sleeps until the next look, or fails with [`Error::Timeout`].
+    pub(crate) async fn pause(&mut self) -> Result<()> {
+        let waited = self.start.elapsed();
+        if waited >= self.timeout {
+            return Err(Error::Timeout {
+                id: self.id.to_string(),
+                status: self.last_status.clone(),
+                expected: self.wanted.join(", "),
+                waited,
+            });
+        }
+        tokio::time::sleep(self.interval.min(self.timeout - waited)).await;
+        self.interval = (self.interval * 3 / 2).min(Duration::from_secs(1));
+        Ok(())
     }
 }
 

@@ -1,9 +1,11 @@
 //! The Glance v2 client: the endpoint, and authenticated requests that
 //! re-authenticate once when Glance answers 401. The calls themselves are
-//! in [`stores`], [`images`] and [`locations`].
+//! in [`stores`], [`images`] and [`locations`]; [`status_board`] shares
+//! the status polls of many waiters.
 
 pub mod images;
 pub mod locations;
+pub mod status_board;
 pub mod stores;
 
 use std::sync::Arc;

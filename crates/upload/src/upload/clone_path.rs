@@ -123,7 +123,7 @@ pub(super) async fn run(
             })?;
         report.step("location", t);
         let t = Instant::now();
-        c.glance
+        c.status
             .wait_for_status(image_id, &["active"], timeout)
             .await?;
         report.step("active", t);

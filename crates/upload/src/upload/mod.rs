@@ -24,7 +24,7 @@ use ceph_rados::osd::OsdOp;
 use ceph_rados::{IoCtx, Rados};
 use ceph_rbd::image::Image;
 use clap::Args;
-use glance_client::{Glance, NewImage, StoreDetail};
+use glance_client::{Glance, NewImage, StatusBoard, StoreDetail};
 
 /// The clone formats ([`UploadRequest::clone_format`]).
 pub use ceph_rbd::image::CloneFormat;
@@ -132,6 +132,9 @@ pub(crate) struct Clients {
     /// Glance's stores detail as last read, and when: the uploads of a
     /// batch read it once.
     stores: tokio::sync::Mutex<Option<(Instant, Vec<StoreDetail>)>>,
+    /// The status waits of the uploads: one image list a poll round for
+    /// all of them.
+    pub status: StatusBoard,
 }
 
 /// How long a stores detail read serves the next uploads.
@@ -167,9 +170,11 @@ async fn connect_with(ceph: &CephOptions, openstack: &OpenStack) -> Result<Clien
     let (rados, glance) = tokio::join!(Rados::connect(&settings), glance_client::connect(cloud));
     let rados = rados?;
     let fsid = rados.mon().fsid().to_string();
+    let glance = Arc::new(glance?);
     Ok(Clients {
         rados,
-        glance: Arc::new(glance?),
+        status: StatusBoard::new(glance.clone()),
+        glance,
         fsid,
         stores: tokio::sync::Mutex::new(None),
     })

@@ -157,7 +157,7 @@ async fn upload(
     }
     let t = Instant::now();
     if let Err(e) = c
-        .glance
+        .status
         .wait_for_status(image_id, &["active"], timeout)
         .await
     {
