@@ -50,6 +50,15 @@ impl Reply {
         }
     }
 
+    /// A reply without a body (`204 No Content`, ...).
+    fn empty(status: u16) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: String::new(),
+        }
+    }
+
     fn html(status: u16, text: &str) -> Reply {
         Reply {
             status,
@@ -574,11 +583,7 @@ async fn delete_is_retried_after_a_server_error() {
                     if seen.fetch_add(1, Ordering::SeqCst) == 0 {
                         Reply::html(500, "Operation file for %s does not exist, cannot cancel.")
                     } else {
-                        Reply {
-                            status: 204,
-                            headers: Vec::new(),
-                            body: String::new(),
-                        }
+                        Reply::empty(204)
                     }
                 }
                 ("DELETE", "/v2/images/i2") => {
@@ -611,11 +616,7 @@ async fn upload_is_chunked_with_store_header() {
         None,
         cloud_handler(3600, &[], |req| {
             if req.method == "PUT" && req.path == "/v2/images/i1/file" {
-                Reply {
-                    status: 204,
-                    headers: vec![],
-                    body: String::new(),
-                }
+                Reply::empty(204)
             } else {
                 Reply::html(404, "no")
             }
