@@ -10,11 +10,15 @@
 //! smallest size the clone and stream images are downloaded and their
 //! sha256 compared with the volume's. Then 1, 4 and 16 clone uploads of
 //! different volumes started together (issue 7): as that many commands at
-//! once, then as one command given that many volumes (the library's
-//! `upload_many`: one Keystone token, one monitor session). Each run's
-//! longest "image create and snapshot ids" step (the ids are allotted while
-//! the Glance image is created) is reported beside its wall time: it shows
-//! whether the allotments shared monitor rounds.
+//! once, as that many commands given one token issued beforehand
+//! (`OS_AUTH_TYPE=token` without a project: used as it is), then as one
+//! command given that many volumes (the library's `upload_many`: one
+//! Keystone token, one monitor session). Beside each run's wall time come
+//! its longest "image create and snapshot ids" step (the ids are allotted
+//! while the Glance image is created: it shows whether the allotments
+//! shared monitor rounds), its longest time from image creation to the
+//! location request (the cluster's part of the clone path) and its longest
+//! location import (Glance's part).
 //!
 //! Each upload time is the window the spec's table measures, from the
 //! Glance image's creation to the end of the upload (for ours: every step
@@ -641,13 +645,45 @@ fn run_size(b: &mut Bench, gib: u64, clone_runs: usize, verify: bool) -> SizeRow
 /// How long a concurrent run may take before its commands are killed.
 const CONCURRENT_DEADLINE: Duration = Duration::from_secs(300);
 
+/// The steps of an upload from the Glance image's creation to its
+/// location request: what the cluster's side of the clone path costs
+/// (Glance's image create overlaps the snapshot-id allotment).
+const TO_LOCATION_STEPS: [&str; 4] = [
+    "image create and snapshot ids",
+    "volume snapshot",
+    "clone",
+    "clone snapshot",
+];
+
+/// The steps of an upload that are Glance's location import.
+const IMPORT_STEPS: [&str; 2] = ["location", "active"];
+
+/// The sum of the `names` steps of upload result `r`.
+fn steps_sum(r: &Value, names: &[&str]) -> f64 {
+    r["steps"]
+        .as_array()
+        .map(|steps| {
+            steps
+                .iter()
+                .filter(|s| s["name"].as_str().is_some_and(|n| names.contains(&n)))
+                .filter_map(|s| s["seconds"].as_f64())
+                .sum()
+        })
+        .unwrap_or(0.0)
+}
+
 /// One concurrent run: the wall time until the last upload ended, each
-/// upload's time, and the longest "image create and snapshot ids" step
-/// (the ids are allotted while the Glance image is created) among them.
+/// upload's time, the longest "image create and snapshot ids" step (the
+/// ids are allotted while the Glance image is created) among them, the
+/// longest time from image creation to location request
+/// ([`TO_LOCATION_STEPS`]) and the longest location import
+/// ([`IMPORT_STEPS`]).
 struct ConcRun {
     wall: f64,
     each: Vec<f64>,
     ids_max: f64,
+    to_location_max: f64,
+    import_max: f64,
 }
 
 /// Waits for `child` until `deadline`, killing it then; its output.
@@ -662,14 +698,70 @@ fn wait_until(mut child: std::process::Child, deadline: Instant) -> std::process
     child.wait_with_output().unwrap()
 }
 
-/// N clone uploads of N different volumes started together, as N commands
-/// (`one_command` false) or as one command given the N volumes (the
-/// library's `upload_many`): the wall time until the last one ends.
-fn run_concurrent(b: &Bench, volumes: &[String], n: usize, one_command: bool) -> ConcRun {
+/// How the N uploads of a concurrent run are started.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ConcMode {
+    /// N commands, each authenticating to Keystone with the password.
+    Commands,
+    /// N commands given one token (`OS_AUTH_TYPE=token`, no project: the
+    /// token is used as it is), issued before the run as a caller holding
+    /// a token (Cinder with its request's) would have it.
+    SharedToken,
+    /// One command given the N volumes (the library's `upload_many`).
+    OneCommand,
+}
+
+impl ConcMode {
+    const ALL: [ConcMode; 3] = [
+        ConcMode::Commands,
+        ConcMode::SharedToken,
+        ConcMode::OneCommand,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            ConcMode::Commands => "N commands",
+            ConcMode::SharedToken => "N commands sharing one token",
+            ConcMode::OneCommand => "one command, N volumes",
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            ConcMode::Commands => "commands",
+            ConcMode::SharedToken => "commands_shared_token",
+            ConcMode::OneCommand => "one_command",
+        }
+    }
+}
+
+/// N clone uploads of N different volumes started together as `mode`
+/// says: the wall time until the last one ends.
+fn run_concurrent(b: &Bench, volumes: &[String], n: usize, mode: ConcMode) -> ConcRun {
+    let token = (mode == ConcMode::SharedToken).then(|| {
+        let (v, _) = b.py("glance_images.py", &["token"]);
+        v["token"].as_str().expect("a token").to_string()
+    });
+    let command = |v: &String| {
+        let mut cmd = b.tool_cmd(v, &format!("bench-conc-{v}"), true);
+        if let Some(t) = &token {
+            for var in [
+                "OS_USERNAME",
+                "OS_PASSWORD",
+                "OS_PROJECT_NAME",
+                "OS_USER_DOMAIN_NAME",
+                "OS_PROJECT_DOMAIN_NAME",
+            ] {
+                cmd.env_remove(var);
+            }
+            cmd.env("OS_AUTH_TYPE", "token").env("OS_TOKEN", t);
+        }
+        cmd
+    };
     let t = Instant::now();
     let deadline = t + CONCURRENT_DEADLINE;
-    let results: Vec<Value> = if one_command {
-        let mut cmd = b.tool_cmd(&volumes[0], &format!("bench-conc-{}", volumes[0]), true);
+    let results: Vec<Value> = if mode == ConcMode::OneCommand {
+        let mut cmd = command(&volumes[0]);
         for v in &volumes[1..n] {
             cmd.args(["--volume", &format!("{VOLUME_POOL}/{v}")])
                 .args(["--name", &format!("bench-conc-{v}")]);
@@ -695,11 +787,7 @@ fn run_concurrent(b: &Bench, volumes: &[String], n: usize, one_command: bool) ->
     } else {
         let children: Vec<_> = volumes[..n]
             .iter()
-            .map(|v| {
-                b.tool_cmd(v, &format!("bench-conc-{v}"), true)
-                    .spawn()
-                    .expect("spawn rbd-native")
-            })
+            .map(|v| command(v).spawn().expect("spawn rbd-native"))
             .collect();
         children
             .into_iter()
@@ -729,10 +817,18 @@ fn run_concurrent(b: &Bench, volumes: &[String], n: usize, one_command: bool) ->
         .filter(|s| s["name"] == "image create and snapshot ids")
         .filter_map(|s| s["seconds"].as_f64())
         .fold(0.0, f64::max);
+    let longest = |names: &[&str]| {
+        results
+            .iter()
+            .map(|r| steps_sum(r, names))
+            .fold(0.0, f64::max)
+    };
     ConcRun {
         wall,
         each: results.iter().map(our_seconds).collect(),
         ids_max,
+        to_location_max: longest(&TO_LOCATION_STEPS),
+        import_max: longest(&IMPORT_STEPS),
     }
 }
 
@@ -740,9 +836,11 @@ fn run_concurrent(b: &Bench, volumes: &[String], n: usize, one_command: bool) ->
 #[derive(Clone)]
 struct ConcRow {
     n: usize,
-    one_command: bool,
+    mode: ConcMode,
     wall: f64,
     ids_max: f64,
+    to_location_max: f64,
+    import_max: f64,
 }
 
 /// A method in the chart: its label, colour and the figure it takes.
@@ -1020,18 +1118,22 @@ fn main() {
         for v in &volumes {
             b.rbd_ok(&["create", "--size", "1G", &format!("{VOLUME_POOL}/{v}")]);
         }
-        for one_command in [false, true] {
+        for mode in ConcMode::ALL {
             for &n in &conc_ns {
                 let mut walls = Vec::new();
                 let mut ids = Vec::new();
+                let mut to_loc = Vec::new();
+                let mut import = Vec::new();
                 for r in 0..conc_runs {
-                    let run = run_concurrent(&b, &volumes, n, one_command);
+                    let run = run_concurrent(&b, &volumes, n, mode);
                     println!(
-                        "  {n} clone uploads at once ({}), run {}: {:.2} s wall, snapshot ids <= {:.2} s (each: {})",
-                        if one_command { "one command" } else { "separate commands" },
+                        "  {n} clone uploads at once ({}), run {}: {:.2} s wall, snapshot ids <= {:.2} s, to the location request <= {:.2} s, location import <= {:.2} s (each: {})",
+                        mode.label(),
                         r + 1,
                         run.wall,
                         run.ids_max,
+                        run.to_location_max,
+                        run.import_max,
                         run.each
                             .iter()
                             .map(|x| format!("{x:.2}"))
@@ -1039,18 +1141,24 @@ fn main() {
                             .join(" ")
                     );
                     out.conc_json.push(json!({
-                        "n": n, "one_command": one_command, "run": r + 1,
+                        "n": n, "mode": mode.key(), "run": r + 1,
                         "wall_seconds": run.wall, "snapshot_ids_max_seconds": run.ids_max,
+                        "to_location_max_seconds": run.to_location_max,
+                        "location_import_max_seconds": run.import_max,
                         "upload_seconds": run.each,
                     }));
                     walls.push(run.wall);
                     ids.push(run.ids_max);
+                    to_loc.push(run.to_location_max);
+                    import.push(run.import_max);
                 }
                 out.conc.push(ConcRow {
                     n,
-                    one_command,
+                    mode,
                     wall: median(walls),
                     ids_max: median(ids),
+                    to_location_max: median(to_loc),
+                    import_max: median(import),
                 });
                 write_outputs(&b, &out, started);
             }
@@ -1099,7 +1207,7 @@ fn write_outputs(b: &Bench, out: &Outputs, started: Instant) -> String {
     // Separate commands: the figures of the goal (and of the chart).
     let conc: Vec<(usize, f64)> = conc_rows
         .iter()
-        .filter(|c| !c.one_command)
+        .filter(|c| c.mode == ConcMode::Commands)
         .map(|c| (c.n, c.wall))
         .collect();
     let one = conc.iter().find(|c| c.0 == 1).map(|c| c.1);
@@ -1138,26 +1246,25 @@ fn write_outputs(b: &Bench, out: &Outputs, started: Instant) -> String {
     if !conc_rows.is_empty() {
         let _ = writeln!(
             md,
-            "\n| clone uploads started together (1 GiB volumes) | as | wall time (median of {conc_runs}) | vs one alone | longest image create + snapshot-id allotment |"
+            "\n| clone uploads started together (1 GiB volumes) | as | wall time (median of {conc_runs}) | vs one alone | longest image create + snapshot-id allotment | longest image creation to location request | vs one alone | longest location import (Glance) |"
         );
-        let _ = writeln!(md, "|---:|---|---:|---:|---:|");
+        let _ = writeln!(md, "|---:|---|---:|---:|---:|---:|---:|---:|");
         for c in conc_rows {
-            let alone = conc_rows
-                .iter()
-                .find(|o| o.n == 1 && o.one_command == c.one_command)
-                .map(|o| o.wall);
+            let alone = conc_rows.iter().find(|o| o.n == 1 && o.mode == c.mode);
             let _ = writeln!(
                 md,
-                "| {} | {} | {:.2} s | {} | {:.2} s |",
+                "| {} | {} | {:.2} s | {} | {:.2} s | {:.2} s | {} | {:.2} s |",
                 c.n,
-                if c.one_command {
-                    "one command, N volumes"
-                } else {
-                    "N commands"
-                },
+                c.mode.label(),
                 c.wall,
-                alone.map_or("-".into(), |o| format!("{:.2}x", c.wall / o)),
-                c.ids_max
+                alone.map_or("-".into(), |o| format!("{:.2}x", c.wall / o.wall)),
+                c.ids_max,
+                c.to_location_max,
+                alone.map_or("-".into(), |o| format!(
+                    "{:.2}x",
+                    c.to_location_max / o.to_location_max
+                )),
+                c.import_max,
             );
         }
     }
@@ -1220,6 +1327,22 @@ fn write_outputs(b: &Bench, out: &Outputs, started: Instant) -> String {
             if w16 / o <= 1.5 { "met" } else { "not met" }
         );
     }
+    for mode in ConcMode::ALL {
+        let find = |n: usize| conc_rows.iter().find(|c| c.n == n && c.mode == mode);
+        if let (Some(o), Some(c)) = (find(1), find(16)) {
+            let x = c.to_location_max / o.to_location_max;
+            let _ = writeln!(
+                md,
+                "- 16 together ({}), image creation to location request (the cluster's part): {x:.2}x one alone ({:.2} s against {:.2} s; within 1.5x: {}); Glance's location import then took up to {:.2} s against {:.2} s",
+                mode.label().replace('N', "16"),
+                c.to_location_max,
+                o.to_location_max,
+                if x <= 1.5 { "yes" } else { "no" },
+                c.import_max,
+                o.import_max,
+            );
+        }
+    }
     for r in rows {
         if let Some(ok) = r.verified {
             let _ = writeln!(
@@ -1265,15 +1388,18 @@ fn write_outputs(b: &Bench, out: &Outputs, started: Instant) -> String {
         .iter()
         .map(|(n, w)| (n.to_string(), json!((w * 1000.0).round() / 1000.0)))
         .collect();
-    let one_command_map: BTreeMap<String, Value> = conc_rows
-        .iter()
-        .filter(|c| c.one_command)
-        .map(|c| (c.n.to_string(), json!((c.wall * 1000.0).round() / 1000.0)))
-        .collect();
+    let mode_map = |mode: ConcMode| -> BTreeMap<String, Value> {
+        conc_rows
+            .iter()
+            .filter(|c| c.mode == mode)
+            .map(|c| (c.n.to_string(), json!((c.wall * 1000.0).round() / 1000.0)))
+            .collect()
+    };
     let report = json!({
         "sizes": sizes_json,
         "concurrent_wall_seconds": conc_map,
-        "concurrent_one_command_wall_seconds": one_command_map,
+        "concurrent_one_command_wall_seconds": mode_map(ConcMode::OneCommand),
+        "concurrent_shared_token_wall_seconds": mode_map(ConcMode::SharedToken),
         "concurrent_16_vs_1": opt(match (one, conc.iter().find(|c| c.0 == 16)) {
             (Some(o), Some(c)) => Some(c.1 / o),
             _ => None,

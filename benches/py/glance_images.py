@@ -7,6 +7,8 @@ their status, the sha256 of their data, and their deletion.
     glance_images.py delete IMAGE_ID...   {"deleted": {id: what happened}}
     glance_images.py delete-named NAME    deletes every image of that name (what a
                                           failed attempt left), {"deleted": {...}}
+    glance_images.py token                {"token": ...}: a token of the uploader's,
+                                          for commands that share one (OS_TOKEN)
 
 Settings as the other scripts take them (bed.py: the environment, then the
 bed's env file). Prints one JSON object; exit 0 when every image answered
@@ -21,8 +23,11 @@ import bed
 
 
 def main():
+    if len(sys.argv) == 2 and sys.argv[1] == "token":
+        print(json.dumps({"token": bed.keystone_session().get_token(), "ok": True}))
+        return 0
     if len(sys.argv) < 3 or sys.argv[1] not in ("status", "sha256", "delete", "delete-named"):
-        bed.die("usage: glance_images.py status|sha256|delete|delete-named IMAGE_ID...")
+        bed.die("usage: glance_images.py status|sha256|delete|delete-named IMAGE_ID... | token")
     action, ids = sys.argv[1], sys.argv[2:]
     from glanceclient import exc
 

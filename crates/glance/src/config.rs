@@ -40,7 +40,8 @@ pub enum AuthType {
     /// `v3applicationcredential`: an application credential's id (or name
     /// and user) and secret; the credential carries its own project.
     ApplicationCredential,
-    /// `token` / `v3token`: an existing token, exchanged for a (scoped) one.
+    /// `token` / `v3token`: an existing token, used as it is when no
+    /// project is configured, else exchanged for one scoped to the project.
     Token,
 }
 

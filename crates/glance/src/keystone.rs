@@ -204,39 +204,16 @@ impl Keystone {
     }
 
     async fn request_token(&self) -> Result<Token> {
+        if reuses_token(&self.config) {
+            return self.validate_given_token().await;
+        }
         let url = format!("{}/auth/tokens", self.auth_url);
         let body = auth_request(&self.config)?;
         tracing::debug!(%url, method = %self.config.effective_auth_type(), "authenticating");
-        let mut attempt = 0;
-        let result = loop {
-            let request = self.http.post(&url).timeout(self.api_timeout()).json(&body);
-            let result = http::send(&self.http, request).await;
-            match &result {
-                Err(e) if http::is_transient(e) && attempt < http::TRANSIENT_RETRIES => {
-                    attempt += 1;
-                    tracing::warn!(error = %e, attempt, "Keystone failed; trying again");
-                    tokio::time::sleep(http::retry_delay(attempt)).await;
-                }
-                _ => break result,
-            }
-        };
-        let response = match result {
-            Ok(r) => r,
-            Err(Error::Http {
-                method,
-                url,
-                status,
-                message,
-            }) => {
-                return Err(Error::Http {
-                    method,
-                    url,
-                    status,
-                    message: format!("{message} ({})", describe_identity(&self.config)),
-                })
-            }
-            Err(e) => return Err(e),
-        };
+        let result = self
+            .send_retrying(|| self.http.post(&url).timeout(self.api_timeout()).json(&body))
+            .await;
+        let response = with_note(result, |_| Some(describe_identity(&self.config)))?;
         let value = response
             .headers()
             .get("X-Subject-Token")
@@ -256,6 +233,110 @@ impl Keystone {
         );
         Ok(token)
     }
+
+    /// Sends the request `build` makes, again after a transient failure
+    /// (at most [`http::TRANSIENT_RETRIES`] times).
+    async fn send_retrying(
+        &self,
+        build: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response> {
+        let mut attempt = 0;
+        loop {
+            let result = http::send(&self.http, build()).await;
+            match &result {
+                Err(e) if http::is_transient(e) && attempt < http::TRANSIENT_RETRIES => {
+                    attempt += 1;
+                    tracing::warn!(error = %e, attempt, "Keystone failed; trying again");
+                    tokio::time::sleep(http::retry_delay(attempt)).await;
+                }
+                _ => return result,
+            }
+        }
+    }
+
+    /// The given token itself, as Keystone describes it (`GET
+    /// /v3/auth/tokens`: its scope, roles, catalog and expiry): token
+    /// authentication without a project to scope to uses the token as it
+    /// is, so that the commands sharing one token need no new token each
+    /// (nor Keystone a password check each, nor Glance a validation each).
+    async fn validate_given_token(&self) -> Result<Token> {
+        let url = format!("{}/auth/tokens", self.auth_url);
+        let given = self
+            .config
+            .token
+            .clone()
+            .ok_or_else(|| Error::Config("token (OS_TOKEN) is not set".into()))?;
+        tracing::debug!(%url, "using the given token as it is");
+        let result = self
+            .send_retrying(|| {
+                self.http
+                    .get(&url)
+                    .timeout(self.api_timeout())
+                    .header("X-Auth-Token", &given)
+                    .header("X-Subject-Token", &given)
+            })
+            .await;
+        let response = with_note(result, |status| {
+            matches!(status, 401 | 403 | 404).then(|| {
+                format!(
+                    "Keystone does not accept the given token (OS_TOKEN): it has expired or was revoked; issue a new one{}",
+                    self.config
+                        .cloud
+                        .as_deref()
+                        .map(|c| format!(", cloud {c}"))
+                        .unwrap_or_default()
+                )
+            })
+        })?;
+        let body: TokenBody = http::json(&Method::GET, &url, response).await?;
+        let token = given_token_from_body(given, body.token, Instant::now(), SystemTime::now());
+        if token.project_id().is_none() {
+            return Err(Error::Config(
+                "the given token (OS_TOKEN) is not scoped to a project, and Glance needs one: issue a project-scoped token, or set OS_PROJECT_NAME (or OS_PROJECT_ID) to have it exchanged for one".into(),
+            ));
+        }
+        tracing::info!(
+            project = token.project_id().unwrap_or("-"),
+            expires_at = token.expires_at().unwrap_or("-"),
+            "using the given Keystone token"
+        );
+        Ok(token)
+    }
+}
+
+/// `result`, with the note `note` gives for an HTTP error's status (if
+/// any) appended to the error's message in parentheses.
+fn with_note(
+    result: Result<reqwest::Response>,
+    note: impl FnOnce(u16) -> Option<String>,
+) -> Result<reqwest::Response> {
+    match result {
+        Err(Error::Http {
+            method,
+            url,
+            status,
+            message,
+        }) => {
+            let message = match note(status) {
+                Some(n) => format!("{message} ({n})"),
+                None => message,
+            };
+            Err(Error::Http {
+                method,
+                url,
+                status,
+                message,
+            })
+        }
+        other => other,
+    }
+}
+
+/// Whether `c` has the given token used as it is rather than exchanged:
+/// token authentication with no project configured (an exchange without a
+/// scope would only give an unscoped token, which Glance refuses).
+pub fn reuses_token(c: &CloudConfig) -> bool {
+    c.effective_auth_type() == AuthType::Token && scope(c).is_none()
 }
 
 /// Keystone's answer, the parts used.
@@ -318,6 +399,17 @@ fn token_from_body(value: String, info: TokenInfo, now: Instant, wall: SystemTim
         roles: info.roles.into_iter().map(|r| r.name).collect(),
         catalog: info.catalog,
     }
+}
+
+/// A token given by the user, as [`token_from_body`] makes it but with
+/// its deadline from its `expires_at` and this host's clock: its
+/// `issued_at` may lie long before now.
+fn given_token_from_body(value: String, info: TokenInfo, now: Instant, wall: SystemTime) -> Token {
+    let info = TokenInfo {
+        issued_at: None,
+        ..info
+    };
+    token_from_body(value, info, now, wall)
 }
 
 /// Seconds since the epoch of an ISO 8601 / RFC 3339 UTC time as Keystone

@@ -397,6 +397,40 @@ async fn wrong_password_message() {
 }
 
 #[tokio::test]
+async fn a_given_unscoped_token_is_refused_before_glance() {
+    let server = FakeServer::start(
+        None,
+        Arc::new(|req: &Recorded, _base: &str| {
+            if req.method == "GET" && req.path == "/v3/auth/tokens" {
+                Reply::json(
+                    200,
+                    json!({"token": {
+                        "issued_at": "2026-01-01T00:00:00.000000Z",
+                        "expires_at": "2099-01-01T00:00:00.000000Z",
+                        "user": {"id": "uid"}, "roles": [], "catalog": [],
+                    }}),
+                )
+            } else {
+                Reply::html(404, "The resource could not be found.")
+            }
+        }),
+    )
+    .await;
+    let c = CloudConfig {
+        auth_url: Some(format!("{}/v3", server.base)),
+        token: Some("given".into()),
+        ..CloudConfig::default()
+    };
+    let err = Keystone::new(c).unwrap().token().await.unwrap_err();
+    assert!(err.to_string().contains("not scoped to a project"), "{err}");
+    // Validated, not exchanged: the token went as both headers.
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].header("X-Auth-Token"), Some("given"));
+    assert_eq!(reqs[0].header("X-Subject-Token"), Some("given"));
+}
+
+#[tokio::test]
 async fn location_falls_back_to_the_legacy_patch() {
     let server = FakeServer::start(
         None,

@@ -109,6 +109,71 @@ async fn password_auth_from_clouds_yaml() {
 }
 
 #[tokio::test]
+async fn a_given_token_is_used_as_it_is_when_no_project_is_set() {
+    let bed = Testbed::load();
+    let issued = Keystone::new(bed.glance_config())
+        .expect("keystone session")
+        .token()
+        .await
+        .expect("password token");
+    let given = CloudConfig {
+        auth_url: bed.glance_config().auth_url,
+        region_name: bed.glance_config().region_name,
+        token: Some(issued.value().to_string()),
+        ..CloudConfig::default()
+    };
+    assert!(glance_client::keystone::reuses_token(&given));
+    let keystone = Arc::new(Keystone::new(given.clone()).expect("keystone session"));
+    let token = keystone.token().await.expect("the given token, validated");
+    // The same token, described by Keystone: no new one was made.
+    assert_eq!(token.value(), issued.value());
+    assert_eq!(token.project_id(), issued.project_id());
+    assert!(token.has_role("service"), "{token:?}");
+    let (left, issued_left) = (token.remaining().unwrap(), issued.remaining().unwrap());
+    assert!(
+        left <= issued_left + Duration::from_secs(5)
+            && left + Duration::from_secs(60) >= issued_left,
+        "deadline from expires_at: {left:?} against {issued_left:?}"
+    );
+    let glance = Glance::connect(keystone)
+        .await
+        .expect("Glance with the given token");
+    assert!(!glance.stores().await.expect("stores").is_empty());
+
+    // With a project set, the token is exchanged for one scoped to it.
+    let scoped = CloudConfig {
+        project_name: bed.glance_config().project_name,
+        project_domain_name: bed.glance_config().project_domain_name,
+        ..given.clone()
+    };
+    assert!(!glance_client::keystone::reuses_token(&scoped));
+    let exchanged = Keystone::new(scoped)
+        .expect("keystone session")
+        .token()
+        .await
+        .expect("exchanged token");
+    assert_ne!(exchanged.value(), issued.value());
+    assert_eq!(exchanged.project_id(), issued.project_id());
+
+    // A token Keystone does not know: one clear message.
+    let bad = CloudConfig {
+        token: Some("gAAAAABnot-a-real-token".into()),
+        ..given
+    };
+    let err = Keystone::new(bad)
+        .expect("keystone session")
+        .token()
+        .await
+        .expect_err("a made-up token accepted");
+    let text = err.to_string();
+    assert!(matches!(err.status(), Some(401 | 404)), "{text}");
+    assert!(
+        text.contains("OS_TOKEN") && text.contains("issue a new one"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
 async fn wrong_password_is_a_clear_401() {
     let bed = Testbed::load();
     let config = CloudConfig {

@@ -8,7 +8,7 @@
 
 use std::process::Command;
 
-use rbd_native_tests::{glance_delete, glance_download, run_ok, unique_name, Testbed};
+use rbd_native_tests::{glance_delete, glance_download, run, run_ok, unique_name, Testbed};
 
 mod common;
 use common::ours;
@@ -418,4 +418,102 @@ async fn a_volume_in_use_by_a_librbd_writer_uploads_by_clone() {
     );
     glance_delete(&g, id).await;
     bed.remove_image_and_snaps(&spec);
+}
+
+/// The uploader's command given `token` as it is (`OS_AUTH_TYPE=token`,
+/// no password, no project).
+fn with_token(bed: &Testbed, token: &str, args: &[&str]) -> Command {
+    let bin = rbd_native_tests::rbd_native_bin(env!("CARGO_BIN_EXE_rbd-native"));
+    let mut c = bed.rbd_native_uploader(&bin);
+    for var in [
+        "OS_USERNAME",
+        "OS_USER_ID",
+        "OS_PASSWORD",
+        "OS_PROJECT_NAME",
+        "OS_PROJECT_ID",
+        "OS_USER_DOMAIN_NAME",
+        "OS_PROJECT_DOMAIN_NAME",
+    ] {
+        c.env_remove(var);
+    }
+    c.env("OS_AUTH_TYPE", "token")
+        .env("OS_TOKEN", token)
+        .args(args);
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commands_sharing_one_given_token_upload_by_clone() {
+    let _one = SERIAL.lock().await;
+    let bed = Testbed::load();
+    let g = bed.glance().await;
+    let token = g.auth().token().await.expect("uploader's token");
+    let vols: Vec<String> = (0..2)
+        .map(|i| bed.import_volume("upload-tok", 4 << 20, 40 + i).0)
+        .collect();
+    let children: Vec<_> = vols
+        .iter()
+        .map(|v| {
+            let spec = format!("volumes/{v}");
+            with_token(
+                &bed,
+                token.value(),
+                &[
+                    "upload",
+                    "--volume",
+                    &spec,
+                    "--name",
+                    "t-token",
+                    "--clone-optimization",
+                    "--format",
+                    "json",
+                ],
+            )
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn rbd-native")
+        })
+        .collect();
+    let mut images = Vec::new();
+    for c in children {
+        let out = c.wait_with_output().expect("rbd-native");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(r["path"], "clone", "{r}");
+        images.push(r["image_id"].as_str().unwrap().to_string());
+    }
+    for id in &images {
+        assert_eq!(g.show_image(id).await.expect("image").status, "active");
+    }
+    // The token was used, not exchanged: it is still the uploader's
+    // current one, and Glance still takes it.
+    assert_eq!(g.auth().token().await.unwrap().value(), token.value());
+
+    // A token Keystone does not know: one message, non-zero exit, nothing
+    // made.
+    let spec = format!("volumes/{}", vols[0]);
+    let out = run(with_token(
+        &bed,
+        "gAAAAABnot-a-real-token",
+        &["upload", "--volume", &spec, "--name", "t-token-bad"],
+    )
+    .arg("--clone-optimization"));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("OS_TOKEN") && err.contains("issue a new one"),
+        "{err}"
+    );
+    for id in &images {
+        rbd_native_tests::glance_wait_hashed(&g, id).await;
+        glance_delete(&g, id).await;
+    }
+    for v in &vols {
+        bed.remove_image_and_snaps(&format!("volumes/{v}"));
+    }
 }
