@@ -1,6 +1,8 @@
-//! Keystone v3 authentication: the token request for each method, and a
-//! [`Keystone`] session that keeps its token, re-authenticates shortly
-//! before the token expires, and on demand after a 401.
+//! Keystone v3 authentication: the token request for each method (or, for
+//! a given token with no project to scope to, Keystone's description of
+//! that token), and a [`Keystone`] session that keeps its token,
+//! re-authenticates shortly before the token expires, and on demand after
+//! a 401.
 
 use std::fmt;
 use std::sync::Arc;
