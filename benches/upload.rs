@@ -745,16 +745,7 @@ fn run_concurrent(b: &Bench, volumes: &[String], n: usize, mode: ConcMode) -> Co
     let command = |v: &String| {
         let mut cmd = b.tool_cmd(v, &format!("bench-conc-{v}"), true);
         if let Some(t) = &token {
-            for var in [
-                "OS_USERNAME",
-                "OS_PASSWORD",
-                "OS_PROJECT_NAME",
-                "OS_USER_DOMAIN_NAME",
-                "OS_PROJECT_DOMAIN_NAME",
-            ] {
-                cmd.env_remove(var);
-            }
-            cmd.env("OS_AUTH_TYPE", "token").env("OS_TOKEN", t);
+            rbd_native_tests::with_given_token(&mut cmd, t);
         }
         cmd
     };
@@ -811,12 +802,6 @@ fn run_concurrent(b: &Bench, volumes: &[String], n: usize, mode: ConcMode) -> Co
     b.glance_delete(&ids);
     // Let Glance finish with the deleted images (their hashing stops).
     std::thread::sleep(Duration::from_secs(3));
-    let ids_max = results
-        .iter()
-        .flat_map(|r| r["steps"].as_array().cloned().unwrap_or_default())
-        .filter(|s| s["name"] == "image create and snapshot ids")
-        .filter_map(|s| s["seconds"].as_f64())
-        .fold(0.0, f64::max);
     let longest = |names: &[&str]| {
         results
             .iter()
@@ -826,7 +811,7 @@ fn run_concurrent(b: &Bench, volumes: &[String], n: usize, mode: ConcMode) -> Co
     ConcRun {
         wall,
         each: results.iter().map(our_seconds).collect(),
-        ids_max,
+        ids_max: longest(&["image create and snapshot ids"]),
         to_location_max: longest(&TO_LOCATION_STEPS),
         import_max: longest(&IMPORT_STEPS),
     }

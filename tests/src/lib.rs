@@ -431,6 +431,24 @@ pub const OS_VARS: &[&str] = &[
     "OS_INSECURE",
 ];
 
+/// Makes `cmd` authenticate with `token` as it is (`OS_AUTH_TYPE=token`,
+/// `OS_TOKEN`), without the password and project variables that would
+/// have the token replaced or exchanged.
+pub fn with_given_token<'a>(cmd: &'a mut Command, token: &str) -> &'a mut Command {
+    for var in [
+        "OS_USERNAME",
+        "OS_USER_ID",
+        "OS_PASSWORD",
+        "OS_PROJECT_NAME",
+        "OS_PROJECT_ID",
+        "OS_USER_DOMAIN_NAME",
+        "OS_PROJECT_DOMAIN_NAME",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("OS_AUTH_TYPE", "token").env("OS_TOKEN", token)
+}
+
 /// The binary under test: `RBD_NATIVE_BIN` (the static build, see `make
 /// static`) when set, else `built` (the test's
 /// `env!("CARGO_BIN_EXE_rbd-native")`).
