@@ -1,18 +1,32 @@
 # rbd-native: the two commands are `make demo` and `make test`.
 # Both install what is missing (Debian's Ceph packages, the Python venv for
 # Keystone and Glance) and bring the local test bed up first.
+#
+# The bed's Ceph release: CEPH_RELEASE=pacific (default: Debian bookworm's
+# 16.2.15, the host's packages), reef (Debian trixie's 18.2.7) or tentacle
+# (Debian sid's 20.2.4); reef and tentacle run from a Debian root of their
+# suite in .roots/<release>, built once (testbed/release.sh). Each release
+# has its own bed (.testbed/<release>, .testbed/env links to the one brought
+# up last), venv (.venv for pacific, .venv-<release>) and ports, so beds of
+# two releases can be up at once. testbed, testbed-down, testbed-clean,
+# demo, bench and static act on CEPH_RELEASE's bed; `make test` on every
+# release of CEPH_RELEASES (default: tentacle then pacific; reef on demand:
+# `make test CEPH_RELEASES=reef`, or `CEPH_RELEASES="tentacle reef pacific"`).
 
 SHELL := /bin/bash
 TOP := $(abspath .)
-BED ?= $(TOP)/.testbed
-VENV ?= $(TOP)/.venv
+CEPH_RELEASE ?= pacific
+CEPH_RELEASES ?= tentacle pacific
 PYTHON ?= python3
-export BED VENV
+export CEPH_RELEASE
+# BED and VENV follow CEPH_RELEASE (testbed/lib.sh) unless set here.
+BED_OF = $(if $(BED),$(BED),$(TOP)/.testbed/$(1))
 
-# Debian bookworm's Ceph (16.2.15), the bindings Glance's rbd store needs, and
-# MariaDB for Glance's database.
+# Debian bookworm's Ceph (16.2.15), the bindings Glance's rbd store needs,
+# MariaDB for Glance's database (every release's Glance uses the host's),
+# and debootstrap for the other releases' roots.
 CEPH_PACKAGES := ceph-mon ceph-osd ceph-mgr ceph-common python3-rados python3-rbd uuid-runtime curl \
-	mariadb-server mariadb-client
+	mariadb-server mariadb-client debootstrap
 # OpenStack services from PyPI, pinned to the releases the bed was built on;
 # Cinder of the same release (2026.2) for its RBD driver, which the tests
 # drive (tests/py/cinder_driver.py), and the Glance client the benchmark's
@@ -26,7 +40,8 @@ ifneq ($(wildcard $(CORPUS)/archive),)
 export CEPH_OBJECT_CORPUS := $(CORPUS)
 endif
 
-.PHONY: all build test demo bench static fuzz deps venv testbed testbed-down testbed-clean lint fmt clippy
+.PHONY: all build test test-release demo bench static fuzz deps root venv testbed testbed-ceph \
+	testbed-down testbed-clean root-clean lint fmt clippy
 
 all: build
 
@@ -47,35 +62,60 @@ deps:
 	  { echo "[deps] apt-get install failed"; exit 1; }; \
 	fi
 
-## venv: a Python venv with Keystone, Glance, Cinder and a WSGI server.
-## The stamp holds the package list: a venv made from an older list gets
-## what is missing (pip leaves the rest as it is), a current one is left alone.
-venv:
-	@if [ "$$(cat $(VENV)/.installed 2>/dev/null)" != "$(strip $(PY_PACKAGES))" ]; then \
-	  $(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' || \
-	    { echo "[venv] $(PYTHON) is not Python 3.11, which Debian's python3-rados/python3-rbd need; set PYTHON="; exit 1; }; \
-	  if [ ! -x $(VENV)/bin/python ]; then echo "[venv] creating $(VENV)"; $(PYTHON) -m venv $(VENV) || exit 1; fi; \
-	  echo "[venv] installing $(strip $(PY_PACKAGES))"; \
-	  start=$$(date +%s); \
-	  $(VENV)/bin/pip install -q --disable-pip-version-check $(PY_PACKAGES) || exit 1; \
-	  echo "$(strip $(PY_PACKAGES))" >$(VENV)/.installed; \
-	  echo "[venv] ready in $$(( $$(date +%s) - start )) s"; \
-	fi
+## root: the release's root (reef, tentacle; built once, about 2 minutes),
+## its mounts, and the wrappers of its tools in $BED/bin (all releases).
+root: deps
+	@bash testbed/release.sh prepare
 
-## testbed: Ceph clusters main and other, Keystone and Glance (MS_MODE=crc|secure).
+## venv: a Python venv with Keystone, Glance, Cinder and a WSGI server, made
+## with the Python that imports the release's rados/rbd bindings (the host's
+## for pacific, the root's for reef and tentacle; testbed/venv.sh).
+venv: root
+	@PY_PACKAGES="$(PY_PACKAGES)" PYTHON="$(PYTHON)" bash testbed/venv.sh
+
+## testbed: Ceph clusters main, other and noauth, Keystone and Glance
+## (MS_MODE=crc|secure) of CEPH_RELEASE; testbed-ceph: the clusters only.
 testbed: deps venv
 	@bash testbed/up.sh
 
+testbed-ceph: root
+	@bash testbed/up.sh ceph
+
+## testbed-down: stop the bed's daemons (by pid; the data stays).
 testbed-down:
 	@bash testbed/openstack.sh down
 	@bash testbed/ceph.sh down main other noauth
 
+## testbed-clean: stop, unmount the root, remove the bed (the root stays).
 testbed-clean: testbed-down
-	rm -rf $(BED)
+	@bash testbed/release.sh umount
+	@bash testbed/release.sh clean-bed
 
-## test: every test, the live-cluster ones included (benchmarks excluded).
-test: testbed
-	cargo test --workspace
+## root-clean: testbed-clean, then remove the release's root and venv.
+root-clean: testbed-clean
+	@bash testbed/release.sh clean
+
+## test: every test, the live-cluster ones included (benchmarks excluded),
+## against each release of CEPH_RELEASES in turn: its bed up, the suite, its
+## bed down (the next release's daemons get the CPU). Every release runs;
+## the exit status fails if any release failed.
+test:
+	@failed=""; \
+	for r in $(CEPH_RELEASES); do \
+	  echo "=== Ceph $$r: bed up, cargo test --workspace"; \
+	  $(MAKE) --no-print-directory test-release CEPH_RELEASE=$$r || failed="$$failed $$r"; \
+	  $(MAKE) --no-print-directory testbed-down CEPH_RELEASE=$$r >/dev/null 2>&1 || true; \
+	done; \
+	if [ -n "$$failed" ]; then echo "=== make test failed on:$$failed"; exit 1; fi; \
+	echo "=== make test passed on: $(CEPH_RELEASES)"
+
+## test-release: the suite against CEPH_RELEASE's bed, brought up first
+## (and left up: `make test` takes it down).
+test-release: testbed
+	@start=$$(date +%s); rc=0; \
+	RBD_NATIVE_TESTBED_ENV=$(call BED_OF,$(CEPH_RELEASE))/env cargo test --workspace || rc=$$?; \
+	echo "=== Ceph $(CEPH_RELEASE): cargo test exited $$rc after $$(( $$(date +%s) - start )) s"; \
+	exit $$rc
 
 ## bench: benchmarks side by side with the reference tools, on the bed.
 ## The upload benchmark's sizes in GiB: SIZES=1,2,5 (default); see benches/upload.rs.
@@ -83,7 +123,7 @@ SIZES ?= 1,2,5
 bench: export SIZES := $(SIZES)
 bench: testbed
 	cargo build --release -p rbd-native
-	cargo bench -p rbd-native-benches
+	RBD_NATIVE_TESTBED_ENV=$(call BED_OF,$(CEPH_RELEASE))/env cargo bench -p rbd-native-benches
 
 ## static: rbd-native as one static binary (musl, no dynamic libraries),
 ## then the upload tests run with that binary.
@@ -97,7 +137,8 @@ static: testbed
 	@ldd $(STATIC_BIN) 2>&1 | grep -Eq 'not a dynamic executable|statically linked' \
 		|| { echo "$(STATIC_BIN) is not static:"; ldd $(STATIC_BIN); exit 1; }
 	@echo "$(STATIC_BIN): static, $$(stat -c %s $(STATIC_BIN)) bytes"
-	RBD_NATIVE_BIN=$(CURDIR)/$(STATIC_BIN) cargo test -p rbd-native --test upload --test upload_failures --test cinder_scenarios
+	RBD_NATIVE_TESTBED_ENV=$(call BED_OF,$(CEPH_RELEASE))/env RBD_NATIVE_BIN=$(CURDIR)/$(STATIC_BIN) \
+		cargo test -p rbd-native --test upload --test upload_failures --test cinder_scenarios
 
 ## fuzz: every fuzz target for FUZZ_SECONDS (default 60) each.
 fuzz:

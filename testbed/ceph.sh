@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
-# Ceph clusters of the test bed, from Debian's packages.
+# Ceph clusters of the test bed, from Debian's packages: the host's
+# (Pacific) or a release's root (CEPH_RELEASE, testbed/release.sh), whose
+# tools come first on PATH from $BED/bin (lib.sh). Mon ports are Pacific's
+# below, moved by the release's PORT_OFFSET (lib.sh).
 #
 #   ceph.sh up [main|other]...     create (first time) or start, then check
 #   ceph.sh down [main|other]...   stop the daemons (by pid), keep the data
@@ -30,22 +33,22 @@ cluster_vars() {
     CONF=$DIR/ceph.conf
     case $NAME in
     main)
-        V2PORT=${MAIN_MON_V2_PORT:-3300}
-        V1PORT=${MAIN_MON_V1_PORT:-6789}
+        V2PORT=${MAIN_MON_V2_PORT:-$((3300 + PORT_OFFSET))}
+        V1PORT=${MAIN_MON_V1_PORT:-$((6789 - PORT_OFFSET))}
         NOSD=3
         POOLS="volumes images"
         ;;
     other)
-        V2PORT=${OTHER_MON_V2_PORT:-3301}
-        V1PORT=${OTHER_MON_V1_PORT:-6788}
+        V2PORT=${OTHER_MON_V2_PORT:-$((3301 + PORT_OFFSET))}
+        V1PORT=${OTHER_MON_V1_PORT:-$((6788 - PORT_OFFSET))}
         NOSD=1
         POOLS="images"
         ;;
     noauth)
         # A monitor alone, with authentication off: clients using the
         # "none" method are tested against it.
-        V2PORT=${NOAUTH_MON_V2_PORT:-3302}
-        V1PORT=${NOAUTH_MON_V1_PORT:-6787}
+        V2PORT=${NOAUTH_MON_V2_PORT:-$((3302 + PORT_OFFSET))}
+        V1PORT=${NOAUTH_MON_V1_PORT:-$((6787 - PORT_OFFSET))}
         NOSD=0
         POOLS=""
         ;;
@@ -170,7 +173,7 @@ wait_mon() {
 # create: a new cluster from nothing. Leaves $DIR/.created when complete.
 create() {
     local fsid key uuid id i
-    rm -rf "$DIR"
+    safe_rm "$DIR"
     mkdir -p "$DIR"/{run,log,blocks,mgr.x}
     fsid=$(uuidgen)
     write_conf "$fsid"

@@ -5,8 +5,39 @@
 set -euo pipefail
 
 TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
-BED=${BED:-$TOP/.testbed}
-VENV=${VENV:-$TOP/.venv}
+
+# The Ceph release of the bed (CEPH_RELEASE=pacific|reef|tentacle). Pacific
+# is the host's own (Debian bookworm); the others run from a Debian root of
+# their suite under $ROOTS (testbed/release.sh), through the wrappers in
+# $BED/bin. Each release has its own bed, venv and ports, so that two beds
+# can be up at once: mons, Keystone and Glance at PORT_OFFSET from
+# Pacific's (v1 mon ports below 6789, clear of the OSDs' 6800-7300).
+CEPH_RELEASE=${CEPH_RELEASE:-pacific}
+case $CEPH_RELEASE in
+pacific) SUITE=bookworm PORT_OFFSET=0 ;;
+tentacle) SUITE=sid PORT_OFFSET=10 ;;
+reef) SUITE=trixie PORT_OFFSET=20 ;;
+*)
+    echo "unknown CEPH_RELEASE '$CEPH_RELEASE' (pacific, reef or tentacle)" >&2
+    exit 2
+    ;;
+esac
+ROOTS=${ROOTS:-$TOP/.roots}
+# The release's root; empty for Pacific, whose tools are the host's.
+ROOT=
+[ "$CEPH_RELEASE" = pacific ] || ROOT=$ROOTS/$CEPH_RELEASE
+BED=${BED:-$TOP/.testbed/$CEPH_RELEASE}
+if [ "$CEPH_RELEASE" = pacific ]; then
+    VENV=${VENV:-$TOP/.venv}
+else
+    VENV=${VENV:-$TOP/.venv-$CEPH_RELEASE}
+fi
+export TOP CEPH_RELEASE ROOTS BED VENV
+# The release's tools (ceph, rbd, ceph-mon, python3, ...) come first.
+case ":$PATH:" in
+*":$BED/bin:"*) ;;
+*) PATH=$BED/bin:$PATH ;;
+esac
 
 log() { printf '[testbed] %s\n' "$*" >&2; }
 
@@ -79,4 +110,35 @@ spawn() {
 # port_open HOST PORT: true when something accepts TCP connections there.
 port_open() {
     (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
+}
+
+# mount_points_under DIR: the mount points at DIR or below it, deepest
+# first (from /proc/self/mountinfo; paths without spaces).
+mount_points_under() {
+    local dir=$1
+    awk -v d="$dir" '$5 == d || index($5, d "/") == 1 { print length($5), $5 }' \
+        /proc/self/mountinfo | sort -rn | cut -d' ' -f2-
+}
+
+# safe_rm DIR: remove DIR recursively, refusing while anything is mounted
+# in it (a root's bind mounts hold the project and /tmp: a recursive
+# remove through them would delete those). --one-file-system as a second
+# guard (it does not see bind mounts of the same file system, hence the
+# check).
+safe_rm() {
+    local dir=$1 m
+    [ -e "$dir" ] || return 0
+    dir=$(realpath -e "$dir")
+    case $dir in
+    / | "$TOP" | /tmp | /work | "$HOME")
+        echo "safe_rm: refusing to remove $dir" >&2
+        exit 1
+        ;;
+    esac
+    m=$(mount_points_under "$dir")
+    if [ -n "$m" ]; then
+        printf 'safe_rm: %s has mounts inside; not removing it:\n%s\n' "$dir" "$m" >&2
+        exit 1
+    fi
+    rm -rf --one-file-system "$dir"
 }

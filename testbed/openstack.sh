@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Keystone + Glance for the test bed, from the project's venv (PyPI), each
-# served by gunicorn on loopback, with all state under $BED/keystone,
+# Keystone + Glance for the test bed, from the bed's venv (PyPI, made by
+# testbed/venv.sh with the Python of the bed's Ceph release, in the
+# release's root for Reef and Tentacle: Glance's rbd store loads that
+# release's librados, which Pacific's cannot replace for aes256k keys), each
+# started through $BED/bin/in-root and served by gunicorn on loopback, with all state under $BED/keystone,
 # $BED/glance and $BED/mariadb: Keystone keeps SQLite (its writes are rare),
 # Glance has a MariaDB server of its own on a Unix socket (no TCP port), as
 # in a real cloud: its API requests and background tasks write at once,
@@ -18,8 +21,8 @@
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-KEYSTONE_PORT=${KEYSTONE_PORT:-5000}
-GLANCE_PORT=${GLANCE_PORT:-9292}
+KEYSTONE_PORT=${KEYSTONE_PORT:-$((5000 + PORT_OFFSET))}
+GLANCE_PORT=${GLANCE_PORT:-$((9292 + PORT_OFFSET))}
 KEYSTONE_WORKERS=${KEYSTONE_WORKERS:-1}
 GLANCE_WORKERS=${GLANCE_WORKERS:-1}
 GLANCE_SHOW_MULTIPLE_LOCATIONS=${GLANCE_SHOW_MULTIPLE_LOCATIONS:-False}
@@ -49,7 +52,10 @@ KS_DIR=$BED/keystone
 GL_DIR=$BED/glance
 KS_URL=http://127.0.0.1:$KEYSTONE_PORT
 GL_URL=http://127.0.0.1:$GLANCE_PORT
-PY=$VENV/bin/python
+# The venv's Python and tools run in the release's root (wrappers of
+# testbed/release.sh; on the host for Pacific).
+PY=$BED/bin/venv-python
+IN_ROOT=$BED/bin/in-root
 KS_PID=$KS_DIR/keystone.pid
 KS_LOG=$KS_DIR/keystone.log
 GL_PID=$GL_DIR/glance-api.pid
@@ -81,7 +87,8 @@ fsid_of() {
 
 # --- venv ----------------------------------------------------------------
 ensure_venv() {
-    [ -x "$PY" ] || fail venv "" "no python at $PY (create the venv first: pip install keystone==30.0.0 glance==33.0.0 glance-store==5.7.0 gunicorn)"
+    [ -x "$PY" ] || fail venv "" "no $PY: run testbed/release.sh prepare first"
+    [ -x "$VENV/bin/python" ] || fail venv "" "no venv at $VENV (make venv CEPH_RELEASE=$CEPH_RELEASE)"
     local m site suffix src dst linked=0
     for m in keystone-manage glance-manage gunicorn; do
         [ -x "$VENV/bin/$m" ] || fail venv "" "$VENV/bin/$m missing (pip install keystone glance glance-store gunicorn into $VENV)"
@@ -91,10 +98,11 @@ ensure_venv() {
     # shadow the venv's newer libraries.
     for m in rados rbd; do
         dst=$site/$m$suffix
-        [ -e "$dst" ] && continue
-        rm -f "$dst"   # a dangling link
         src=/usr/lib/python3/dist-packages/$m$suffix
-        [ -f "$src" ] || fail venv "" "$src missing: apt-get install -y python3-rados python3-rbd"
+        # The link is read inside the root: check its target there.
+        [ -L "$dst" ] && [ "$(readlink "$dst")" = "$src" ] && [ -f "$ROOT$src" ] && continue
+        rm -f "$dst"   # a dangling link
+        [ -f "$ROOT$src" ] || fail venv "" "$ROOT$src missing: python3-rados/python3-rbd of $CEPH_RELEASE not installed"
         ln -sfn "$src" "$dst"
         log "linked $m$suffix into $site"
         linked=1
@@ -323,7 +331,7 @@ character-set-server = utf8mb4
 collation-server = utf8mb4_general_ci
 EOF
     if [ ! -d "$DB_DIR/data/mysql" ]; then
-        rm -rf "${DB_DIR:?}/data"
+        safe_rm "${DB_DIR:?}/data"
         mariadb-install-db --defaults-file="$DB_DIR/my.cnf" --user="$me" \
             --auth-root-authentication-method=socket --skip-test-db \
             >>"$DB_LOG" 2>&1 || fail mariadb "$DB_LOG" "mariadb-install-db failed"
@@ -388,7 +396,7 @@ EOF
 }
 
 keystone_manage() {
-    "$VENV/bin/keystone-manage" --config-file "$KS_DIR/keystone.conf" "$@" \
+    "$IN_ROOT" "$VENV/bin/keystone-manage" --config-file "$KS_DIR/keystone.conf" "$@" \
         >>"$KS_DIR/keystone-manage.log" 2>&1 \
         || fail keystone-manage "$KS_DIR/keystone-manage.log" "keystone-manage $1 failed"
 }
@@ -424,7 +432,7 @@ keystone_start() {
     # gunicorn's options come from a config file named in GUNICORN_CMD_ARGS:
     # Keystone parses sys.argv with oslo.config and dies on any argument.
     spawn "$KS_PID" "$KS_LOG" env OS_KEYSTONE_CONFIG_FILES="$KS_DIR/keystone.conf" \
-        GUNICORN_CMD_ARGS="--config $KS_DIR/gunicorn.conf.py" "$VENV/bin/gunicorn"
+        GUNICORN_CMD_ARGS="--config $KS_DIR/gunicorn.conf.py" "$IN_ROOT" "$VENV/bin/gunicorn"
     wait_until 60 keystone "$KS_LOG" "$KS_PID" keystone_answers
 }
 
@@ -540,7 +548,7 @@ EOF
 
 glance_db_sync() {
     [ "$(cat "$GL_DIR/db-synced" 2>/dev/null || true)" = "$GL_DB_URL" ] && return 0
-    "$VENV/bin/glance-manage" --config-file "$GL_DIR/glance-api.conf" db_sync \
+    "$IN_ROOT" "$VENV/bin/glance-manage" --config-file "$GL_DIR/glance-api.conf" db_sync \
         >>"$GL_DIR/glance-manage.log" 2>&1 \
         || fail glance-manage "$GL_DIR/glance-manage.log" "glance-manage db_sync failed"
     echo "$GL_DB_URL" >"$GL_DIR/db-synced"
@@ -566,7 +574,7 @@ glance_start() {
         || fail glance-api "$GL_DIR/check-ceph.log" "a Ceph cluster is not reachable as client.glance: is testbed/ceph.sh up?"
     log "starting glance-api on $GL_URL"
     spawn "$GL_PID" "$GL_LOG" env OS_GLANCE_CONFIG_DIR="$GL_DIR" \
-        GUNICORN_CMD_ARGS="--config $GL_DIR/gunicorn.conf.py" "$VENV/bin/gunicorn"
+        GUNICORN_CMD_ARGS="--config $GL_DIR/gunicorn.conf.py" "$IN_ROOT" "$VENV/bin/gunicorn"
     wait_until 90 glance-api "$GL_LOG" "$GL_PID" glance_answers
 }
 
