@@ -71,8 +71,13 @@ mount_root() {
     fi
     bind "$TOP" "$ROOT$TOP"
     bind /tmp "$ROOT/tmp"
-    # The host's name resolution, for apt and pip.
+    # The host's name resolution and CA certificates (a proxy's CA the host
+    # trusts included), for apt and pip.
     cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
+    if [ -f /etc/ssl/certs/ca-certificates.crt ] && [ -d "$ROOT/etc/ssl/certs" ]; then
+        cmp -s /etc/ssl/certs/ca-certificates.crt "$ROOT/etc/ssl/certs/ca-certificates.crt" ||
+            cp /etc/ssl/certs/ca-certificates.crt "$ROOT/etc/ssl/certs/ca-certificates.crt"
+    fi
 }
 
 umount_root() {
@@ -147,14 +152,17 @@ check_root() {
     in_root python3 -c 'import rados, rbd, venv, ensurepip; print("python", rados.__file__)' || return 1
 }
 
-# wrapper NAME COMMAND: $BED/bin/NAME runs COMMAND (with the caller's
-# arguments) in the root, or on the host for Pacific.
+# wrapper NAME COMMAND [DIR]: $BED/bin/NAME runs COMMAND (with the
+# caller's arguments) in the root, or on the host for Pacific; in DIR if
+# given, else in the caller's directory when the root has it, else in /.
 wrapper() {
-    local name=$1 cmd=$2 file=$BED/bin/$1
+    local name=$1 cmd=$2 dir=${3:-} file=$BED/bin/$1 cd='cd "$1" 2>/dev/null || cd /'
+    [ -z "$dir" ] || cd="cd $dir"
     if [ -z "$ROOT" ]; then
         cat >"$file.tmp" <<EOF
 #!/bin/bash
 # Written by testbed/release.sh: $name of Ceph $CEPH_RELEASE (the host's).
+${dir:+cd $dir || exit 1}
 exec $cmd "\$@"
 EOF
     else
@@ -166,7 +174,7 @@ root='$ROOT'
 [ -e "\$root$TOP/testbed/lib.sh" ] ||
     CEPH_RELEASE='$CEPH_RELEASE' ROOTS='$ROOTS' BED='$BED' bash '$TOP/testbed/release.sh' mount >&2 ||
     { echo "$name: the $CEPH_RELEASE root's mounts are missing and could not be made" >&2; exit 1; }
-exec /usr/sbin/chroot "\$root" /bin/sh -c 'cd "\$1" 2>/dev/null || cd /; shift
+exec /usr/sbin/chroot "\$root" /bin/sh -c '$cd; shift
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin; export PATH; exec "\$@"' \\
     sh "\$PWD" $cmd "\$@"
 EOF
@@ -180,6 +188,12 @@ write_wrappers() {
     mkdir -p "$BED/bin"
     for t in $WRAPPED_TOOLS; do
         wrapper "$t" "/usr/bin/$t"
+    done
+    # The daemons run in /, as their init would start them: Debian sid's
+    # Tentacle has a relative default osd_class_dir
+    # (lib/x86_64-linux-gnu/rados-classes) that only resolves from there.
+    for t in ceph-mon ceph-osd ceph-mgr; do
+        wrapper "$t" "/usr/bin/$t" /
     done
     # The release's system Python, which imports its rados/rbd bindings.
     wrapper python3 /usr/bin/python3

@@ -38,6 +38,10 @@ if [ ! -x "$VENV/bin/python" ]; then
     "${base[@]}" -m venv "$VENV" || fail venv "" "python -m venv $VENV failed"
 fi
 log "venv: installing $want"
+# A PIP_FIND_LINKS folder of the host that the root lacks only makes pip warn.
+if [ -n "${PIP_FIND_LINKS:-}" ] && [ ! -d "$ROOT$PIP_FIND_LINKS" ]; then
+    unset PIP_FIND_LINKS
+fi
 "${run[@]}" "$VENV/bin/pip" install -q --disable-pip-version-check $PY_PACKAGES ||
     fail venv "" "pip install into $VENV failed"
 echo "$want" >"$VENV/.installed"
