@@ -15,7 +15,7 @@ use std::time::SystemTime;
 use bytes::{Bytes, BytesMut};
 use ceph_encoding::{Decode, Encode, EntityName, Reader};
 
-use crate::crypto::{challenge_key, AesKey};
+use crate::crypto::{challenge_key, random_bytes, usage, SecretKey};
 use crate::error::CephxError;
 use crate::keyring::CryptoKey;
 use crate::tickets::{Authorizer, Tickets, SERVICE_AUTH};
@@ -34,15 +34,7 @@ pub const AUTH_MODE_MON: u8 = 10;
 /// A random 64-bit value from the operating system.
 pub fn random_u64() -> u64 {
     let mut b = [0u8; 8];
-    // getrandom only fails when the OS has no entropy source at all; a
-    // clock-derived value is then better than aborting the handshake.
-    if getrandom::fill(&mut b).is_err() {
-        let t = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0x5eed);
-        b = t.to_le_bytes();
-    }
+    random_bytes(&mut b);
     u64::from_le_bytes(b)
 }
 
@@ -52,7 +44,7 @@ pub struct Authenticated {
     /// The global id the monitor gave us.
     pub global_id: u64,
     /// The auth session key (also signs the msgr2 handshake).
-    pub session_key: AesKey,
+    pub session_key: SecretKey,
     /// The connection secret for msgr2 secure mode (empty if none sent).
     pub connection_secret: Bytes,
 }
@@ -196,7 +188,12 @@ impl CephxClient {
                 // A buffer holding a sealed buffer (encode_encrypt of the
                 // secret, then encoded again as a bufferlist).
                 let mut sr = Reader::new(&sealed_secret);
-                connection_secret = open_from::<Bytes>(&session_key, &mut sr, "connection secret")?;
+                connection_secret = open_from::<Bytes>(
+                    &session_key,
+                    usage::AUTH_CONNECTION_SECRET,
+                    &mut sr,
+                    "connection secret",
+                )?;
             }
             if !extra.is_empty() {
                 let mut er = Reader::new(&extra);

@@ -22,7 +22,7 @@ use bytes::{Bytes, BytesMut};
 use ceph_encoding::{Decode, Encode, EntityName, EntityType, Reader, UTime};
 
 use crate::client::CephxClient;
-use crate::crypto::AesKey;
+use crate::crypto::{usage, SecretKey};
 use crate::keyring::CryptoKey;
 use crate::tickets::{Authorizer, Tickets, SERVICE_AUTH, SERVICE_MON, SERVICE_OSD};
 use crate::wire::{
@@ -59,11 +59,11 @@ fn now() -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000)
 }
 
-fn key(selector: u8) -> Option<AesKey> {
+fn key(selector: u8) -> Option<SecretKey> {
     match selector & 3 {
-        0 => Some(AesKey::new(CLIENT_KEY)),
-        1 => Some(AesKey::new(SESSION_KEY)),
-        2 => Some(AesKey::new(SERVICE_KEY)),
+        0 => Some(SecretKey::aes(CLIENT_KEY)),
+        1 => Some(SecretKey::aes(SESSION_KEY)),
+        2 => Some(SecretKey::aes(SERVICE_KEY)),
         _ => None,
     }
 }
@@ -103,7 +103,7 @@ fn expand_into(mut t: &[u8], depth: u32, out: &mut Vec<u8>) {
                     inner.extend_from_slice(body);
                 }
                 let sealed = match key(*flags) {
-                    Some(k) => k.seal(&inner),
+                    Some(k) => k.seal(0, &inner),
                     None => inner,
                 };
                 if flags & FLAG_BARE == 0 {
@@ -150,7 +150,7 @@ fn challenged_client() -> Option<CephxClient> {
     let name = EntityName::new(EntityType::CLIENT, "fuzz");
     let secret = CryptoKey {
         created: (1, 2),
-        secret: AesKey::new(CLIENT_KEY),
+        secret: SecretKey::aes(CLIENT_KEY),
     };
     let mut client = CephxClient::new(name, secret, SERVICE_MON | SERVICE_OSD);
     let challenge = ServerChallenge {
@@ -166,7 +166,7 @@ pub fn service_ticket(session: [u8; 16], validity_sec: u32) -> Vec<u8> {
     ServiceTicket {
         session_key: CryptoKey {
             created: (3, 4),
-            secret: AesKey::new(session),
+            secret: SecretKey::aes(session),
         },
         validity: UTime::new(validity_sec, 0),
     }
@@ -213,7 +213,7 @@ fn osd_tickets() -> Option<&'static Tickets> {
             )?);
             let mut tickets = Tickets::default();
             tickets
-                .read_reply(&AesKey::new(CLIENT_KEY), &mut Reader::new(&reply), now())
+                .read_reply(&SecretKey::aes(CLIENT_KEY), &mut Reader::new(&reply), now())
                 .ok()?;
             Some(tickets)
         })
@@ -276,13 +276,14 @@ fn drive(data: &[u8]) -> Reached {
     let _ = CryptoKey::decode_exact(data);
 
     // Sealed ones, with every key the template can seal with.
-    for selector in 0..3 {
-        if let Some(k) = key(selector) {
-            let _ = open::<ServiceTicket>(&k, data, "service ticket");
-            let _ = open::<AuthorizeReply>(&k, data, "authorizer reply");
-            let _ = open::<AuthorizeChallenge>(&k, data, "authorizer challenge");
-            let _ = open::<Bytes>(&k, data, "connection secret");
-        }
+    // (aes256k: the checksum stops random bytes, but every length and
+    // every usage goes through its framing checks.)
+    let aes256k = SecretKey::aes256k([0x6b; 32]);
+    for k in (0..3).filter_map(key).chain([aes256k]) {
+        let _ = open::<ServiceTicket>(&k, usage::TICKET_SESSION_KEY, data, "service ticket");
+        let _ = open::<AuthorizeReply>(&k, usage::AUTHORIZE_REPLY, data, "authorizer reply");
+        let _ = open::<AuthorizeChallenge>(&k, usage::AUTHORIZE_CHALLENGE, data, "challenge");
+        let _ = open::<Bytes>(&k, usage::AUTH_CONNECTION_SECRET, data, "connection secret");
     }
 
     // AUTH_DONE after a challenge.
@@ -305,7 +306,7 @@ fn drive(data: &[u8]) -> Reached {
     if let Some(tickets) = osd_tickets() {
         let mut tickets = tickets.clone();
         let mut r = Reader::new(data);
-        if let Ok(services) = tickets.read_reply(&AesKey::new(CLIENT_KEY), &mut r, now()) {
+        if let Ok(services) = tickets.read_reply(&SecretKey::aes(CLIENT_KEY), &mut r, now()) {
             reached.read_reply = true;
             for s in services {
                 assert!(tickets.get(s).is_some(), "a read ticket is held");
@@ -415,7 +416,7 @@ mod tests {
         assert_eq!(expand(&[ESCAPE, 3, 9, 1]), [ESCAPE, 3, 9, 1]);
         assert_eq!(expand(&literal(&[ESCAPE, 1])), [ESCAPE, 1]);
         let sealed = expand(&[ESCAPE, 2 | FLAG_BARE, 1, 42]);
-        assert_eq!(AesKey::new(SERVICE_KEY).open(&sealed).unwrap(), [42]);
+        assert_eq!(SecretKey::aes(SERVICE_KEY).open(0, &sealed).unwrap(), [42]);
     }
 
     #[test]

@@ -12,78 +12,53 @@ use std::path::Path;
 
 use base64::Engine;
 
-use crate::crypto::{AesKey, AES_KEY_LEN};
+use ceph_encoding::{Decode, Encode};
+
+use crate::crypto::{Cipher, SecretKey};
 use crate::error::CephxError;
 
-/// Ceph's code for an AES key (`CEPH_CRYPTO_AES`).
-pub const CRYPTO_AES: u16 = 1;
-
 /// A secret as Ceph encodes it (`CryptoKey`): type, creation time, bytes.
+/// Its wire form is defined once, in [`crate::wire`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CryptoKey {
     /// When the key was made (seconds, nanoseconds).
     pub created: (u32, u32),
-    /// The AES secret.
-    pub secret: AesKey,
+    /// The secret, with its cipher.
+    pub secret: SecretKey,
 }
 
 impl CryptoKey {
-    /// Length of the encoding of an AES key.
-    pub const ENCODED_LEN: usize = 2 + 8 + 2 + AES_KEY_LEN;
-
     /// Decodes Ceph's encoding: le16 type, utime (le32 s, le32 ns),
-    /// le16 length, the secret. Only AES keys are accepted.
+    /// le16 length, the secret. Keys of type `aes` and `aes256k` are
+    /// accepted.
     pub fn from_encoded(bytes: &[u8]) -> Result<CryptoKey, CephxError> {
-        if bytes.len() < 12 {
-            return Err(CephxError::BadKey(format!(
-                "{} bytes is too short",
-                bytes.len()
-            )));
-        }
-        let u16_at = |i: usize| u16::from_le_bytes([bytes[i], bytes[i + 1]]);
-        let u32_at =
-            |i: usize| u32::from_le_bytes([bytes[i], bytes[i + 1], bytes[i + 2], bytes[i + 3]]);
-        let kind = u16_at(0);
-        if kind != CRYPTO_AES {
-            return Err(CephxError::BadKey(format!(
-                "key type {kind}, only AES (1) is supported"
-            )));
-        }
-        let len = usize::from(u16_at(10));
-        let secret = bytes
-            .get(12..12 + len)
-            .ok_or_else(|| CephxError::BadKey("secret runs past the end".into()))?;
-        if bytes.len() != 12 + len {
-            return Err(CephxError::BadKey("trailing bytes after the secret".into()));
-        }
-        Ok(CryptoKey {
-            created: (u32_at(2), u32_at(6)),
-            secret: AesKey::from_slice(secret)?,
-        })
+        CryptoKey::decode_exact(bytes).map_err(|e| CephxError::BadKey(e.to_string()))
     }
 
     /// Ceph's encoding of the key.
     pub fn to_encoded(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(Self::ENCODED_LEN);
-        out.extend_from_slice(&CRYPTO_AES.to_le_bytes());
-        out.extend_from_slice(&self.created.0.to_le_bytes());
-        out.extend_from_slice(&self.created.1.to_le_bytes());
-        out.extend_from_slice(&(AES_KEY_LEN as u16).to_le_bytes());
-        out.extend_from_slice(self.secret.as_bytes());
-        out
+        self.to_bytes(0).to_vec()
+    }
+
+    /// The key's cipher.
+    pub fn cipher(&self) -> Cipher {
+        self.secret.cipher()
     }
 
     /// Parses a key in the base64 form of keyrings and `ceph auth get-key`.
     pub fn from_base64(text: &str) -> Result<CryptoKey, CephxError> {
-        let raw = base64::engine::general_purpose::STANDARD
-            .decode(text.trim())
-            .map_err(|e| CephxError::BadKey(format!("not base64: {e}")))?;
+        let raw = zeroize::Zeroizing::new(
+            base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .map_err(|e| CephxError::BadKey(format!("not base64: {e}")))?,
+        );
         CryptoKey::from_encoded(&raw)
     }
 
     /// The base64 form of the key.
     pub fn to_base64(&self) -> String {
-        base64::engine::general_purpose::STANDARD.encode(self.to_encoded())
+        let raw = zeroize::Zeroizing::new(self.to_encoded());
+        base64::engine::general_purpose::STANDARD.encode(&*raw)
     }
 }
 
@@ -181,6 +156,10 @@ mod tests {
     const KEYRING: &str = "[client.cinder]\n\tkey = AQBSiSVpzxvhMBAAbxRHYuajLEJ1XHlo5CjV8A==\n\
         \tcaps mon = \"profile rbd\"\n\tcaps osd = \"profile rbd pool=volumes\"\n";
 
+    /// Written by hand in Ceph's encoding: type 2, created 2026-12-02,
+    /// 32 bytes 0x00..0x1f.
+    const AES256K_KEY: &str = "AgCAoTBpAAAAACAAAAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
     #[test]
     fn parses_a_real_keyring() {
         let k = Keyring::parse(KEYRING).unwrap();
@@ -194,6 +173,17 @@ mod tests {
         assert!(k.get("client.admin").is_none());
     }
 
+    /// A key made by Ceph 20.2.4 (`ceph auth get-or-create`, the default
+    /// aes256k type): type 2, 32 secret bytes, and back to the same text.
+    #[test]
+    fn parses_an_aes256k_key() {
+        let text = AES256K_KEY;
+        let k = CryptoKey::from_base64(text).unwrap();
+        assert_eq!(k.cipher(), Cipher::Aes256k);
+        assert_eq!(k.secret.as_bytes().len(), 32);
+        assert_eq!(k.to_base64(), text);
+    }
+
     #[test]
     fn rejects_bad_keyrings() {
         assert!(Keyring::parse("key = AQ==").is_err());
@@ -202,5 +192,10 @@ mod tests {
         assert!(Keyring::parse("[client.a]\nkey = !!!\n").is_err());
         assert!(CryptoKey::from_encoded(&[1, 0, 0]).is_err());
         assert!(CryptoKey::from_encoded(&[2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 16, 0]).is_err());
+        // A type we do not speak is named in the message.
+        let mut k3 = vec![3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 32, 0];
+        k3.extend_from_slice(&[0; 32]);
+        let e = CryptoKey::from_encoded(&k3).unwrap_err().to_string();
+        assert!(e.contains("key type"), "{e}");
     }
 }

@@ -1,7 +1,7 @@
 //! cephx authentication, sans-IO.
 //!
 //! - [`keyring`]: keyring files and keys;
-//! - [`crypto`]: AES-128-CBC with Ceph's IV and sealed envelope;
+//! - [`crypto`]: the ciphers (`aes`, `aes256k`) and the sealed envelope;
 //! - [`wire`]: the cephx messages;
 //! - [`client`]: the handshake with a monitor, which yields the auth session
 //!   key, the service tickets and the msgr2 connection secret;
@@ -18,7 +18,7 @@ pub mod tickets;
 pub mod wire;
 
 pub use client::{Authenticated, CephxClient, AUTH_METHOD_CEPHX, AUTH_METHOD_NONE};
-pub use crypto::{challenge_key, AesKey};
+pub use crypto::{challenge_key, Cipher, SecretKey};
 pub use error::CephxError;
 pub use handshake::{MonHandshake, ServiceHandshake, SharedClient};
 pub use keyring::{CryptoKey, Keyring, KeyringEntry};

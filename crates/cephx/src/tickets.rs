@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use bytes::{Bytes, BytesMut};
 use ceph_encoding::{Decode, Encode, Reader};
 
-use crate::crypto::AesKey;
+use crate::crypto::{usage, SecretKey};
 use crate::error::CephxError;
 use crate::wire::{
     open, open_from, seal_into, Authorize, AuthorizeChallenge, AuthorizeReply, ServiceTicket,
@@ -31,7 +31,7 @@ pub struct Ticket {
     /// The service (one of the `SERVICE_*` bits).
     pub service: u32,
     /// Key for this session with the service.
-    pub session_key: AesKey,
+    pub session_key: SecretKey,
     /// The ticket to show the service.
     pub blob: TicketBlob,
     /// When it stops being valid; `None` if the monitor gave no validity.
@@ -93,7 +93,7 @@ impl Tickets {
     /// key when flagged). Stores each ticket.
     pub fn read_reply(
         &mut self,
-        key: &AesKey,
+        key: &SecretKey,
         reader: &mut Reader<'_>,
         now: SystemTime,
     ) -> Result<Vec<u32>, CephxError> {
@@ -107,7 +107,8 @@ impl Tickets {
         for _ in 0..count {
             let service: u32 = reader.read().map_err(dec)?;
             let _ticket_v: u8 = reader.read().map_err(dec)?;
-            let client_part: ServiceTicket = open_from(key, reader, "service ticket")?;
+            let client_part: ServiceTicket =
+                open_from(key, usage::TICKET_SESSION_KEY, reader, "service ticket")?;
             let sealed_ticket: u8 = reader.read().map_err(dec)?;
             let blob_bytes: Bytes = if sealed_ticket != 0 {
                 // Sealed with the session key of the ticket it replaces
@@ -122,7 +123,7 @@ impl Tickets {
                         ))
                     })?;
                 let sealed: Bytes = reader.read().map_err(dec)?;
-                let plain = old_key.open(&sealed)?;
+                let plain = old_key.open(usage::TICKET_BLOB, &sealed)?;
                 let mut r = Reader::new(&plain);
                 let inner: Bytes = r.read().map_err(dec)?;
                 inner
@@ -189,7 +190,7 @@ pub struct Authorizer {
     base: Bytes,
     bytes: Bytes,
     nonce: u64,
-    session_key: AesKey,
+    session_key: SecretKey,
 }
 
 impl Authorizer {
@@ -200,7 +201,7 @@ impl Authorizer {
             server_challenge_plus_one: challenge.map_or(0, |c| c.wrapping_add(1)),
         };
         let mut out = BytesMut::from(&self.base[..]);
-        seal_into(&self.session_key, &msg, &mut out);
+        seal_into(&self.session_key, usage::AUTHORIZE, &msg, &mut out);
         self.bytes = out.freeze();
     }
 
@@ -210,7 +211,7 @@ impl Authorizer {
     }
 
     /// The session key shared with the service through this ticket.
-    pub fn session_key(&self) -> &AesKey {
+    pub fn session_key(&self) -> &SecretKey {
         &self.session_key
     }
 
@@ -221,7 +222,12 @@ impl Authorizer {
             self.seal(None);
             return Ok(());
         }
-        let ch: AuthorizeChallenge = open(&self.session_key, challenge, "authorizer challenge")?;
+        let ch: AuthorizeChallenge = open(
+            &self.session_key,
+            usage::AUTHORIZE_CHALLENGE,
+            challenge,
+            "authorizer challenge",
+        )?;
         self.seal(Some(ch.server_challenge));
         Ok(())
     }
@@ -230,7 +236,12 @@ impl Authorizer {
     /// connection secret it carries (empty when the service sent none).
     pub fn verify_reply(&self, reply: &[u8]) -> Result<Bytes, CephxError> {
         let mut r = Reader::new(reply);
-        let reply: AuthorizeReply = open_from(&self.session_key, &mut r, "authorizer reply")?;
+        let reply: AuthorizeReply = open_from(
+            &self.session_key,
+            usage::AUTHORIZE_REPLY,
+            &mut r,
+            "authorizer reply",
+        )?;
         if reply.nonce_plus_one != self.nonce.wrapping_add(1) {
             return Err(CephxError::Protocol(
                 "the service's authorizer reply does not match our nonce".into(),

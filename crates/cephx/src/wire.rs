@@ -9,7 +9,7 @@
 use bytes::{Bytes, BytesMut};
 use ceph_encoding::{Decode, DecodeError, Encode, ErrorKind, Reader, UTime};
 
-use crate::crypto::AesKey;
+use crate::crypto::{Cipher, KeyUsage, SecretKey};
 use crate::error::CephxError;
 use crate::keyring::CryptoKey;
 
@@ -68,8 +68,17 @@ macro_rules! cephx_struct {
 }
 
 impl Encode for CryptoKey {
-    fn encode(&self, buf: &mut BytesMut, _features: u64) {
-        buf.extend_from_slice(&self.to_encoded());
+    fn encode(&self, buf: &mut BytesMut, features: u64) {
+        let secret = self.secret.as_bytes();
+        self.secret.cipher().code().encode(buf, features);
+        UTime {
+            sec: self.created.0,
+            nsec: self.created.1,
+        }
+        .encode(buf, features);
+        // A secret is 16 or 32 bytes: its length always fits.
+        (secret.len() as u16).encode(buf, features);
+        buf.extend_from_slice(secret);
     }
 }
 
@@ -78,18 +87,18 @@ impl Decode for CryptoKey {
 
     fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let kind: u16 = reader.read()?;
-        if kind != crate::keyring::CRYPTO_AES {
-            return Err(reader.error(ErrorKind::InvalidValue {
-                what: "CryptoKey type (only AES)",
+        let cipher = Cipher::from_code(kind).ok_or_else(|| {
+            reader.error(ErrorKind::InvalidValue {
+                what: "CryptoKey type: key type not supported (this client speaks aes (1) and aes256k (2))",
                 value: u64::from(kind),
-            }));
-        }
+            })
+        })?;
         let created: UTime = reader.read()?;
         let len: u16 = reader.read()?;
         let secret = reader.take(usize::from(len))?;
-        let secret = AesKey::from_slice(secret).map_err(|_| {
+        let secret = SecretKey::new(cipher, secret).map_err(|_| {
             reader.error(ErrorKind::InvalidValue {
-                what: "AES secret length",
+                what: "CryptoKey secret length",
                 value: u64::from(len),
             })
         })?;
@@ -221,38 +230,46 @@ cephx_struct! {
     }
 }
 
-/// Seals the encoding of `value` with `key`: the bare ciphertext
-/// (Ceph's `encode_encrypt_enc_bl`).
-pub fn seal<T: Encode>(key: &AesKey, value: &T) -> Vec<u8> {
-    key.seal(&value.to_bytes(ceph_encoding::features::CEPH_FEATURES_ALL))
+/// Seals the encoding of `value` with `key` for `usage`: the bare
+/// ciphertext (Ceph's `encode_encrypt_enc_bl`).
+pub fn seal<T: Encode>(key: &SecretKey, usage: KeyUsage, value: &T) -> Vec<u8> {
+    let plain = zeroize::Zeroizing::new(
+        value
+            .to_bytes(ceph_encoding::features::CEPH_FEATURES_ALL)
+            .to_vec(),
+    );
+    key.seal(usage, &plain)
 }
 
 /// Seals `value` and appends it as a length-prefixed buffer (Ceph's
 /// `encode_encrypt`).
-pub fn seal_into<T: Encode>(key: &AesKey, value: &T, buf: &mut BytesMut) {
-    Bytes::from(seal(key, value)).encode(buf, 0);
+pub fn seal_into<T: Encode>(key: &SecretKey, usage: KeyUsage, value: &T, buf: &mut BytesMut) {
+    Bytes::from(seal(key, usage, value)).encode(buf, 0);
 }
 
-/// Opens a bare ciphertext made by [`seal`] and decodes the whole of it.
+/// Opens a bare ciphertext made by [`seal`] for `usage` and decodes the
+/// whole of it.
 pub fn open<T: Decode>(
-    key: &AesKey,
+    key: &SecretKey,
+    usage: KeyUsage,
     ciphertext: &[u8],
     what: &'static str,
 ) -> Result<T, CephxError> {
-    let plain = key.open(ciphertext)?;
+    let plain = zeroize::Zeroizing::new(key.open(usage, ciphertext)?);
     T::decode_exact(&plain).map_err(|e| CephxError::Decode { what, source: e })
 }
 
 /// Reads a length-prefixed ciphertext from `reader` and opens it.
 pub fn open_from<T: Decode>(
-    key: &AesKey,
+    key: &SecretKey,
+    usage: KeyUsage,
     reader: &mut Reader<'_>,
     what: &'static str,
 ) -> Result<T, CephxError> {
     let sealed: Bytes = reader
         .read()
         .map_err(|e| CephxError::Decode { what, source: e })?;
-    open(key, &sealed, what)
+    open(key, usage, &sealed, what)
 }
 
 #[cfg(test)]
@@ -287,28 +304,46 @@ mod tests {
     }
 
     #[test]
-    fn sealed_values_open_with_the_same_key_only() {
-        let key = AesKey::new([9; 16]);
+    fn sealed_values_open_with_the_same_key_and_usage_only() {
+        use crate::crypto::usage::{AUTHORIZE_CHALLENGE, AUTHORIZE_REPLY};
         let ch = AuthorizeChallenge {
             server_challenge: 77,
         };
-        let sealed = seal(&key, &ch);
-        assert_eq!(
-            open::<AuthorizeChallenge>(&key, &sealed, "challenge").unwrap(),
-            ch
-        );
-        assert!(open::<AuthorizeChallenge>(&AesKey::new([8; 16]), &sealed, "challenge").is_err());
+        for (key, other) in [
+            (SecretKey::aes([9; 16]), SecretKey::aes([8; 16])),
+            (SecretKey::aes256k([9; 32]), SecretKey::aes256k([8; 32])),
+        ] {
+            let sealed = seal(&key, AUTHORIZE_CHALLENGE, &ch);
+            assert_eq!(
+                open::<AuthorizeChallenge>(&key, AUTHORIZE_CHALLENGE, &sealed, "challenge")
+                    .unwrap(),
+                ch
+            );
+            assert!(
+                open::<AuthorizeChallenge>(&other, AUTHORIZE_CHALLENGE, &sealed, "challenge")
+                    .is_err()
+            );
+            if key.cipher() == Cipher::Aes256k {
+                assert!(open::<AuthorizeChallenge>(&key, AUTHORIZE_REPLY, &sealed, "c").is_err());
+            }
+        }
     }
 
     #[test]
     fn crypto_key_wire_form() {
-        let k = CryptoKey {
-            created: (5, 6),
-            secret: AesKey::new([7; 16]),
-        };
-        let bytes = k.to_bytes(0);
-        assert_eq!(bytes.len(), CryptoKey::ENCODED_LEN);
-        assert_eq!(CryptoKey::decode_exact(&bytes).unwrap(), k);
-        assert!(CryptoKey::decode_exact(&bytes[..20]).is_err());
+        for (secret, len) in [
+            (SecretKey::aes([7; 16]), 28),
+            (SecretKey::aes256k([7; 32]), 44),
+        ] {
+            let k = CryptoKey {
+                created: (5, 6),
+                secret,
+            };
+            let bytes = k.to_bytes(0);
+            assert_eq!(bytes.len(), len);
+            assert_eq!(u16::from_le_bytes([bytes[0], bytes[1]]), k.cipher().code());
+            assert_eq!(CryptoKey::decode_exact(&bytes).unwrap(), k);
+            assert!(CryptoKey::decode_exact(&bytes[..20]).is_err());
+        }
     }
 }
