@@ -7,9 +7,6 @@
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-/// The Python with Debian's `rados` and `rbd` modules.
-pub const SYSTEM_PYTHON: &str = "/usr/bin/python3";
-
 /// What every benchmark starts from: the bed, its main cluster's ceph.conf
 /// and admin keyring, client settings for them, and a 2-thread runtime.
 pub struct Setup {
@@ -76,14 +73,19 @@ pub fn time_n(n: usize, mut f: impl FnMut()) -> Duration {
     median(v)
 }
 
-/// Runs a Python snippet with the system Python and returns what it
-/// printed on its last line (the measurement).
+/// Runs a Python snippet with the Python that imports the bed's release's
+/// `rados` and `rbd` ([`rbd_native_tests::Testbed::system_python`]) and
+/// returns what it printed on its last line (the measurement).
 pub fn python(script: &str) -> String {
-    let out = Command::new(SYSTEM_PYTHON)
+    let mut cmd = match rbd_native_tests::Testbed::try_load() {
+        Some(bed) => bed.system_python(),
+        None => Command::new(rbd_native_tests::SYSTEM_PYTHON),
+    };
+    let out = cmd
         .arg("-c")
         .arg(script)
         .output()
-        .expect("run /usr/bin/python3 (Debian's python3-rados)");
+        .expect("run the system Python (python3-rados of the bed's Ceph release)");
     if !out.status.success() {
         panic!(
             "reference script failed: {}",

@@ -17,11 +17,11 @@ const FSID: &str = r#"{"prefix":"fsid","format":"json"}"#;
 
 fn main() {
     let Setup {
+        bed,
         conf,
         keyring,
         settings,
         rt,
-        ..
     } = Setup::new();
     let opts = MonClientOptions::from_settings(&settings);
 
@@ -64,7 +64,8 @@ print(statistics.median(ts) * 1000)
         })
     });
     let ceph_cli = time_n(5, || {
-        let s = Command::new("ceph")
+        let s = bed
+            .tool("ceph")
             .args(["-c", &conf, "-k", &keyring, "fsid", "-f", "json"])
             .output()
             .unwrap();
@@ -117,8 +118,12 @@ c.shutdown()
             higher_is_better: true,
         },
     ];
+    let version = bed
+        .get("RBD_NATIVE_CEPH_VERSION")
+        .and_then(|v| v.split_whitespace().nth(2).map(str::to_string))
+        .unwrap_or_else(|| "16.2.15".into());
     report(
-        "Monitor client vs librados (python3-rados, Ceph 16.2.15)",
+        &format!("Monitor client vs librados (python3-rados, Ceph {version})"),
         "librados",
         &rows,
     );

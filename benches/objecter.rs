@@ -5,7 +5,6 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
-use std::process::Command;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,7 +25,7 @@ fn rados_bench(
     threads: usize,
     prefix: &str,
 ) -> (f64, f64) {
-    let mut cmd = Command::new("rados");
+    let mut cmd = rbd_native_tests::tool("rados");
     cmd.args([
         "-c",
         conf,
@@ -60,7 +59,7 @@ fn rados_bench(
 }
 
 fn rados_cleanup(conf: &str, keyring: &str, prefix: &str) {
-    let _ = Command::new("rados")
+    let _ = rbd_native_tests::tool("rados")
         .args([
             "-c",
             conf,

@@ -6,7 +6,6 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -53,7 +52,7 @@ async fn read_all(img: &Image) -> u64 {
 
 fn rbd_export(conf: &str, keyring: &str, spec: &str) -> Duration {
     let t = Instant::now();
-    let out = Command::new("rbd")
+    let out = rbd_native_tests::tool("rbd")
         .args([
             "-c",
             conf,
@@ -76,7 +75,7 @@ fn rbd_export(conf: &str, keyring: &str, spec: &str) -> Duration {
 }
 
 fn remove(conf: &str, keyring: &str, args: &[&str]) {
-    let _ = Command::new("rbd")
+    let _ = rbd_native_tests::tool("rbd")
         .args(["-c", conf, "-k", keyring])
         .args(args)
         .output();

@@ -66,7 +66,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rbd_native_benches::Setup;
-use rbd_native_tests::{run, run_template, venv_python, Testbed};
+use rbd_native_tests::{run, run_template, Testbed};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -127,7 +127,9 @@ struct Bench {
 impl Bench {
     /// `rbd` as admin on cluster main.
     fn rbd(&self, args: &[&str]) -> std::process::Output {
-        run(Command::new("rbd")
+        run(self
+            .bed
+            .tool("rbd")
             .args(["-c", &self.conf, "-k", &self.admin_keyring])
             .env_remove("CEPH_ARGS")
             .args(args))
@@ -309,7 +311,9 @@ impl Bench {
     /// import` (librbd) from /dev/urandom; its sha256 and the seconds.
     fn make_volume(&self, name: &str, size: u64) -> (String, f64) {
         let t = Instant::now();
-        let mut child = Command::new("rbd")
+        let mut child = self
+            .bed
+            .tool("rbd")
             .args(["-c", &self.conf, "-k", &self.admin_keyring])
             .env_remove("CEPH_ARGS")
             .args([
@@ -1046,13 +1050,14 @@ fn main() {
         "{} is missing: `cargo build --release -p rbd-native` first (or set RBD_NATIVE_BIN)",
         tool.display()
     );
+    let python = bed.venv_python();
     let mut b = Bench {
         cinder_keyring: bed.var("CEPH_CINDER_KEYRING"),
         bed,
         conf,
         admin_keyring: keyring,
         tool,
-        python: venv_python(),
+        python,
         pydir: workspace.join("benches/py"),
         stamp: std::process::id(),
         reclaim: std::env::var("BENCH_RECLAIM").unwrap_or_else(|_| "auto".into()),

@@ -21,7 +21,7 @@ use std::io::Read;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use rbd_native_tests::{cinder, pattern, run_ok, venv_python, ScratchDir, Testbed};
+use rbd_native_tests::{cinder, pattern, run_ok, ScratchDir, Testbed};
 use reqwest::blocking::Client;
 use serde_json::{json, Value};
 
@@ -51,7 +51,7 @@ try:
 finally:
     c.shutdown()
 "#;
-    let mut cmd = Command::new(venv_python());
+    let mut cmd = Command::new(bed.venv_python());
     cmd.args(["-c", SCRIPT, op, pool, name])
         .arg(file)
         .arg(len.to_string())

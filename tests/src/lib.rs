@@ -29,6 +29,20 @@ pub use glance::{glance_delete, glance_download, glance_wait_hashed};
 /// The variable that names another env file than the workspace's bed.
 pub const ENV_FILE_VAR: &str = "RBD_NATIVE_TESTBED_ENV";
 
+/// Debian's Python with its `python3-rados`/`python3-rbd`, for beds whose
+/// env file names no `RBD_NATIVE_SYSTEM_PYTHON`.
+pub const SYSTEM_PYTHON: &str = "/usr/bin/python3";
+
+/// A command of the Ceph tool `name` for tests that also run without a
+/// bed: the bed's ([`Testbed::tool`]) when there is one, else `name` from
+/// `PATH`.
+pub fn tool(name: &str) -> Command {
+    match Testbed::try_load() {
+        Some(bed) => bed.tool(name),
+        None => Command::new(name),
+    }
+}
+
 /// The settings of a live test bed, read from its env file.
 #[derive(Debug, Clone)]
 pub struct Testbed {
@@ -37,12 +51,18 @@ pub struct Testbed {
 }
 
 impl Testbed {
-    /// Loads the bed's env file, or fails the test with what to run.
-    pub fn load() -> Testbed {
-        let path = match std::env::var_os(ENV_FILE_VAR) {
+    /// The bed's env file: `RBD_NATIVE_TESTBED_ENV`, else the workspace's
+    /// `.testbed/env` (a link to the env of the bed brought up last).
+    pub fn env_path() -> PathBuf {
+        match std::env::var_os(ENV_FILE_VAR) {
             Some(p) => PathBuf::from(p),
             None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../.testbed/env"),
-        };
+        }
+    }
+
+    /// Loads the bed's env file, or fails the test with what to run.
+    pub fn load() -> Testbed {
+        let path = Testbed::env_path();
         let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
             panic!(
                 "the test bed is not available ({}: {e}).\n\
@@ -54,6 +74,55 @@ impl Testbed {
         Testbed {
             path,
             vars: parse_env(&text),
+        }
+    }
+
+    /// The bed's env file when there is one, for tests that also run
+    /// without a bed (on the Ceph object corpus, say).
+    pub fn try_load() -> Option<Testbed> {
+        let path = Testbed::env_path();
+        let text = std::fs::read_to_string(&path).ok()?;
+        Some(Testbed {
+            path,
+            vars: parse_env(&text),
+        })
+    }
+
+    /// A command of the bed's Ceph tool `name` (`ceph`, `rados`, `rbd`,
+    /// `osdmaptool`, `crushtool`, `monmaptool`, ...): the wrapper in
+    /// `RBD_NATIVE_CEPH_BIN`, which runs the tool of the bed's Ceph release
+    /// (from that release's root), or `name` from `PATH` when the env file
+    /// does not name one (another cluster's bed, say).
+    pub fn tool(&self, name: &str) -> Command {
+        match self.get("RBD_NATIVE_CEPH_BIN") {
+            Some(dir) if !dir.is_empty() => Command::new(Path::new(&dir).join(name)),
+            _ => Command::new(name),
+        }
+    }
+
+    /// A command of the Python that imports the bed's release's `rados` and
+    /// `rbd` bindings (`RBD_NATIVE_SYSTEM_PYTHON`, else Debian's
+    /// `/usr/bin/python3`).
+    pub fn system_python(&self) -> Command {
+        Command::new(self.system_python_path())
+    }
+
+    /// The program [`Testbed::system_python`] runs, for commands that run
+    /// it through another (`timeout`, say).
+    pub fn system_python_path(&self) -> PathBuf {
+        match self.get("RBD_NATIVE_SYSTEM_PYTHON") {
+            Some(p) if !p.is_empty() => PathBuf::from(p),
+            _ => PathBuf::from(SYSTEM_PYTHON),
+        }
+    }
+
+    /// The Python of the bed's venv (Keystone, Glance, Cinder and the
+    /// release's bindings): `RBD_NATIVE_VENV_PYTHON` of the env file, else
+    /// [`venv_python`].
+    pub fn venv_python(&self) -> PathBuf {
+        match self.get("RBD_NATIVE_VENV_PYTHON") {
+            Some(p) if !p.is_empty() => PathBuf::from(p),
+            _ => venv_python(),
         }
     }
 
@@ -85,7 +154,7 @@ impl Testbed {
     /// A command of the Ceph tool `tool` (`ceph`, `rados`, `rbd`) for the
     /// cluster whose ceph.conf is in variable `conf_var`, as user `id`.
     pub fn ceph_tool(&self, tool: &str, conf_var: &str, id: &str) -> Command {
-        let mut cmd = Command::new(tool);
+        let mut cmd = self.tool(tool);
         cmd.arg("-c")
             .arg(self.var(conf_var))
             .arg("--id")
@@ -314,10 +383,26 @@ impl Drop for ScratchDir {
     }
 }
 
-/// The Python of the project's venv (`VENV`, else `.venv` of the
-/// workspace), which `make venv` builds with Keystone, Glance, Cinder and
-/// the `rados`/`rbd` bindings; fails the test with what to run when absent.
+/// The Python of the bed's venv, which `make venv` builds with Keystone,
+/// Glance, Cinder and the release's `rados`/`rbd` bindings:
+/// `RBD_NATIVE_VENV_PYTHON` (from the environment, else the bed's env
+/// file; a wrapper that runs it in the release's root), else `bin/python`
+/// of `VENV` or of the workspace's `.venv`; fails the test with what to run
+/// when absent.
 pub fn venv_python() -> PathBuf {
+    let named = std::env::var("RBD_NATIVE_VENV_PYTHON")
+        .ok()
+        .or_else(|| Testbed::try_load().and_then(|bed| bed.get("RBD_NATIVE_VENV_PYTHON")))
+        .filter(|p| !p.is_empty());
+    if let Some(python) = named {
+        let python = PathBuf::from(python);
+        assert!(
+            python.exists(),
+            "no venv Python at {} (RBD_NATIVE_VENV_PYTHON; run `make testbed`)",
+            python.display()
+        );
+        return python;
+    }
     let venv = std::env::var_os("VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv"));
@@ -337,7 +422,7 @@ pub fn venv_python() -> PathBuf {
 /// succeeded (`"ok": true`) or the driver raised (`"ok": false`, `"error"`).
 pub fn cinder_result(bed: &Testbed, args: &[&str]) -> serde_json::Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("py/cinder_driver.py");
-    let mut cmd = Command::new(venv_python());
+    let mut cmd = Command::new(bed.venv_python());
     cmd.arg(&script).args(args).envs(&bed.vars);
     let out = run(&mut cmd);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -382,7 +467,7 @@ impl Testbed {
             let mut get = self.ceph_tool("ceph", conf_var, "admin");
             get.args(["osd", "getmap", &e.to_string(), "-o"]).arg(&f);
             run_ok(&mut get);
-            let mut dump = Command::new("osdmaptool");
+            let mut dump = self.tool("osdmaptool");
             dump.arg(&f).args(["--dump", "json"]);
             let o = run_ok(&mut dump);
             let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_default();
@@ -652,7 +737,7 @@ impl Testbed {
             .collect()
     }
 
-    /// The arguments to give `/usr/bin/python3` to run `body` as client.admin
+    /// The arguments to give [`Testbed::system_python`] to run `body` as client.admin
     /// of cluster main with librados's Python bindings: `body` starts with
     /// `c` connected and `io` open on `pool`, and finds `extra` from
     /// `sys.argv[4]` on.
@@ -684,7 +769,8 @@ impl Testbed {
                     print('holding', flush=True)\n\
                     sys.stdin.read()\n\
                     img.close(); io.close(); c.shutdown()\n";
-        let mut holder = Command::new("/usr/bin/python3")
+        let mut holder = self
+            .system_python()
             .args(self.py_admin_args(body, pool, &[image]))
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())

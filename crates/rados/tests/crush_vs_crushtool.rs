@@ -16,7 +16,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use ceph_encoding::Decode;
 use ceph_rados::crush::{hash, CrushMap};
@@ -28,7 +27,7 @@ fn say(text: &str) {
 }
 
 fn crushtool_present() {
-    let ok = Command::new("crushtool")
+    let ok = rbd_native_tests::tool("crushtool")
         .arg("--help")
         .output()
         .map(|o| !o.stdout.is_empty() || !o.stderr.is_empty())
@@ -81,7 +80,7 @@ fn corpus_maps() -> Vec<PathBuf> {
 
 /// One crushtool run over every rule of `map`: the mapping lines, by rule.
 fn crushtool_mappings(map: &Path, num_rep: usize, extra: &[String]) -> BTreeMap<u32, Vec<String>> {
-    let out = Command::new("crushtool")
+    let out = rbd_native_tests::tool("crushtool")
         .arg("-i")
         .arg(map)
         .args(["--test", "--show-mappings", "--num-rep"])

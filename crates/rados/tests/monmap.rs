@@ -11,7 +11,6 @@
 use rbd_native_tests::{corpus_archive, sorted_entries};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use ceph_encoding::features::CEPH_FEATURES_ALL;
 use ceph_encoding::{Decode, Encode};
@@ -92,7 +91,7 @@ fn printed_by_us(map: &MonMap) -> Printed {
 }
 
 fn monmaptool_print(path: &Path) -> Option<String> {
-    let out = Command::new("monmaptool")
+    let out = rbd_native_tests::tool("monmaptool")
         .arg("--print")
         .arg(path)
         .output()

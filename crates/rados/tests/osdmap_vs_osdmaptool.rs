@@ -12,7 +12,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use ceph_rados::osdmap::constants::{map_flags, release};
 use ceph_rados::osdmap::{OsdMap, PgPool};
@@ -202,7 +201,11 @@ enum Oracle {
 }
 
 fn osdmaptool_print(path: &Path) -> Oracle {
-    match Command::new("osdmaptool").arg("--print").arg(path).output() {
+    match rbd_native_tests::tool("osdmaptool")
+        .arg("--print")
+        .arg(path)
+        .output()
+    {
         Err(_) => Oracle::Missing,
         Ok(out) if out.status.success() => {
             Oracle::Printed(String::from_utf8_lossy(&out.stdout).into_owned())

@@ -5,7 +5,6 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use ceph_encoding::Decode;
 use ceph_rados::crush::CrushMap;
@@ -47,7 +46,7 @@ fn ours(map: &OsdMap) -> Vec<String> {
 
 /// osdmaptool's lines, or `None` if it cannot read the map.
 fn theirs(file: &Path) -> Option<Vec<String>> {
-    let out = Command::new("osdmaptool")
+    let out = rbd_native_tests::tool("osdmaptool")
         .arg(file)
         .arg("--test-map-pgs-dump")
         .output()

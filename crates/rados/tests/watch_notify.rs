@@ -6,7 +6,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -48,7 +48,8 @@ c.shutdown()
 
 impl PyWatcher {
     fn start(bed: &Testbed, pool: &str, oid: &str) -> (PyWatcher, u64, u64) {
-        let mut child = Command::new("/usr/bin/python3")
+        let mut child = bed
+            .system_python()
             .args([
                 "-c",
                 PY_WATCHER,
@@ -125,7 +126,7 @@ c.shutdown()
 "#;
 
 fn py_notify(bed: &Testbed, pool: &str, oid: &str, msg: &str) -> String {
-    let out = run_ok(Command::new("/usr/bin/python3").args([
+    let out = run_ok(bed.system_python().args([
         "-c",
         PY_NOTIFY,
         &bed.var("CEPH_CONF"),

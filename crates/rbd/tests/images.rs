@@ -7,8 +7,6 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::process::Command;
-
 use ceph_rados::IoCtx;
 use ceph_rbd::image::{remove_image, CloneFormat, CloneOptions, Image};
 use rbd_native_tests::{pattern, run_ok, unique_name, ScratchDir, Testbed};
@@ -23,7 +21,7 @@ fn py_write(bed: &Testbed, pool: &str, image: &str, offset: u64, data: &[u8]) {
     let body = "with rbd.Image(io, sys.argv[4]) as img:\n    \
                 img.write(open(sys.argv[6], 'rb').read(), int(sys.argv[5]))\n\
                 io.close(); c.shutdown()\n";
-    run_ok(Command::new("/usr/bin/python3").args(bed.py_admin_args(
+    run_ok(bed.system_python().args(bed.py_admin_args(
         body,
         pool,
         &[image, &offset.to_string(), f.to_str().unwrap()],

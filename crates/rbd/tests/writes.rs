@@ -270,7 +270,8 @@ fn librbd_write(bed: &Testbed, image: &str) -> (bool, String) {
                 img.write(b'y' * 4096, 8192)\n\
                 io.close(); c.shutdown()\n";
     let out = run(Command::new("timeout")
-        .args(["60", "/usr/bin/python3"])
+        .arg("60")
+        .arg(bed.system_python_path())
         .args(bed.py_admin_args(body, POOL, &[image])));
     (
         out.status.success(),

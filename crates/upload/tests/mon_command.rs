@@ -160,7 +160,7 @@ fn a_secure_only_cluster_is_served_in_secure_mode_and_refuses_crc_clearly() {
 fn a_cluster_without_cephx_is_served_with_auth_none() {
     let bed = Testbed::load();
     let conf = bed.var("CEPH_CONF_NOAUTH");
-    let mut oracle_cmd = Command::new("ceph");
+    let mut oracle_cmd = bed.tool("ceph");
     oracle_cmd.args(["-c", &conf, "--connect-timeout", "30", "fsid", "-f", "json"]);
     let want = json_of(&run_ok(&mut oracle_cmd), "ceph fsid");
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rbd-native"));

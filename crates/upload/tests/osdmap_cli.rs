@@ -30,7 +30,7 @@ fn test_map_pgs_and_test_map_object_match_osdmaptool() {
         run_ok(&mut c).stdout
     };
     let theirs = |args: &[&str]| {
-        let mut c = Command::new("osdmaptool");
+        let mut c = bed.tool("osdmaptool");
         c.arg(&file).args(args);
         run_ok(&mut c).stdout
     };
