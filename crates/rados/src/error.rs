@@ -19,6 +19,21 @@ pub enum RadosError {
         /// What the monitor said.
         detail: String,
     },
+    /// The monitors refused a key of the legacy `aes` type: clusters since
+    /// Ceph 19.2.6 (and Tentacle's default) accept `aes256k` keys only.
+    #[error(
+        "authentication failed for {entity}: the monitor at {mon} refused its key, which is of \
+         the legacy type aes; Ceph 19.2.6 and later refuse aes keys unless auth_allowed_ciphers \
+         lists aes. Rotate the key with `ceph auth rotate {entity} --key-type aes256k` and use \
+         the new keyring (if the cluster does allow aes, the key is wrong: compare it with \
+         `ceph auth get {entity}`)"
+    )]
+    KeyTypeRefused {
+        /// The entity we authenticated as.
+        entity: String,
+        /// The monitor that refused.
+        mon: String,
+    },
     /// The peer allows none of the messenger modes we offered.
     #[error("{peer} accepts messenger mode {allowed} only, and we offered {offered}")]
     ModeMismatch {

@@ -16,7 +16,7 @@
 //! | 7 | | `min_mon_release` |
 //! | 8 | | `removed_ranks`, election strategy, `disallowed_leaders` |
 //! | 9 | | stretch mode: enabled, tiebreaker monitor, monitors marked down |
-//! | 10 | | global stretch mode |
+//! | 10 | | cephx cipher policy: auth epoch, service cipher, allowed ciphers, preferred cipher (Ceph 19.2.6 and 20.2) |
 //!
 //! Before version 6 the ranks are not sent: the monitors are ranked by
 //! address (the first msgr1 address, else the first one; compared as Ceph
@@ -266,9 +266,9 @@ pub struct MonMap {
     pub tiebreaker_mon: String,
     /// Monitors marked down by stretch mode.
     pub stretch_marked_down_mons: BTreeSet<String>,
-    /// Whether global stretch mode is on (version 10; before, the same as
-    /// `stretch_mode_enabled`).
-    pub global_stretch_mode_enabled: bool,
+    /// The cephx cipher policy (version 10: Ceph 19.2.6 and later);
+    /// `None` in older maps, whose monitors take `aes` keys.
+    pub cipher_policy: Option<CipherPolicy>,
     /// The version the map was decoded from ([`MonMap::STRUCT_V`] for a
     /// new map); the encoder writes it again when it is 6 or more.
     pub encoding_version: u8,
@@ -292,9 +292,69 @@ impl Default for MonMap {
             stretch_mode_enabled: false,
             tiebreaker_mon: String::new(),
             stretch_marked_down_mons: BTreeSet::new(),
-            global_stretch_mode_enabled: false,
-            encoding_version: Self::STRUCT_V,
+            cipher_policy: None,
+            // Without a cipher policy the newest form is version 9.
+            encoding_version: 9,
         }
+    }
+}
+
+/// The cephx cipher policy the monitors keep in their map (`ceph mon set
+/// auth_allowed_ciphers ...`), as `CEPH_CRYPTO_*` codes: 1 `aes`, 2
+/// `aes256k` (see [`ceph_cephx::Cipher`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CipherPolicy {
+    /// Bumped by the monitors when the policy changes.
+    pub auth_epoch: u32,
+    /// The cipher of the rotating service keys (and so of service tickets).
+    pub service_cipher: u32,
+    /// The ciphers whose keys may authenticate.
+    pub allowed_ciphers: Vec<u32>,
+    /// The cipher of new keys when none is asked for.
+    pub preferred_cipher: u32,
+}
+
+impl CipherPolicy {
+    /// Whether keys of `cipher` may authenticate.
+    pub fn allows(&self, cipher: ceph_cephx::Cipher) -> bool {
+        self.allowed_ciphers.contains(&u32::from(cipher.code()))
+    }
+
+    /// The names of the allowed ciphers (`aes256k`, or the code when
+    /// unknown), as `ceph mon dump` lists them.
+    pub fn allowed_names(&self) -> Vec<String> {
+        self.allowed_ciphers.iter().map(|c| cipher_name(*c)).collect()
+    }
+}
+
+/// The name of a `CEPH_CRYPTO_*` code.
+pub fn cipher_name(code: u32) -> String {
+    match u16::try_from(code).ok().and_then(ceph_cephx::Cipher::from_code) {
+        Some(c) => c.name().to_string(),
+        None => format!("cipher {code}"),
+    }
+}
+
+impl Encode for CipherPolicy {
+    fn encode(&self, buf: &mut BytesMut, features: u64) {
+        self.auth_epoch.encode(buf, features);
+        self.service_cipher.encode(buf, features);
+        self.allowed_ciphers.encode(buf, features);
+        self.preferred_cipher.encode(buf, features);
+    }
+}
+
+impl Decode for CipherPolicy {
+    const MIN_ENCODED_SIZE: usize = 16;
+
+    fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        const T: &str = "CipherPolicy";
+        Ok(CipherPolicy {
+            auth_epoch: reader.read().map_err(|e| e.within(T, "auth_epoch"))?,
+            service_cipher: reader.read().map_err(|e| e.within(T, "service_cipher"))?,
+            allowed_ciphers: reader.read().map_err(|e| e.within(T, "allowed_ciphers"))?,
+            preferred_cipher: reader.read().map_err(|e| e.within(T, "preferred_cipher"))?,
+        })
     }
 }
 
@@ -372,7 +432,11 @@ impl MonMap {
     }
 
     fn encode_modern(&self, buf: &mut BytesMut, features: u64) {
-        let v = self.encoding_version.clamp(Self::COMPAT_V, Self::STRUCT_V);
+        let mut v = self.encoding_version.clamp(Self::COMPAT_V, Self::STRUCT_V);
+        if self.cipher_policy.is_none() {
+            // Version 10 always carries a policy: without one, version 9.
+            v = v.min(9);
+        }
         encode_versioned(buf, v, Self::COMPAT_V, |buf| {
             self.fsid.encode(buf, features);
             self.epoch.encode(buf, features);
@@ -395,8 +459,8 @@ impl MonMap {
                 self.tiebreaker_mon.encode(buf, features);
                 self.stretch_marked_down_mons.encode(buf, features);
             }
-            if v >= 10 {
-                self.global_stretch_mode_enabled.encode(buf, features);
+            if let (true, Some(policy)) = (v >= 10, &self.cipher_policy) {
+                policy.encode(buf, features);
             }
         });
     }
@@ -522,12 +586,9 @@ fn decode_body(r: &mut Reader<'_>, v: u8) -> Result<MonMap, DecodeError> {
             .read()
             .map_err(|e| e.within(T, "stretch_marked_down_mons"))?;
     }
-    map.global_stretch_mode_enabled = if v >= 10 {
-        r.read()
-            .map_err(|e| e.within(T, "global_stretch_mode_enabled"))?
-    } else {
-        map.stretch_mode_enabled
-    };
+    if v >= 10 {
+        map.cipher_policy = Some(r.read().map_err(|e| e.within(T, "cipher_policy"))?);
+    }
     Ok(map)
 }
 
@@ -621,6 +682,12 @@ mod tests {
             let map = MonMap {
                 encoding_version: v,
                 min_mon_release: if v >= 7 { 16 } else { 0 },
+                cipher_policy: (v >= 10).then(|| CipherPolicy {
+                    auth_epoch: 2,
+                    service_cipher: 2,
+                    allowed_ciphers: vec![2, 1],
+                    preferred_cipher: 2,
+                }),
                 ..sample()
             };
             let bytes = map.to_bytes(CEPH_FEATURES_ALL);
@@ -719,7 +786,11 @@ mod tests {
     fn newer_versions_are_read_and_unknown_compat_refused() {
         // A version-11 map, compat 6, with one extra byte: read, tail skipped.
         let mut body = BytesMut::new();
-        MonMap::default().encode_modern(&mut body, CEPH_FEATURES_ALL);
+        MonMap {
+            cipher_policy: Some(CipherPolicy::default()),
+            ..MonMap::default()
+        }
+        .encode_modern(&mut body, CEPH_FEATURES_ALL);
         let inner = &body[6..];
         let mut v11 = vec![11u8, 6];
         v11.extend_from_slice(&(inner.len() as u32 + 1).to_le_bytes());

@@ -136,6 +136,80 @@ fn live_pacific_monmap_matches_monmaptool() {
     assert_eq!(map.persistent_features.features, 0xff);
 }
 
+/// `ceph mon getmap` on a Tentacle bed (Ceph 20.2.4, one monitor, the
+/// default cipher policy).
+const TENTACLE_FIXTURE: &str = "monmap-tentacle-1mon.bin";
+
+/// What Tentacle's `monmaptool --print` said of it when it was taken.
+const TENTACLE_PRINTED: &str = "\
+monmaptool: monmap file monmap-tentacle-1mon.bin
+epoch 3
+fsid 8466e144-97c4-4557-b40a-1dcd977fa2a8
+last_changed 2026-12-02T17:18:30.246740+0000
+created 2026-12-02T17:10:23.070398+0000
+min_mon_release 20 (tentacle)
+election_strategy: 1
+0: [v2:127.0.0.1:3310/0,v1:127.0.0.1:6779/0] mon.a
+auth_epoch 0
+auth_service_cipher aes256k
+auth_allowed_ciphers aes256k
+auth_preferred_cipher aes256k
+";
+
+/// The cipher policy lines of `monmaptool --print` (Ceph 19.2.6 and
+/// later): epoch, service cipher, allowed ciphers, preferred cipher.
+fn printed_policy(text: &str) -> Option<(u32, String, Vec<String>, String)> {
+    let field = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+    };
+    Some((
+        field("auth_epoch ")?.parse().ok()?,
+        field("auth_service_cipher ")?,
+        field("auth_allowed_ciphers ")?
+            .split([',', ' '])
+            .filter(|c| !c.is_empty())
+            .map(str::to_string)
+            .collect(),
+        field("auth_preferred_cipher ")?,
+    ))
+}
+
+#[test]
+fn live_tentacle_monmap_carries_the_cipher_policy() {
+    let path = fixture(TENTACLE_FIXTURE);
+    let data = std::fs::read(&path).unwrap();
+    let map = MonMap::decode_exact(&data).unwrap();
+    assert_eq!(map.encoding_version, 10, "Tentacle writes MonMap v10");
+    assert_eq!(
+        map.to_bytes(CEPH_FEATURES_ALL)[..],
+        data[..],
+        "re-encoding gives Ceph's bytes"
+    );
+    let policy = map.cipher_policy.clone().expect("a v10 map has a policy");
+    assert!(policy.allows(ceph_cephx::Cipher::Aes256k));
+    assert!(!policy.allows(ceph_cephx::Cipher::Aes));
+    // Tentacle's own monmaptool when the bed has it, else what it printed.
+    let printed = monmaptool_print(&path)
+        .filter(|t| t.contains("auth_epoch"))
+        .unwrap_or_else(|| {
+            say("no monmaptool of Ceph 19.2.6+: fixture compared with its recorded output");
+            TENTACLE_PRINTED.to_string()
+        });
+    assert_eq!(printed_by_us(&map), parse_printed(&printed));
+    assert_eq!(
+        printed_policy(&printed),
+        Some((
+            policy.auth_epoch,
+            ceph_rados::monmap::cipher_name(policy.service_cipher),
+            policy.allowed_names(),
+            ceph_rados::monmap::cipher_name(policy.preferred_cipher),
+        ))
+    );
+    assert_eq!(printed_policy(TENTACLE_PRINTED), printed_policy(&printed));
+}
+
 /// Decodes a sample; returns its struct_v and whether re-encoding gives the
 /// same bytes.
 fn check<T: Decode + Encode>(data: &[u8]) -> Result<(u8, bool), String> {

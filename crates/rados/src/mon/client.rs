@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use ceph_cephx::{CephxClient, CryptoKey, MonHandshake, SharedClient};
+use ceph_cephx::{CephxClient, Cipher, CryptoKey, MonHandshake, SharedClient};
 use ceph_encoding::{AddrType, Decode, Encode, EntityAddr, EntityName, EntityType, Uuid};
 use ceph_msgr2::session::auth::NoneAuth;
 use ceph_msgr2::session::{AuthProvider, ClientConfig, ClientSession, Event, Message};
@@ -453,6 +453,16 @@ impl Task {
                                 return Ok(conn);
                             }
                             Err(ceph_msgr2::Error::AuthRejected { result, .. })
+                                if (result == -13 || result == -1)
+                                    && self.opts.key.as_ref().map(|k| k.cipher())
+                                        == Some(Cipher::Aes) =>
+                            {
+                                return Err(RadosError::KeyTypeRefused {
+                                    entity: self.opts.name.to_string(),
+                                    mon: addr.to_string(),
+                                });
+                            }
+                            Err(ceph_msgr2::Error::AuthRejected { result, .. })
                                 if result == -13 || result == -1 =>
                             {
                                 return Err(RadosError::AuthFailed {
@@ -869,6 +879,10 @@ impl Task {
             RadosError::AuthFailed { entity, detail } => RadosError::AuthFailed {
                 entity: entity.clone(),
                 detail: detail.clone(),
+            },
+            RadosError::KeyTypeRefused { entity, mon } => RadosError::KeyTypeRefused {
+                entity: entity.clone(),
+                mon: mon.clone(),
             },
             _ => RadosError::Timeout(t.to_string()),
         };
