@@ -140,6 +140,12 @@ impl Tickets {
             } else {
                 (Some(now + validity), Some(now + validity - validity / 4))
             };
+            tracing::debug!(
+                service = format_args!("{service:#x}"),
+                session_key = %client_part.session_key.cipher(),
+                validity_s = validity.as_secs(),
+                "cephx ticket"
+            );
             self.by_service.insert(
                 service,
                 Ticket {
