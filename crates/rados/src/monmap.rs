@@ -323,13 +323,19 @@ impl CipherPolicy {
     /// The names of the allowed ciphers (`aes256k`, or the code when
     /// unknown), as `ceph mon dump` lists them.
     pub fn allowed_names(&self) -> Vec<String> {
-        self.allowed_ciphers.iter().map(|c| cipher_name(*c)).collect()
+        self.allowed_ciphers
+            .iter()
+            .map(|c| cipher_name(*c))
+            .collect()
     }
 }
 
 /// The name of a `CEPH_CRYPTO_*` code.
 pub fn cipher_name(code: u32) -> String {
-    match u16::try_from(code).ok().and_then(ceph_cephx::Cipher::from_code) {
+    match u16::try_from(code)
+        .ok()
+        .and_then(ceph_cephx::Cipher::from_code)
+    {
         Some(c) => c.name().to_string(),
         None => format!("cipher {code}"),
     }
