@@ -12,11 +12,12 @@ TOP=${TOP:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 # $BED/bin. Each release has its own bed, venv and ports, so that two beds
 # can be up at once: mons, Keystone and Glance at PORT_OFFSET from
 # Pacific's (v1 mon ports below 6789, clear of the OSDs' 6800-7300).
+# PORT_OFFSET may be set (a second checkout's beds beside the first's).
 CEPH_RELEASE=${CEPH_RELEASE:-pacific}
 case $CEPH_RELEASE in
-pacific) SUITE=bookworm PORT_OFFSET=0 ;;
-tentacle) SUITE=sid PORT_OFFSET=10 ;;
-reef) SUITE=trixie PORT_OFFSET=20 ;;
+pacific) SUITE=bookworm offset=0 ;;
+tentacle) SUITE=sid offset=10 ;;
+reef) SUITE=trixie offset=20 ;;
 *)
     echo "unknown CEPH_RELEASE '$CEPH_RELEASE' (pacific, reef or tentacle)" >&2
     exit 2
@@ -27,12 +28,17 @@ ROOTS=${ROOTS:-$TOP/.roots}
 ROOT=
 [ "$CEPH_RELEASE" = pacific ] || ROOT=$ROOTS/$CEPH_RELEASE
 BED=${BED:-$TOP/.testbed/$CEPH_RELEASE}
+# A bed keeps the ports it was made with (testbed/up.sh records them).
+if [ -z "${PORT_OFFSET:-}" ] && [ -f "$BED/port_offset" ]; then
+    PORT_OFFSET=$(cat "$BED/port_offset")
+fi
+PORT_OFFSET=${PORT_OFFSET:-$offset}
 if [ "$CEPH_RELEASE" = pacific ]; then
     VENV=${VENV:-$TOP/.venv}
 else
     VENV=${VENV:-$TOP/.venv-$CEPH_RELEASE}
 fi
-export TOP CEPH_RELEASE ROOTS BED VENV
+export TOP CEPH_RELEASE ROOTS BED VENV PORT_OFFSET
 # The release's tools (ceph, rbd, ceph-mon, python3, ...) come first.
 case ":$PATH:" in
 *":$BED/bin:"*) ;;

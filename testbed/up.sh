@@ -18,6 +18,12 @@ if [ -f "$BED/release" ] && [ "$(cat "$BED/release")" != "$CEPH_RELEASE" ]; then
     exit 1
 fi
 echo "$CEPH_RELEASE" >"$BED/release"
+if [ -f "$BED/port_offset" ] && [ "$(cat "$BED/port_offset")" != "$PORT_OFFSET" ]; then
+    echo "the test bed $BED was made with PORT_OFFSET=$(cat "$BED/port_offset");" \
+        "run 'make testbed-clean' first to make it with PORT_OFFSET=$PORT_OFFSET" >&2
+    exit 1
+fi
+echo "$PORT_OFFSET" >"$BED/port_offset"
 if [ -d "$TOP/.testbed/main" ]; then
     log "note: $TOP/.testbed/main is a bed of the old layout (one release);" \
         "each release's bed is now $TOP/.testbed/<release>"
