@@ -297,3 +297,145 @@ pub fn none_authorizer(name: &EntityName, global_id: u64) -> Bytes {
     global_id.encode(&mut out, 0);
     out.freeze()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crypto::Cipher;
+    use crate::tickets::SERVICE_OSD;
+    use crate::wire::{
+        open, seal, seal_into, AuthorizeChallenge, AuthorizeReply, ServerChallenge, ServiceTicket,
+        TicketBlob,
+    };
+    use ceph_encoding::{EntityType, UTime};
+
+    fn key(cipher: Cipher, fill: u8) -> SecretKey {
+        SecretKey::new(cipher, &vec![fill; cipher.key_len()]).unwrap()
+    }
+
+    /// One ticket of a ticket reply: its client part sealed with `sealer`.
+    fn ticket(out: &mut BytesMut, sealer: &SecretKey, service: u32, session: &SecretKey) {
+        service.encode(out, 0);
+        1u8.encode(out, 0);
+        let part = ServiceTicket {
+            session_key: CryptoKey {
+                created: (1, 0),
+                secret: session.clone(),
+            },
+            validity: UTime::new(3600, 0),
+        };
+        seal_into(sealer, usage::TICKET_SESSION_KEY, &part, out);
+        0u8.encode(out, 0);
+        let blob = TicketBlob {
+            secret_id: 7,
+            blob: Bytes::from_static(b"for the service"),
+        };
+        Bytes::from(blob.to_bytes(0).to_vec()).encode(out, 0);
+    }
+
+    /// AUTH_DONE as a monitor writes it: the auth ticket sealed with the
+    /// client's key, the connection secret and an OSD ticket sealed with
+    /// the auth session key.
+    fn auth_done(client: &SecretKey, auth: &SecretKey, osd: &SecretKey, secret: &[u8]) -> Bytes {
+        let mut out = BytesMut::new();
+        ResponseHeader {
+            request_type: CEPHX_GET_AUTH_SESSION_KEY,
+            status: 0,
+        }
+        .encode(&mut out, 0);
+        1u8.encode(&mut out, 0);
+        1u32.encode(&mut out, 0);
+        ticket(&mut out, client, SERVICE_AUTH, auth);
+        let mut sealed_secret = BytesMut::new();
+        seal_into(
+            auth,
+            usage::AUTH_CONNECTION_SECRET,
+            &Bytes::copy_from_slice(secret),
+            &mut sealed_secret,
+        );
+        sealed_secret.freeze().encode(&mut out, 0);
+        let mut extra = BytesMut::new();
+        1u8.encode(&mut extra, 0);
+        1u32.encode(&mut extra, 0);
+        ticket(&mut extra, auth, SERVICE_OSD, osd);
+        extra.freeze().encode(&mut out, 0);
+        out.freeze()
+    }
+
+    /// Every mix of the user key's, the auth session key's and the service
+    /// session key's ciphers: a cluster upgraded from Squid keeps `aes` user
+    /// keys while it hands out `aes256k` tickets, and the reverse.
+    #[test]
+    fn handshake_and_authorizer_with_every_mix_of_ciphers() {
+        let ciphers = [Cipher::Aes, Cipher::Aes256k];
+        for user in ciphers {
+            for auth_c in ciphers {
+                for osd_c in ciphers {
+                    let (user_key, auth, osd) = (key(user, 1), key(auth_c, 2), key(osd_c, 3));
+                    let name = EntityName::new(EntityType::CLIENT, "mix");
+                    let secret = CryptoKey {
+                        created: (0, 0),
+                        secret: user_key.clone(),
+                    };
+                    let mut client = CephxClient::new(name, secret, SERVICE_OSD);
+                    client.mon_request();
+                    let challenge = ServerChallenge {
+                        server_challenge: 5,
+                    }
+                    .to_bytes(0);
+                    let proof = client
+                        .handle_challenge_with(&challenge, 9, SystemTime::now())
+                        .unwrap();
+                    // The proof is the one the monitor computes for the key.
+                    let mut r = Reader::new(&proof);
+                    let _: RequestHeader = r.read().unwrap();
+                    let a: Authenticate = r.read().unwrap();
+                    assert_eq!(a.key, challenge_key(&user_key, 5, 9));
+
+                    let done = client
+                        .handle_done(
+                            44,
+                            &auth_done(&user_key, &auth, &osd, b"0123456789abcdef0123"),
+                            SystemTime::now(),
+                        )
+                        .unwrap_or_else(|e| panic!("{user}/{auth_c}/{osd_c}: {e}"));
+                    assert_eq!(done.session_key, auth);
+                    assert_eq!(&done.connection_secret[..], b"0123456789abcdef0123");
+
+                    // The OSD's side of the authorizer exchange, with the
+                    // OSD ticket's session key.
+                    let mut authorizer = client.authorizer(SERVICE_OSD).unwrap();
+                    assert_eq!(authorizer.session_key(), &osd);
+                    let ch = seal(
+                        &osd,
+                        usage::AUTHORIZE_CHALLENGE,
+                        &AuthorizeChallenge {
+                            server_challenge: 70,
+                        },
+                    );
+                    authorizer.add_challenge(&ch).unwrap();
+                    let mut ar = Reader::new(authorizer.bytes());
+                    let _: u8 = ar.read().unwrap();
+                    let _: u64 = ar.read().unwrap();
+                    let _: u32 = ar.read().unwrap();
+                    let _: TicketBlob = ar.read().unwrap();
+                    let sealed: Bytes = ar.read().unwrap();
+                    let msg: crate::wire::Authorize =
+                        open(&osd, usage::AUTHORIZE, &sealed, "authorize").unwrap();
+                    assert_eq!(msg.server_challenge_plus_one, 71);
+                    let mut reply = BytesMut::new();
+                    seal_into(
+                        &osd,
+                        usage::AUTHORIZE_REPLY,
+                        &AuthorizeReply {
+                            nonce_plus_one: msg.nonce.wrapping_add(1),
+                            connection_secret: Bytes::from_static(b"osd secret"),
+                        },
+                        &mut reply,
+                    );
+                    assert_eq!(&authorizer.verify_reply(&reply).unwrap()[..], b"osd secret");
+                }
+            }
+        }
+    }
+}
