@@ -794,6 +794,7 @@ mod tests {
         let mut body = BytesMut::new();
         MonMap {
             cipher_policy: Some(CipherPolicy::default()),
+            encoding_version: 10,
             ..MonMap::default()
         }
         .encode_modern(&mut body, CEPH_FEATURES_ALL);
