@@ -14,9 +14,9 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PY_PACKAGES=${PY_PACKAGES:?PY_PACKAGES (the Makefile sets it)}
-want=$(echo $PY_PACKAGES)
+want=$(echo "$PY_PACKAGES" | xargs)
 if [ "$CEPH_RELEASE" = pacific ]; then
-    base=(${PYTHON:-python3})
+    read -r -a base <<<"${PYTHON:-python3}"
     "${base[@]}" -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else 1)' ||
         fail venv "" "${base[*]} is not Python 3.11, which Debian's python3-rados/python3-rbd need; set PYTHON="
     run=()
