@@ -385,6 +385,48 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     out
 }
 
+/// The body of the `cephx_aes256k` fuzz target: the aes256k cipher on
+/// any input. The input is decrypted as it is (it must be refused, never
+/// panic), and read as `usage, confounder[16], plaintext`: encrypted with
+/// a fixed key, the result must decrypt to the plaintext, and with one bit
+/// flipped (at a place the input picks) must be refused. Every length goes
+/// through the ciphertext stealing both ways.
+///
+/// # Panics
+///
+/// Only on a bug: a round trip that loses the plaintext, or a tampered
+/// message that is accepted.
+pub fn aes256k(data: &[u8]) {
+    use crate::crypto::krb5;
+    const KEY: [u8; krb5::KEY_LEN] = *b"fuzz-aes256k-key-fuzz-aes256k-ky";
+    let Some((&usage_byte, rest)) = data.split_first() else {
+        return;
+    };
+    let usage = u32::from(usage_byte);
+    let _ = krb5::decrypt(&KEY, usage, rest);
+    let _ = SecretKey::aes256k(KEY).open(usage, rest);
+    let Some((confounder, plaintext)) = rest.split_first_chunk::<{ krb5::CONFOUNDER_LEN }>() else {
+        return;
+    };
+    let message = krb5::encrypt_with(&KEY, usage, confounder, plaintext);
+    assert_eq!(
+        message.len(),
+        krb5::CONFOUNDER_LEN + plaintext.len() + krb5::MAC_LEN
+    );
+    assert_eq!(
+        krb5::decrypt(&KEY, usage, &message).ok().as_deref(),
+        Some(plaintext),
+        "round trip"
+    );
+    let mut tampered = message.clone();
+    let at = (usize::from(usage_byte) * 7) % (tampered.len() * 8);
+    tampered[at / 8] ^= 1 << (at % 8);
+    assert!(
+        krb5::decrypt(&KEY, usage, &tampered).is_err(),
+        "a flipped bit was accepted"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -417,6 +459,14 @@ mod tests {
         assert_eq!(expand(&literal(&[ESCAPE, 1])), [ESCAPE, 1]);
         let sealed = expand(&[ESCAPE, 2 | FLAG_BARE, 1, 42]);
         assert_eq!(SecretKey::aes(SERVICE_KEY).open(0, &sealed).unwrap(), [42]);
+    }
+
+    #[test]
+    fn aes256k_body_takes_every_length() {
+        for len in 0..80 {
+            let data: Vec<u8> = (0..len).map(|i| i as u8 ^ 0x3c).collect();
+            aes256k(&data);
+        }
     }
 
     #[test]

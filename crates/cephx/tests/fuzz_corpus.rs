@@ -56,6 +56,22 @@ fn cephx_reply_corpus() {
     );
 }
 
+#[test]
+fn cephx_aes256k_corpus() {
+    let dir = corpus_dir("cephx_aes256k");
+    let entries = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("the saved corpus {} is missing: {e}", dir.display()));
+    let mut count = 0;
+    for entry in entries {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            ceph_cephx::fuzzing::aes256k(&std::fs::read(&path).unwrap());
+            count += 1;
+        }
+    }
+    assert!(count > 0, "{} holds no inputs", dir.display());
+}
+
 /// Runs the seed templates through the fuzz body; with
 /// `CEPHX_WRITE_SEEDS=1` also writes them into fuzz/corpus/cephx_reply.
 #[test]

@@ -65,16 +65,6 @@ impl Cipher {
             Cipher::Aes256k => krb5::KEY_LEN,
         }
     }
-
-    /// Whether the type code names the cipher; `"none"` and unknown codes
-    /// are named by number.
-    pub fn describe(code: u16) -> String {
-        match (code, Cipher::from_code(code)) {
-            (_, Some(c)) => format!("{} ({code})", c.name()),
-            (0, None) => "none (0)".to_string(),
-            (_, None) => format!("unknown type {code}"),
-        }
-    }
 }
 
 impl std::fmt::Display for Cipher {

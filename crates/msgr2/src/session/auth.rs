@@ -18,6 +18,15 @@ pub struct AuthKeys {
     pub connection_secret: Vec<u8>,
 }
 
+impl Drop for AuthKeys {
+    /// Wipes both secrets.
+    fn drop(&mut self) {
+        use zeroize::Zeroize;
+        self.session_key.zeroize();
+        self.connection_secret.zeroize();
+    }
+}
+
 impl std::fmt::Debug for AuthKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthKeys")
