@@ -570,6 +570,7 @@ impl Task {
             pool: mapping.pgid.pool as u64,
             seed: mapping.pgid.seed,
         };
+        let shard = mapping.primary_shard(pool.is_erasure());
         let interval = u64::from(map.epoch);
         let pg_num = pool.pg_num;
         if self.blocked_by_backoff(osd, pgid, hash, &op.req, &nspace, &key) {
@@ -607,7 +608,7 @@ impl Task {
             ..ObjectLocator::new(pool_id, &nspace)
         });
         let m = MOsdOp {
-            spgid: SPgId { pgid, shard: -1 },
+            spgid: SPgId { pgid, shard },
             hash,
             epoch: map.epoch,
             flags,

@@ -26,6 +26,23 @@ pub struct PgMapping {
     pub acting_primary: i32,
 }
 
+impl PgMapping {
+    /// The shard ops must name (`spg_t`'s shard): for an erasure-coded
+    /// pool the acting primary's position in the acting set, as Ceph's
+    /// Objecter and the kernel client send it (an EC PG is a set of shards,
+    /// and an op naming no shard is never dequeued); -1 otherwise.
+    pub fn primary_shard(&self, erasure_coded: bool) -> i8 {
+        if !erasure_coded || self.acting_primary < 0 {
+            return -1;
+        }
+        self.acting
+            .iter()
+            .position(|&o| o == self.acting_primary)
+            .and_then(|i| i8::try_from(i).ok())
+            .unwrap_or(-1)
+    }
+}
+
 /// An OSD map with its CRUSH map decoded, ready to place things.
 #[derive(Debug, Clone)]
 pub struct Placer<'a> {
@@ -252,5 +269,28 @@ impl<'a> Placer<'a> {
     ) -> Option<(PgMapping, u32)> {
         let (raw, hash) = self.object_to_raw_pg(pool, name, key, nspace)?;
         Some((self.pg_to_up_acting(raw)?, hash))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn primary_shard_is_the_primarys_position_in_ec_pools_only() {
+        let m = PgMapping {
+            pgid: PgId { pool: 1, seed: 0 },
+            up: vec![4, 2, 7],
+            up_primary: 4,
+            acting: vec![5, 2, 7],
+            acting_primary: 2,
+        };
+        assert_eq!(m.primary_shard(true), 1);
+        assert_eq!(m.primary_shard(false), -1);
+        let none = PgMapping {
+            acting_primary: -1,
+            ..m
+        };
+        assert_eq!(none.primary_shard(true), -1);
     }
 }
