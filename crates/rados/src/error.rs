@@ -83,6 +83,15 @@ pub enum RadosError {
         /// What it means and what to do.
         hint: String,
     },
+    /// An answer that breaks the protocol, such as an OSD reply that does
+    /// not answer each op of the request.
+    #[error("{object}: protocol error: {detail}")]
+    Protocol {
+        /// What the answer was about (the object).
+        object: String,
+        /// What is wrong with it.
+        detail: String,
+    },
     /// A pool that does not exist.
     #[error("pool {0} does not exist")]
     NoSuchPool(String),
@@ -96,6 +105,19 @@ pub enum RadosError {
 
 /// The crate's result type.
 pub type Result<T> = std::result::Result<T, RadosError>;
+
+impl RadosError {
+    /// An OSD reply to a request on `object` answering `got` ops of the
+    /// `requested`.
+    pub(crate) fn op_count(object: String, requested: usize, got: usize) -> RadosError {
+        RadosError::Protocol {
+            object,
+            detail: format!(
+                "the OSD's reply carries {got} op results for a request of {requested} ops"
+            ),
+        }
+    }
+}
 
 /// A negative errno as text.
 pub fn errno_text(status: i32) -> String {

@@ -97,6 +97,31 @@ fn decode<T: Decode>(what: &'static str, data: &[u8]) -> Result<T> {
     T::decode(&mut Reader::new(data)).map_err(|e| RadosError::Decode { what, source: e })
 }
 
+/// Checks that `reply` answers each of the `requested` ops of a request
+/// on `object` (an OSD answers every op, even on error: its MOSDOpReply
+/// copies the request's ops); another count is a protocol error.
+fn check_op_count(object: &str, requested: usize, reply: OpReply) -> Result<OpReply> {
+    if reply.ops.len() != requested {
+        return Err(RadosError::op_count(
+            object.to_string(),
+            requested,
+            reply.ops.len(),
+        ));
+    }
+    Ok(reply)
+}
+
+/// The output of the first op of `reply`, a reply to a request on `object`.
+fn first_output(object: &str, reply: OpReply) -> Result<Bytes> {
+    let got = reply.ops.len();
+    reply
+        .ops
+        .into_iter()
+        .next()
+        .map(|o| o.outdata)
+        .ok_or_else(|| RadosError::op_count(object.to_string(), 1, got))
+}
+
 impl IoCtx {
     /// The pool's id.
     pub fn pool_id(&self) -> i64 {
@@ -169,19 +194,30 @@ impl IoCtx {
     /// Runs `ops` on `oid`; a negative result is an error naming the
     /// object and what went wrong.
     pub async fn operate(&self, oid: &str, ops: Vec<OsdOp>) -> Result<OpReply> {
+        let requested = ops.len();
         let r = self.operate_raw(oid, ops).await?;
         if r.result < 0 {
             return Err(self.op_error(oid, r.result));
         }
-        Ok(r)
+        check_op_count(&self.object_name(oid), requested, r)
     }
 
-    fn op_error(&self, oid: &str, status: i32) -> RadosError {
-        let object = if self.nspace.is_empty() {
+    /// `pool/oid` or `pool/namespace/oid`, for messages.
+    fn object_name(&self, oid: &str) -> String {
+        if self.nspace.is_empty() {
             format!("{}/{oid}", self.pool_name)
         } else {
             format!("{}/{}/{oid}", self.pool_name, self.nspace)
-        };
+        }
+    }
+
+    /// The output of the first op of `reply` (a reply to `oid`).
+    fn first_output(&self, oid: &str, reply: OpReply) -> Result<Bytes> {
+        first_output(&self.object_name(oid), reply)
+    }
+
+    fn op_error(&self, oid: &str, status: i32) -> RadosError {
+        let object = self.object_name(oid);
         if status == -1 || status == -13 {
             return RadosError::Op {
                 object,
@@ -230,7 +266,7 @@ impl IoCtx {
     /// The watchers of `oid`.
     pub async fn list_watchers(&self, oid: &str) -> Result<Vec<WatchItem>> {
         let r = self.operate(oid, vec![OsdOp::list_watchers()]).await?;
-        let out = r.ops.first().map(|o| o.outdata.clone()).unwrap_or_default();
+        let out = self.first_output(oid, r)?;
         Ok(decode::<WatcherList>("watcher list", &out)?.entries)
     }
 
@@ -240,7 +276,7 @@ impl IoCtx {
         let r = self
             .operate(oid, vec![OsdOp::sparse_read(offset, len)])
             .await?;
-        let out = r.ops.first().map(|o| o.outdata.clone()).unwrap_or_default();
+        let out = self.first_output(oid, r)?;
         let (extents, data) = decode_sparse_read(&out).map_err(|e| RadosError::Decode {
             what: "sparse read",
             source: e,
@@ -270,22 +306,16 @@ impl IoCtx {
 
     /// The whole object.
     pub async fn read_full(&self, oid: &str) -> Result<Bytes> {
-        Ok(self
-            .operate(oid, vec![OsdOp::read(0, 0)])
-            .await?
-            .ops
-            .swap_remove(0)
-            .outdata)
+        self.operate(oid, vec![OsdOp::read(0, 0)])
+            .await
+            .and_then(|r| self.first_output(oid, r))
     }
 
     /// `len` bytes at `offset` (fewer at the end of the object).
     pub async fn read(&self, oid: &str, offset: u64, len: u64) -> Result<Bytes> {
-        Ok(self
-            .operate(oid, vec![OsdOp::read(offset, len)])
-            .await?
-            .ops
-            .swap_remove(0)
-            .outdata)
+        self.operate(oid, vec![OsdOp::read(offset, len)])
+            .await
+            .and_then(|r| self.first_output(oid, r))
     }
 
     /// Replaces the object's data.
@@ -338,7 +368,7 @@ impl IoCtx {
     /// Size and modification time.
     pub async fn stat(&self, oid: &str) -> Result<(u64, UTime)> {
         let r = self.operate(oid, vec![OsdOp::stat()]).await?;
-        decode_stat(&r.ops[0].outdata).map_err(|e| RadosError::Decode {
+        decode_stat(&self.first_output(oid, r)?).map_err(|e| RadosError::Decode {
             what: "stat output",
             source: e,
         })
@@ -346,18 +376,15 @@ impl IoCtx {
 
     /// One extended attribute.
     pub async fn get_xattr(&self, oid: &str, name: &str) -> Result<Bytes> {
-        Ok(self
-            .operate(oid, vec![OsdOp::get_xattr(name)])
-            .await?
-            .ops
-            .swap_remove(0)
-            .outdata)
+        self.operate(oid, vec![OsdOp::get_xattr(name)])
+            .await
+            .and_then(|r| self.first_output(oid, r))
     }
 
     /// All extended attributes.
     pub async fn get_xattrs(&self, oid: &str) -> Result<BTreeMap<String, Bytes>> {
         let r = self.operate(oid, vec![OsdOp::get_xattrs()]).await?;
-        decode("xattrs", &r.ops[0].outdata)
+        decode("xattrs", &self.first_output(oid, r)?)
     }
 
     /// Sets an extended attribute.
@@ -382,7 +409,8 @@ impl IoCtx {
             let r = self
                 .operate(oid, vec![OsdOp::omap_get_vals(&after, "", 512)])
                 .await?;
-            let mut rd = Reader::new(&r.ops[0].outdata);
+            let out = self.first_output(oid, r)?;
+            let mut rd = Reader::new(&out);
             let batch: BTreeMap<String, Bytes> = rd.read().map_err(|e| RadosError::Decode {
                 what: "omap values",
                 source: e,
@@ -413,7 +441,7 @@ impl IoCtx {
         let r = self
             .operate(oid, vec![OsdOp::omap_get_vals_by_keys(keys)])
             .await?;
-        decode("omap values", &r.ops[0].outdata)
+        decode("omap values", &self.first_output(oid, r)?)
     }
 
     /// Sets omap keys.
@@ -432,12 +460,9 @@ impl IoCtx {
 
     /// Calls an object class method; returns its output.
     pub async fn call(&self, oid: &str, class: &str, method: &str, input: &[u8]) -> Result<Bytes> {
-        Ok(self
-            .operate(oid, vec![OsdOp::call(class, method, input)])
-            .await?
-            .ops
-            .swap_remove(0)
-            .outdata)
+        self.operate(oid, vec![OsdOp::call(class, method, input)])
+            .await
+            .and_then(|r| self.first_output(oid, r))
     }
 
     /// Every object of the pool, in this namespace (or in all of them).
@@ -466,5 +491,50 @@ impl IoCtx {
             );
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::osd::OpResult;
+
+    fn reply(result: i32, n: usize) -> OpReply {
+        OpReply {
+            result,
+            ops: (0..n)
+                .map(|i| OpResult {
+                    code: 0x1201,
+                    rval: 0,
+                    outdata: Bytes::from(vec![i as u8; 3]),
+                })
+                .collect(),
+            version: 1,
+        }
+    }
+
+    #[test]
+    fn a_reply_with_fewer_ops_than_the_request_is_a_protocol_error() {
+        for (requested, got) in [(1, 0), (3, 2), (1, 2)] {
+            let err = check_op_count("rbd/obj", requested, reply(0, got))
+                .err()
+                .map(|e| e.to_string());
+            let text = err.unwrap_or_default();
+            assert!(text.contains("rbd/obj"), "{requested}/{got}: {text:?}");
+            assert!(
+                text.contains(&format!("{got} op")) && text.contains(&format!("{requested} op")),
+                "{requested}/{got}: {text:?}"
+            );
+        }
+        let ok = check_op_count("rbd/obj", 2, reply(0, 2)).map(|r| r.ops.len());
+        assert_eq!(ok.ok(), Some(2));
+    }
+
+    #[test]
+    fn the_first_output_of_a_zero_op_reply_is_an_error_not_a_panic() {
+        let r = std::panic::catch_unwind(|| first_output("rbd/obj", reply(0, 0)).is_err());
+        assert_eq!(r.ok(), Some(true));
+        let out = first_output("rbd/obj", reply(0, 2)).map(|b| b.to_vec());
+        assert_eq!(out.ok(), Some(vec![0u8; 3]));
     }
 }

@@ -263,6 +263,27 @@ impl Objecter {
     }
 }
 
+/// The answer to `req` from the OSD's `reply`, which must answer each op
+/// of the request (an OSD's reply copies the request's ops, even on error;
+/// the kernel client drops a reply with another count too).
+fn op_reply(req: &OpRequest, reply: MOsdOpReply) -> Result<OpReply> {
+    if reply.ops.len() != req.ops.len() {
+        let mut object = match req.pg {
+            Some(seed) => format!("pool {} pg {seed:x}", req.pool),
+            None => format!("object {} in pool {}", req.oid, req.pool),
+        };
+        if !req.nspace.is_empty() {
+            object.push_str(&format!(" namespace {}", req.nspace));
+        }
+        return Err(RadosError::op_count(object, req.ops.len(), reply.ops.len()));
+    }
+    Ok(OpReply {
+        result: reply.result,
+        ops: reply.ops,
+        version: reply.user_version,
+    })
+}
+
 /// Who waits for an op's answer.
 enum Waiter {
     /// A caller of [`Objecter::execute`].
@@ -741,16 +762,8 @@ impl Task {
                     self.dispatch(tid, opened_tx);
                     return;
                 }
-                self.complete_from(
-                    tid,
-                    Some((osd, incarnation)),
-                    Ok(OpReply {
-                        result: reply.result,
-                        ops: reply.ops,
-                        version: reply.user_version,
-                    }),
-                    Some(opened_tx),
-                );
+                let reply = op_reply(&op.req, reply);
+                self.complete_from(tid, Some((osd, incarnation)), reply, Some(opened_tx));
             }
             SessionEvent::Failed {
                 osd,
@@ -857,5 +870,48 @@ impl Task {
                 Err(RadosError::Timeout(format!("operation on {what}"))),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::osd::types::PgId;
+
+    fn reply(result: i32, n: usize) -> MOsdOpReply {
+        MOsdOpReply {
+            oid: "obj".into(),
+            pgid: PgId::default(),
+            flags: 0,
+            result,
+            epoch: 1,
+            ops: (0..n)
+                .map(|_| OpResult {
+                    code: code::READ,
+                    rval: 0,
+                    outdata: Bytes::new(),
+                })
+                .collect(),
+            retry_attempt: 0,
+            user_version: 1,
+            redirect: None,
+        }
+    }
+
+    #[test]
+    fn a_reply_with_another_op_count_than_the_request_is_refused() {
+        let req = OpRequest::new(3, "obj", vec![OsdOp::read(0, 0), OsdOp::stat()]);
+        for (result, n) in [(0, 0), (0, 1), (0, 3), (-2, 0)] {
+            let text = op_reply(&req, reply(result, n))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                text.contains("obj") && text.contains(&format!("{n} op")) && text.contains("2 op"),
+                "{result}/{n}: {text:?}"
+            );
+        }
+        let ok = op_reply(&req, reply(-2, 2)).map(|r| (r.result, r.ops.len()));
+        assert_eq!(ok.ok(), Some((-2, 2)));
     }
 }
