@@ -263,10 +263,12 @@ impl Bucket {
         arg: Option<&ChooseArg>,
         position: usize,
     ) -> i32 {
+        // A choose_args weight set shorter than the bucket reads as padded
+        // with zeros (as Ceph pads it after decoding).
         let weights: &[u32] = match arg {
             Some(a) if !a.weight_set.is_empty() => {
                 let p = position.min(a.weight_set.len() - 1);
-                &a.weight_set[p]
+                a.weight_set.get(p).map_or(&[], Vec::as_slice)
             }
             _ => item_weights,
         };

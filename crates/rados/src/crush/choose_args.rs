@@ -24,6 +24,16 @@ pub struct ChooseArg {
 }
 
 impl ChooseArg {
+    /// The weight of item `index` at output `position`: a position past
+    /// the last uses the last; an item past the end of the set weighs 0
+    /// (Ceph pads a short set with zeros). `None` when the entry has no
+    /// weight set.
+    pub fn weight(&self, position: usize, index: usize) -> Option<u32> {
+        let last = self.weight_set.len().checked_sub(1)?;
+        let set = self.weight_set.get(position.min(last))?;
+        Some(set.get(index).copied().unwrap_or(0))
+    }
+
     /// Whether the entry replaces nothing.
     pub fn is_empty(&self) -> bool {
         self.weight_set.is_empty() && self.ids.is_empty()
@@ -56,24 +66,19 @@ impl ChooseArgMap {
 
     /// Brings the map in line with the buckets, as Ceph does after
     /// decoding (`update_choose_args`): entries for missing or non-straw2
-    /// buckets (and empty ones) are dropped; weight sets of buckets with the map's number of
-    /// positions are padded with zeros or cut to the bucket's size.
+    /// buckets (and empty ones) are dropped.
+    ///
+    /// Ceph also pads a weight set shorter than its bucket with zeros and
+    /// cuts a longer one; here the sets stay as decoded and
+    /// [`ChooseArg::weight`] (and the mapper) read a missing weight as 0
+    /// and never look past the bucket's items: the same mapping, without
+    /// letting a set that costs 4 bytes on the wire allocate 4 bytes per
+    /// bucket item (64 Ki empty sets against a 64 Ki-item bucket would be
+    /// 16 GiB).
     pub(super) fn normalize(&mut self, buckets: &[Option<Bucket>]) {
-        let positions = self.positions();
         self.args.retain(|&index, arg| {
             let bucket = buckets.get(index as usize).and_then(Option::as_ref);
-            let Some(bucket) = bucket.filter(|b| b.alg() == BucketAlg::Straw2) else {
-                return false;
-            };
-            if arg.is_empty() {
-                return false;
-            }
-            if arg.weight_set.len() == positions {
-                for set in &mut arg.weight_set {
-                    set.resize(bucket.items.len(), 0);
-                }
-            }
-            true
+            bucket.is_some_and(|b| b.alg() == BucketAlg::Straw2) && !arg.is_empty()
         });
     }
 }
@@ -97,7 +102,7 @@ mod tests {
     }
 
     #[test]
-    fn normalize_drops_and_resizes() {
+    fn normalize_drops_and_keeps_sets_as_decoded() {
         let buckets = vec![Some(straw2(-1, 3)), None, Some(straw2(-3, 2))];
         let mut m = ChooseArgMap::default();
         m.args.insert(
@@ -117,8 +122,13 @@ mod tests {
         );
         m.normalize(&buckets);
         assert_eq!(m.args.len(), 2);
-        assert_eq!(m.args[&0].weight_set, vec![vec![1, 2, 0]]);
-        assert_eq!(m.args[&2].weight_set, vec![vec![5, 6]]);
+        // Ceph pads the first to [1, 2, 0] and cuts the second to [5, 6]:
+        // the weights read are the same.
+        let a = &m.args[&0];
+        let read: Vec<Option<u32>> = (0..3).map(|i| a.weight(0, i)).collect();
+        assert_eq!(read, vec![Some(1), Some(2), Some(0)]);
+        assert_eq!(m.args[&2].weight(5, 1), Some(6));
+        assert_eq!(ChooseArg::default().weight(0, 0), None);
         assert_eq!(m.for_bucket(-3).map(|a| a.weight_set.len()), Some(1));
         assert!(m.for_bucket(0).is_none());
     }

@@ -645,6 +645,56 @@ mod tests {
         assert_eq!(m.get(&5).map(String::as_str), Some("ab"));
     }
 
+    /// A straw2 bucket of `items` items and a choose_args entry for it with
+    /// `positions` empty weight sets (4 bytes each on the wire), as the
+    /// bytes of a whole map.
+    fn empty_weight_sets(items: usize, positions: usize) -> Vec<u8> {
+        let mut m = sample();
+        if let Some(Some(host)) = m.buckets.get_mut(1) {
+            host.items = (0..items as i32).collect();
+            host.kind = BucketKind::Straw2 {
+                item_weights: vec![0x10000; items],
+            };
+        }
+        if let Some(cam) = m.choose_args.get_mut(&-1) {
+            cam.args.insert(
+                1,
+                ChooseArg {
+                    weight_set: vec![Vec::new(); positions],
+                    ids: Vec::new(),
+                },
+            );
+        }
+        m.to_bytes(0).to_vec()
+    }
+
+    #[test]
+    fn empty_weight_sets_cost_no_more_memory_than_their_bytes() {
+        // Before: each empty set was resized to the bucket's size, 4096
+        // positions x 4096 items = 64 MiB from 48 KiB; 64 Ki x 64 Ki would
+        // be 16 GiB from 768 KiB.
+        let bytes = empty_weight_sets(4096, 4096);
+        let m = CrushMap::decode_exact(&bytes).unwrap();
+        let weights: usize = m
+            .choose_args
+            .values()
+            .flat_map(|cam| cam.args.values())
+            .flat_map(|a| a.weight_set.iter())
+            .map(Vec::len)
+            .sum();
+        assert!(
+            weights * 4 <= bytes.len(),
+            "{weights} weights held from {} bytes",
+            bytes.len()
+        );
+        // The entry is kept, and its missing weights read as 0 (Ceph pads
+        // them with zeros): the mapper sees the same map.
+        let arg = m.choose_args[&-1].for_bucket(-2).unwrap();
+        assert_eq!(arg.weight_set.len(), 4096);
+        assert_eq!(arg.weight(4095, 7), Some(0));
+        assert_eq!(arg.weight(9999, 4095), Some(0));
+    }
+
     #[test]
     fn choose_args_ids_must_match_bucket_size() {
         let mut m = sample();
