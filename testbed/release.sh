@@ -103,8 +103,12 @@ apt_in_root() {
 build_root() {
     [ -n "$ROOT" ] || return 0
     [ -f "$ROOT/$ROOT_STAMP" ] && return 0
-    local start=$SECONDS logdir=$ROOTS/$CEPH_RELEASE.log
+    local start=$SECONDS logfile=$ROOTS/$CEPH_RELEASE.log
     mkdir -p "$ROOTS"
+    # One builder at a time; a second one waits, then finds the stamp.
+    exec 9>"$ROOTS/.$CEPH_RELEASE.lock"
+    flock 9
+    [ -f "$ROOT/$ROOT_STAMP" ] && return 0
     command -v debootstrap >/dev/null || {
         log "installing debootstrap"
         apt-get install -y -qq --no-install-recommends debootstrap >/dev/null ||
@@ -114,9 +118,9 @@ build_root() {
     if [ ! -f "$ROOT/.rbd-native-debootstrap" ]; then
         safe_rm "$ROOT"
         log "$CEPH_RELEASE: debootstrap --variant=minbase $SUITE $ROOT (about a minute)"
-        debootstrap --variant=minbase "$SUITE" "$ROOT" "$MIRROR" >"$logdir" 2>&1 || {
+        debootstrap --variant=minbase "$SUITE" "$ROOT" "$MIRROR" >"$logfile" 2>&1 || {
             umount_root
-            fail debootstrap "$logdir" "debootstrap $SUITE failed"
+            fail debootstrap "$logfile" "debootstrap $SUITE failed"
         }
         # debootstrap mounts /proc and /sys itself and may leave them.
         umount_root
@@ -128,13 +132,13 @@ build_root() {
     chmod 755 "$ROOT/usr/sbin/policy-rc.d"
     echo 'Acquire::Check-Valid-Until "false";' >"$ROOT/etc/apt/apt.conf.d/99rbd-native-no-valid-until"
     log "$CEPH_RELEASE: apt-get install $ROOT_PACKAGES (1-2 minutes)"
-    apt_in_root update >>"$logdir" 2>&1 || fail "apt-get update ($SUITE)" "$logdir" "failed"
-    if ! apt_in_root install --no-install-recommends $ROOT_PACKAGES >>"$logdir" 2>&1; then
+    apt_in_root update >>"$logfile" 2>&1 || fail "apt-get update ($SUITE)" "$logfile" "failed"
+    if ! apt_in_root install --no-install-recommends $ROOT_PACKAGES >>"$logfile" 2>&1; then
         # Some postinsts expect systemd; the binaries do not need them.
         log "$CEPH_RELEASE: apt-get install reported failures (postinsts without systemd); checking the tools"
-        in_root dpkg --configure -a >>"$logdir" 2>&1 || true
+        in_root dpkg --configure -a >>"$logfile" 2>&1 || true
     fi
-    check_root >>"$logdir" 2>&1 || fail "$CEPH_RELEASE root" "$logdir" "the release's tools do not run"
+    check_root >>"$logfile" 2>&1 || fail "$CEPH_RELEASE root" "$logfile" "the release's tools do not run"
     in_root ceph --version >"$ROOT/.rbd-native-version"
     touch "$ROOT/$ROOT_STAMP"
     log "$CEPH_RELEASE: root ready in $((SECONDS - start)) s: $(cat "$ROOT/.rbd-native-version")"
