@@ -36,19 +36,29 @@ impl Layout {
         }
     }
 
-    /// Whether the numbers make a usable layout (librbd's rules: the stripe
-    /// unit divides the object size, the count is at least 1).
+    /// Whether the numbers make a usable layout: librbd's rules (the
+    /// stripe unit divides the object size, the count is at least 1), and
+    /// the bytes of an object set (`object_size * stripe_count`) fit in 64
+    /// bits, so that no computation of the striper overflows.
     pub fn is_valid(&self) -> bool {
         self.object_size > 0
             && self.stripe_unit > 0
             && self.stripe_count > 0
             && self.stripe_unit <= self.object_size
             && self.object_size % self.stripe_unit == 0
+            && self.set_bytes().is_some()
+    }
+
+    /// The bytes of one object set (`stripe_count` objects), if that fits
+    /// in 64 bits.
+    pub fn set_bytes(&self) -> Option<u64> {
+        self.object_size.checked_mul(self.stripe_count)
     }
 
     /// Where object `object_no`'s bytes lie in the image: one piece per
     /// stripe unit, in object order (the striper's reverse mapping). An
-    /// invalid layout gives no pieces.
+    /// invalid layout gives no pieces, and pieces past the 2^64-byte
+    /// address space are left out.
     pub fn object_image_extents(&self, object_no: u64) -> Vec<ObjectExtent> {
         if !self.is_valid() {
             return Vec::new();
@@ -58,8 +68,17 @@ impl Layout {
         let pos = object_no % self.stripe_count;
         let mut out: Vec<ObjectExtent> = Vec::new();
         for k in 0..per_object {
-            let block = (set * per_object + k) * self.stripe_count + pos;
-            let image_offset = block * self.stripe_unit;
+            // Image offsets grow with k: the first that does not fit ends it.
+            let Some(image_offset) = set
+                .checked_mul(per_object)
+                .and_then(|b| b.checked_add(k))
+                .and_then(|b| b.checked_mul(self.stripe_count))
+                .and_then(|b| b.checked_add(pos))
+                .and_then(|b| b.checked_mul(self.stripe_unit))
+                .filter(|o| o.checked_add(self.stripe_unit).is_some())
+            else {
+                break;
+            };
             let offset = k * self.stripe_unit;
             match out.last_mut() {
                 Some(last)
@@ -125,7 +144,9 @@ impl Layout {
         if !self.is_valid() || size == 0 {
             return 0;
         }
-        let set_bytes = self.object_size * self.stripe_count;
+        let Some(set_bytes) = self.set_bytes() else {
+            return 0;
+        };
         let full_sets = size / set_bytes;
         let rest = size % set_bytes;
         let mut n = full_sets * self.stripe_count;
@@ -210,6 +231,42 @@ mod tests {
         };
         assert!(l.extents(0, 10).is_empty());
         assert_eq!(l.object_count(10), 0);
+    }
+
+    #[test]
+    fn a_layout_whose_set_size_wraps_is_invalid_and_panics_nowhere() {
+        // 2^22 * 2^42 = 2^64: the bytes of an object set wrap to 0.
+        let l = Layout {
+            object_size: 1 << 22,
+            stripe_unit: 1 << 22,
+            stripe_count: 1 << 42,
+        };
+        let r = std::panic::catch_unwind(|| {
+            (
+                l.is_valid(),
+                l.object_count(1 << 40),
+                l.extents(0, 10).len(),
+                l.object_image_extents(5).len(),
+            )
+        });
+        assert_eq!(r.ok(), Some((false, 0, 0, 0)));
+    }
+
+    #[test]
+    fn huge_object_numbers_map_back_to_nothing_past_the_end() {
+        let l = Layout {
+            object_size: 1 << 20,
+            stripe_unit: 64 << 10,
+            stripe_count: 8,
+        };
+        for n in [u64::MAX, u64::MAX / 8, 1 << 50] {
+            let r = std::panic::catch_unwind(|| l.object_image_extents(n));
+            let pieces = r.unwrap_or_else(|_| panic!("object {n} panicked"));
+            // What is returned lies in the 2^64-byte address space.
+            for p in pieces {
+                assert!(p.image_offset.checked_add(p.length).is_some(), "{n}: {p:?}");
+            }
+        }
     }
 
     #[test]

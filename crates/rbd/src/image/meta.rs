@@ -12,7 +12,7 @@ use crate::cls::rbd::{
     GetProtectionStatus, GetSize, GetSnapContext, GetStripeUnitCount, OpFeaturesGet, ParentGet,
     ParentOverlapGet, SnapshotGet,
 };
-use crate::cls::types::{ParentImageSpec, SnapContext, SnapshotNamespace};
+use crate::cls::types::{ParentImageSpec, SnapContext, SnapshotNamespace, StripeInfo};
 use crate::cls::ClsMethod;
 use crate::features;
 use crate::names::{header_object, id_object, NOSNAP};
@@ -188,17 +188,7 @@ impl ImageMeta {
         let flags = output::<GetFlags>(&r, 9)?.unwrap_or(0);
         let create_timestamp = output::<GetCreateTimestamp>(&r, 10)?.unwrap_or_default();
 
-        let mut layout = Layout::simple(size.order);
-        if let Some(s) = stripe.filter(|s| s.stripe_unit > 0 && s.stripe_count > 0) {
-            layout.stripe_unit = s.stripe_unit;
-            layout.stripe_count = s.stripe_count;
-        }
-        if !layout.is_valid() {
-            return Err(Error::Unsupported(format!(
-                "image {id} has an unusable layout: objects of {} bytes, stripe unit {}, count {}",
-                layout.object_size, layout.stripe_unit, layout.stripe_count
-            )));
-        }
+        let layout = image_layout(id, size.order, stripe)?;
 
         let snaps = load_snaps(io, &header, &snapc).await?;
         let mut meta = ImageMeta {
@@ -241,6 +231,30 @@ impl ImageMeta {
     }
 }
 
+/// The layout of image `id` from its header's order and striping (none,
+/// or zeros: one object after the other, as librbd does). A layout the
+/// striper cannot compute with (see [`Layout::is_valid`]) is an error here,
+/// at open.
+fn image_layout(id: &str, order: u8, stripe: Option<StripeInfo>) -> Result<Layout> {
+    if order > 63 {
+        return Err(Error::Unsupported(format!(
+            "image {id} has an unusable layout: objects of 2^{order} bytes"
+        )));
+    }
+    let mut layout = Layout::simple(order);
+    if let Some(s) = stripe.filter(|s| s.stripe_unit > 0 && s.stripe_count > 0) {
+        layout.stripe_unit = s.stripe_unit;
+        layout.stripe_count = s.stripe_count;
+    }
+    if !layout.is_valid() {
+        return Err(Error::Unsupported(format!(
+            "image {id} has an unusable layout: objects of {} bytes, stripe unit {}, count {}",
+            layout.object_size, layout.stripe_unit, layout.stripe_count
+        )));
+    }
+    Ok(layout)
+}
+
 /// Reads every snapshot's record and protection status in one op.
 async fn load_snaps(io: &IoCtx, header: &str, snapc: &SnapContext) -> Result<Vec<SnapInfo>> {
     if snapc.snaps.is_empty() {
@@ -274,4 +288,44 @@ async fn load_snaps(io: &IoCtx, header: &str, snapc: &SnapContext) -> Result<Vec
     }
     snaps.sort_by_key(|s| s.id);
     Ok(snaps)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn striped(unit: u64, count: u64) -> Option<StripeInfo> {
+        Some(StripeInfo {
+            stripe_unit: unit,
+            stripe_count: count,
+        })
+    }
+
+    #[test]
+    fn a_header_whose_layout_overflows_is_refused_at_open() {
+        // 4 MiB objects x 2^42 objects a stripe: 2^64 bytes a set, which
+        // wraps to 0 (and object_count divided by it).
+        for (order, stripe) in [
+            (22, striped(1 << 22, 1 << 42)),
+            (22, striped(1 << 16, u64::MAX)),
+            (63, striped(1 << 63, 2)),
+            (64, None),
+            (200, None),
+        ] {
+            let r = std::panic::catch_unwind(|| image_layout("abc", order, stripe));
+            let text = match r {
+                Ok(Err(e)) => e.to_string(),
+                Ok(Ok(l)) => format!("accepted {l:?}"),
+                Err(_) => "panicked".to_string(),
+            };
+            assert!(
+                text.contains("image abc") && text.contains("layout"),
+                "order {order} {stripe:?}: {text}"
+            );
+        }
+        let ok = image_layout("abc", 22, striped(1 << 16, 16)).map(|l| l.object_count(1 << 30));
+        assert_eq!(ok.ok(), Some(256));
+        let plain = image_layout("abc", 22, striped(0, 0)).ok();
+        assert_eq!(plain, Some(Layout::simple(22)));
+    }
 }
