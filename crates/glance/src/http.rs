@@ -49,6 +49,7 @@ pub fn build_client(config: &CloudConfig) -> Result<Client> {
     let base = || {
         Client::builder()
             .connect_timeout(CONNECT_TIMEOUT)
+            .redirect(redirect_policy())
             .user_agent(concat!(
                 "rbd-native-glance-client/",
                 env!("CARGO_PKG_VERSION")
@@ -97,6 +98,39 @@ pub fn build_client(config: &CloudConfig) -> Result<Client> {
     }
 }
 
+/// The most redirects followed for one request.
+const MAX_REDIRECTS: usize = 5;
+
+/// Follows a redirect only to the origin (scheme, host and port) of the
+/// request first sent, so that the token headers (`X-Auth-Token`,
+/// `X-Service-Token`) and a Keystone password body go nowhere else, and
+/// never from https down to http. reqwest's default follows 10 redirects
+/// anywhere and strips only the standard `Authorization` and `Cookie`
+/// headers. A redirect not followed comes back as the 3xx response, which
+/// [`send`] reports as an error naming where it pointed.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let same = attempt
+            .previous()
+            .first()
+            .is_some_and(|first| same_origin(first, attempt.url()));
+        if !same {
+            attempt.stop()
+        } else if attempt.previous().len() > MAX_REDIRECTS {
+            attempt.error(format!("more than {MAX_REDIRECTS} redirects"))
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
+/// Whether `a` and `b` have the same scheme, host and port.
+fn same_origin(a: &reqwest::Url, b: &reqwest::Url) -> bool {
+    a.scheme() == b.scheme()
+        && a.host_str() == b.host_str()
+        && a.port_or_known_default() == b.port_or_known_default()
+}
+
 fn error_chain(err: &dyn std::error::Error) -> String {
     let mut message = err.to_string();
     let mut source = err.source();
@@ -130,9 +164,28 @@ pub async fn send(client: &Client, request: RequestBuilder) -> Result<Response> 
     }
 }
 
-/// The [`Error::Http`] for an error `response` to `method url`.
+/// The [`Error::Http`] for an error `response` to `method url`; a
+/// redirect the client did not follow (see [`redirect_policy`]) says where
+/// it pointed.
 pub async fn http_error(method: &reqwest::Method, url: &str, response: Response) -> Error {
     let status = response.status().as_u16();
+    if response.status().is_redirection() {
+        let to = response
+            .headers()
+            .get(reqwest::header::LOCATION)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default();
+        return Error::Http {
+            method: method.to_string(),
+            url: url.to_string(),
+            status,
+            message: format!(
+                "redirected to {to:?}, not followed: this client sends its credentials only \
+                 to the scheme, host and port it was given (check the endpoint URL in the \
+                 configuration or the Keystone catalog)"
+            ),
+        };
+    }
     let body = read_limited(response, MAX_ERROR_BODY).await;
     Error::Http {
         method: method.to_string(),
@@ -175,4 +228,40 @@ pub async fn json<T: serde::de::DeserializeOwned>(
             crate::error::extract_message(200, &String::from_utf8_lossy(&bytes))
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(s: &str) -> reqwest::Url {
+        reqwest::Url::parse(s).unwrap_or_else(|e| panic!("{s}: {e}"))
+    }
+
+    #[test]
+    fn origins_differ_by_scheme_host_or_port() {
+        let g = url("https://glance.example:9292/v2/images");
+        assert!(same_origin(&g, &url("https://glance.example:9292/other?x")));
+        assert!(!same_origin(
+            &g,
+            &url("http://glance.example:9292/v2/images")
+        ));
+        assert!(!same_origin(
+            &g,
+            &url("https://evil.example:9292/v2/images")
+        ));
+        assert!(!same_origin(
+            &g,
+            &url("https://glance.example:9293/v2/images")
+        ));
+        // A port written out or left to the scheme's default is the same.
+        assert!(same_origin(
+            &url("https://k.example/v3"),
+            &url("https://k.example:443/v3/auth")
+        ));
+        assert!(!same_origin(
+            &url("https://k.example/v3"),
+            &url("http://k.example:443/v3")
+        ));
+    }
 }

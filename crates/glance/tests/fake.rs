@@ -803,3 +803,111 @@ async fn bad_cacert_file_is_a_clear_error() {
     );
     let _ = std::fs::remove_file(file);
 }
+
+/// A server anywhere a redirect may point: records what it gets and
+/// answers as a Glance or a Keystone would, so that a client that follows
+/// the redirect succeeds.
+async fn redirect_target() -> FakeServer {
+    FakeServer::start(
+        None,
+        Arc::new(|req: &Recorded, _base: &str| {
+            if req.path == "/v3/auth/tokens" {
+                let mut r = Reply::json(201, json!({"token": {"catalog": []}}));
+                r.headers.push(("X-Subject-Token".into(), "stolen".into()));
+                r
+            } else {
+                Reply::json(200, json!({"stores": []}))
+            }
+        }),
+    )
+    .await
+}
+
+fn redirect(status: u16, to: &str) -> Reply {
+    Reply {
+        status,
+        headers: vec![("Location".into(), to.to_string())],
+        body: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn a_glance_redirect_to_another_address_never_carries_the_token() {
+    let other = redirect_target().await;
+    let to = format!("{}/v2/info/stores/detail", other.base);
+    for status in [301, 302, 303, 307, 308] {
+        let to = to.clone();
+        let server = FakeServer::start(
+            None,
+            cloud_handler(3600, &[], move |req| {
+                if req.path == "/v2/info/stores/detail" {
+                    redirect(status, &to)
+                } else {
+                    Reply::html(404, "The resource could not be found.")
+                }
+            }),
+        )
+        .await;
+        let keystone = Arc::new(Keystone::new(config(&server.base)).unwrap());
+        let glance = Glance::connect(keystone).await.unwrap();
+        let result = glance.stores_detail().await;
+        let seen: Vec<Option<String>> = other
+            .requests()
+            .iter()
+            .map(|r| r.header("X-Auth-Token").map(str::to_string))
+            .collect();
+        assert!(seen.is_empty(), "{status}: the other address got {seen:?}");
+        let err = result.expect_err("a redirect to another address is an error");
+        assert_eq!(err.status(), Some(status), "{err}");
+        assert!(err.to_string().contains(&other.base), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn a_keystone_redirect_to_another_address_never_carries_the_password() {
+    let other = redirect_target().await;
+    let to = format!("{}/v3/auth/tokens", other.base);
+    let server = FakeServer::start(
+        None,
+        Arc::new(move |req: &Recorded, _base: &str| {
+            if req.path == "/v3/auth/tokens" {
+                redirect(307, &to)
+            } else {
+                Reply::html(404, "The resource could not be found.")
+            }
+        }),
+    )
+    .await;
+    let result = Keystone::new(config(&server.base)).unwrap().token().await;
+    let bodies: Vec<String> = other
+        .requests()
+        .iter()
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    assert!(bodies.is_empty(), "the other address got {bodies:?}");
+    let err = result.expect_err("a redirect to another address is an error");
+    assert_eq!(err.status(), Some(307), "{err}");
+}
+
+#[tokio::test]
+async fn a_redirect_within_the_same_server_is_followed() {
+    let server = FakeServer::start(
+        None,
+        cloud_handler(3600, &[], |req| match req.path.as_str() {
+            "/v2/info/stores/detail" => redirect(302, "/v2/info/stores/moved"),
+            "/v2/info/stores/moved" => Reply::json(200, json!({"stores": []})),
+            _ => Reply::html(404, "The resource could not be found."),
+        }),
+    )
+    .await;
+    let keystone = Arc::new(Keystone::new(config(&server.base)).unwrap());
+    let glance = Glance::connect(keystone).await.unwrap();
+    let stores = glance.stores_detail().await.expect("same-origin redirect");
+    assert!(stores.is_empty());
+    let moved = server.requests();
+    let moved = moved
+        .iter()
+        .find(|r| r.path == "/v2/info/stores/moved")
+        .unwrap();
+    assert!(moved.header("X-Auth-Token").is_some());
+}
