@@ -376,18 +376,20 @@ struct NameOnly {
 fn token_from_body(value: String, info: TokenInfo, now: Instant, wall: SystemTime) -> Token {
     let expires = info.expires_at.as_deref().and_then(parse_timestamp);
     let issued = info.issued_at.as_deref().and_then(parse_timestamp);
+    // A span too long for a Duration or an Instant (an expiry far in the
+    // future) is no deadline: the token never needs a refresh.
+    let span = |secs: f64| Duration::try_from_secs_f64(secs.max(0.0)).ok();
     let (deadline, lifetime) = match (expires, issued) {
         (Some(e), Some(i)) => {
-            let lifetime = Duration::from_secs_f64((e - i).max(0.0));
-            (Some(now + lifetime), Some(lifetime))
+            let lifetime = span(e - i);
+            (lifetime.and_then(|l| now.checked_add(l)), lifetime)
         }
         (Some(e), None) => {
             let now_secs = wall
                 .duration_since(UNIX_EPOCH)
                 .map(|d| d.as_secs_f64())
                 .unwrap_or(0.0);
-            let left = Duration::from_secs_f64((e - now_secs).max(0.0));
-            (Some(now + left), None)
+            (span(e - now_secs).and_then(|l| now.checked_add(l)), None)
         }
         _ => (None, None),
     };
@@ -424,7 +426,8 @@ pub fn parse_timestamp(s: &str) -> Option<f64> {
     let year: i64 = d.next()?.parse().ok()?;
     let month: i64 = d.next()?.parse().ok()?;
     let day: i64 = d.next()?.parse().ok()?;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+    // RFC 3339 years have four digits: no arithmetic below can overflow.
+    if !(0..=9999).contains(&year) || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
         return None;
     }
     // Split off the zone: `Z`, `+hh:mm`, `-hh:mm` or nothing (UTC).
@@ -436,6 +439,9 @@ pub fn parse_timestamp(s: &str) -> Option<f64> {
         let z = &z[1..];
         let (h, m) = z.split_once(':').unwrap_or((z, "0"));
         let (h, m): (i64, i64) = (h.parse().ok()?, m.parse().ok()?);
+        if !(0..=23).contains(&h) || !(0..=59).contains(&m) {
+            return None;
+        }
         (c, sign * (h * 3600 + m * 60))
     } else {
         (time, 0)
@@ -747,6 +753,34 @@ mod tests {
         // Without expiry, never.
         let info: TokenInfo = serde_json::from_value(json!({})).unwrap();
         assert!(!token_from_body("v".into(), info, now, SystemTime::now()).needs_refresh());
+    }
+
+    #[test]
+    fn an_expiry_far_in_the_future_panics_nowhere() {
+        let now = Instant::now();
+        for (expires, issued) in [
+            ("9999999999-01-01T00:00:00Z", Some("2026-01-01T00:00:00Z")),
+            ("9999999999-01-01T00:00:00Z", None),
+            (
+                "9223372036854775807-12-31T23:59:59Z",
+                Some("2026-01-01T00:00:00Z"),
+            ),
+            ("2026-01-01T00:00:00+9223372036854775807:00", None),
+            ("2026-01-01T00:00:1e300Z", None),
+            (
+                "9999-12-31T23:59:59Z",
+                Some("-9223372036854775807-01-01T00:00:00Z"),
+            ),
+        ] {
+            let info: TokenInfo =
+                serde_json::from_value(json!({"expires_at": expires, "issued_at": issued}))
+                    .unwrap();
+            let r = std::panic::catch_unwind(|| {
+                let t = token_from_body("v".into(), info, now, SystemTime::now());
+                t.needs_refresh()
+            });
+            assert_eq!(r.ok(), Some(false), "{expires} / {issued:?}");
+        }
     }
 
     #[test]
