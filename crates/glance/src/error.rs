@@ -241,18 +241,27 @@ fn strip_tags(html: &str) -> String {
     let lower = html.to_ascii_lowercase();
     let mut i = 0;
     let bytes = html.as_bytes();
+    // Elements whose text is not message, and whether a search for their
+    // close tag already failed: none lies further on either, so it is not
+    // searched again (each search either fails once or is skipped past:
+    // linear in the body, not quadratic).
+    let mut skip = [
+        ("<head", "</head>", true),
+        ("<script", "</script>", true),
+        ("<style", "</style>", true),
+    ];
     while i < bytes.len() {
         if bytes[i] == b'<' {
-            // Skip whole elements whose text is not message.
             let mut skipped = false;
-            for name in ["head", "script", "style"] {
-                let open = format!("<{name}");
-                if lower[i..].starts_with(&open) {
-                    let close = format!("</{name}>");
-                    if let Some(end) = lower[i..].find(&close) {
-                        i += end + close.len();
-                        skipped = true;
-                        break;
+            for (open, close, may_close) in skip.iter_mut() {
+                if *may_close && lower[i..].starts_with(*open) {
+                    match lower[i..].find(*close) {
+                        Some(end) => {
+                            i += end + close.len();
+                            skipped = true;
+                            break;
+                        }
+                        None => *may_close = false,
                     }
                 }
             }
@@ -315,6 +324,23 @@ fn truncate(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stripping_tags_is_linear_in_the_body() {
+        // Each `<head` without a close tag made strip_tags search the rest
+        // of the body again: quadratic (minutes for 1 MiB).
+        for unit in ["<head>", "<script x>", "<style>", "<b>"] {
+            let body = unit.repeat((1 << 20) / unit.len());
+            let started = std::time::Instant::now();
+            let m = extract_message(502, &body);
+            let took = started.elapsed();
+            assert!(
+                took < std::time::Duration::from_secs(5),
+                "{unit:?}: {took:?}"
+            );
+            assert!(m.chars().count() <= MAX_MESSAGE_CHARS + 3);
+        }
+    }
 
     #[test]
     fn keystone_json_error() {

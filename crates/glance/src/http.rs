@@ -210,23 +210,46 @@ async fn read_limited(response: Response, limit: usize) -> String {
     String::from_utf8_lossy(&body).into_owned()
 }
 
-/// Reads a JSON body of a successful response to `method url`.
+/// The most of a successful response's JSON body read: far more than
+/// any Keystone catalog or page of Glance's API holds.
+pub const MAX_JSON_BODY: usize = 16 << 20;
+
+/// Reads a JSON body of a successful response to `method url`, at most
+/// [`MAX_JSON_BODY`] bytes; a longer body is an
+/// [`Error::InvalidResponse`].
 pub async fn json<T: serde::de::DeserializeOwned>(
     method: &reqwest::Method,
     url: &str,
     response: Response,
 ) -> Result<T> {
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| Error::connect(method, url, &e))?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::InvalidResponse {
+    let invalid = |message: String| Error::InvalidResponse {
         method: method.to_string(),
         url: url.to_string(),
-        message: format!(
+        message,
+    };
+    let too_long = || invalid(format!("a body larger than {MAX_JSON_BODY} bytes"));
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_JSON_BODY as u64)
+    {
+        return Err(too_long());
+    }
+    let mut bytes = Vec::new();
+    let mut stream = response.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| Error::connect(method, url, &e))?;
+        if chunk.len() > MAX_JSON_BODY.saturating_sub(bytes.len()) {
+            return Err(too_long());
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    serde_json::from_slice(&bytes).map_err(|e| {
+        // The message is taken from the body's start only.
+        let head = &bytes[..bytes.len().min(MAX_ERROR_BODY)];
+        invalid(format!(
             "{e}; body: {}",
-            crate::error::extract_message(200, &String::from_utf8_lossy(&bytes))
-        ),
+            crate::error::extract_message(200, &String::from_utf8_lossy(head))
+        ))
     })
 }
 

@@ -911,3 +911,24 @@ async fn a_redirect_within_the_same_server_is_followed() {
         .unwrap();
     assert!(moved.header("X-Auth-Token").is_some());
 }
+
+#[tokio::test]
+async fn a_success_body_past_the_cap_is_refused() {
+    // Valid JSON, 40 MiB: read whole, it would be accepted.
+    let server = FakeServer::start(
+        None,
+        cloud_handler(3600, &[], |req| {
+            if req.path == "/v2/info/stores/detail" {
+                Reply::json(200, json!({"stores": [], "pad": "x".repeat(40 << 20)}))
+            } else {
+                Reply::html(404, "The resource could not be found.")
+            }
+        }),
+    )
+    .await;
+    let keystone = Arc::new(Keystone::new(config(&server.base)).unwrap());
+    let glance = Glance::connect(keystone).await.unwrap();
+    let err = glance.stores_detail().await.expect_err("a 40 MiB body");
+    assert!(matches!(err, Error::InvalidResponse { .. }), "{err}");
+    assert!(err.to_string().contains("larger than"), "{err}");
+}
