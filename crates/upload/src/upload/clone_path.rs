@@ -215,6 +215,8 @@ pub(super) async fn cleanup(
     volume_pool: &str,
     image_id: &str,
 ) -> Result<Vec<String>, Error> {
+    // Only a UUID: the names removed below are made from it.
+    let image_id = &super::naming::image_id(image_id).map_err(Error::Input)?;
     let mut removed = Vec::new();
     let active = match c.glance.show_image(image_id).await {
         Ok(img) if img.status == "active" => true,

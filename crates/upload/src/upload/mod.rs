@@ -98,7 +98,7 @@ pub struct UploadArgs {
     #[arg(long = "os-cloud")]
     pub os_cloud: Option<String>,
     /// Remove what an interrupted upload of IMAGE_ID left behind.
-    #[arg(long = "cleanup", value_name = "IMAGE_ID")]
+    #[arg(long = "cleanup", value_name = "IMAGE_ID", value_parser = naming::image_id)]
     pub cleanup: Option<String>,
     /// Seconds to wait for the image to become active.
     #[arg(long = "timeout", default_value_t = 600)]
@@ -545,4 +545,48 @@ pub async fn check(global: &GlobalArgs, a: &CheckArgs) -> Result<i32, Error> {
         }
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Action, Cli};
+
+    fn cleanup_arg(id: &str) -> Result<Option<String>, String> {
+        Cli::try_parse_from(["rbd-native", "upload", "--cleanup", id])
+            .map(|c| match c.command {
+                Action::Upload(a) => a.cleanup,
+                _ => None,
+            })
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn cleanup_takes_a_uuid_only() {
+        for bad in [
+            "",
+            "x",
+            "../../etc",
+            "volume-6f1c1c4e-4a8b-4d0e-9c47-1f7f6f0e0b3a",
+            "6f1c1c4e-4a8b-4d0e-9c47-1f7f6f0e0b3",
+            "6f1c1c4e-4a8b-4d0e-9c47-1f7f6f0e0b3ab",
+            "6f1c1c4e4a8b4d0e9c471f7f6f0e0b3a",
+            "6f1c1c4e-4a8b-4d0e-9c47-1f7f6f0e0b3g",
+            " 6f1c1c4e-4a8b-4d0e-9c47-1f7f6f0e0b3",
+            "6f1c1c4e-4a8b-4d0e-9c47+1f7f6f0e0b3a",
+        ] {
+            let r = cleanup_arg(bad);
+            assert!(
+                r.as_ref().is_err_and(|e| e.contains("UUID")),
+                "{bad:?}: {r:?}"
+            );
+        }
+        // Glance writes its ids in lower case: what is removed is named so.
+        let r = cleanup_arg("6F1C1C4E-4A8B-4D0E-9C47-1F7F6F0E0B3A");
+        assert_eq!(
+            r.ok().flatten().as_deref(),
+            Some("6f1c1c4e-4a8b-4d0e-9c47-1f7f6f0e0b3a")
+        );
+    }
 }

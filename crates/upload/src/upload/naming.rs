@@ -28,6 +28,24 @@ pub fn location_url(fsid: &str, pool: &str, image: &str) -> String {
     format!("rbd://{fsid}/{pool}/{image}/{GLANCE_SNAP}")
 }
 
+/// `id` as a Glance image id: a UUID in its 8-4-4-4-12 hex form, in
+/// lower case (as Glance writes it); anything else is refused, so that
+/// nothing named after it can be a name this tool did not make.
+pub fn image_id(id: &str) -> Result<String, String> {
+    let groups: Vec<&str> = id.split('-').collect();
+    let lens: Vec<usize> = groups.iter().map(|g| g.len()).collect();
+    let hex = groups
+        .iter()
+        .all(|g| g.bytes().all(|b| b.is_ascii_hexdigit()));
+    if lens != [8, 4, 4, 4, 12] || !hex {
+        return Err(format!(
+            "{id:?} is not a Glance image id (a UUID such as \
+             6f1c1c4e-4a8b-4d0e-9c47-1f7f6f0e0b3a)"
+        ));
+    }
+    Ok(id.to_ascii_lowercase())
+}
+
 /// The volume name Cinder gives volume `id`.
 pub fn cinder_volume(id: &str) -> String {
     format!("volume-{id}")
@@ -44,5 +62,21 @@ mod tests {
         assert_eq!(image_of_snap("snap"), None);
         assert_eq!(location_url("f", "images", "i"), "rbd://f/images/i/snap");
         assert_eq!(cinder_volume("u"), "volume-u");
+    }
+
+    #[test]
+    fn image_ids_are_uuids() {
+        assert_eq!(
+            image_id("6F1C1C4E-4a8b-4d0e-9c47-1f7f6f0e0b3a").as_deref(),
+            Ok("6f1c1c4e-4a8b-4d0e-9c47-1f7f6f0e0b3a")
+        );
+        for bad in [
+            "",
+            "-",
+            "6f1c1c4e-4a8b-4d0e-9c47-1f7f6f0e0b3a/",
+            "é1c1c4e-4a8b-4d0e-9c47-1f7f6f0e0b3",
+        ] {
+            assert!(image_id(bad).is_err(), "{bad:?}");
+        }
     }
 }

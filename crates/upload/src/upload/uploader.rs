@@ -193,6 +193,7 @@ impl Uploader {
     /// Removes what an interrupted upload of Glance image `image_id` left:
     /// the image when it is not active, its clone, and the snapshots named
     /// after it on the volumes of `volume_pool`. Returns what it removed.
+    /// An `image_id` that is not a UUID is refused ([`Error::Input`]).
     pub async fn cleanup(&self, volume_pool: &str, image_id: &str) -> Result<Vec<String>, Error> {
         clone_path::cleanup(&self.clients, volume_pool, image_id).await
     }
