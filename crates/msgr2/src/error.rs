@@ -185,6 +185,9 @@ pub enum Error {
     /// The server chose a connection mode we did not offer.
     #[error("the server chose connection mode {0}, which we did not offer")]
     UnwantedMode(u32),
+    /// A frame whose values break the protocol.
+    #[error("protocol error: {0}")]
+    Protocol(String),
     /// The peer's AUTH_SIGNATURE does not match what we sent.
     #[error("integrity error: bad auth signature from the peer")]
     BadAuthSignature,

@@ -216,9 +216,10 @@ impl ClientSession {
         self.decoder = FrameDecoder::new();
         self.rx_signed.clear();
         self.tx_signed.clear();
-        self.global_seq += 1;
+        // Values a peer set (SESSION_RETRY*) are below u64::MAX.
+        self.global_seq = self.global_seq.saturating_add(1);
         if self.server_cookie != 0 {
-            self.connect_seq += 1;
+            self.connect_seq = self.connect_seq.saturating_add(1);
         }
         self.start();
     }
@@ -394,8 +395,7 @@ impl ClientSession {
                 self.control(Tag::AuthSignature, &Raw(sig))?;
             }
             (State::AuthSignature, Tag::AuthSignature) => {
-                let want = self.hmac(&self.tx_signed)?;
-                if frame.payload().as_ref() != want.as_slice() {
+                if !self.signature_matches(&self.tx_signed, frame.payload())? {
                     return Err(Error::BadAuthSignature);
                 }
                 self.rx_signed.clear();
@@ -483,12 +483,15 @@ impl ClientSession {
             }
             (State::Reconnect, Tag::SessionRetry) => {
                 let r: U64Frame = Self::decode(&frame, "SESSION_RETRY")?;
-                self.connect_seq = r.value + 1;
+                self.connect_seq = next_seq("SESSION_RETRY connect_seq", r.value)?;
                 self.resend_reconnect()?;
             }
             (State::Reconnect, Tag::SessionRetryGlobal) => {
                 let r: U64Frame = Self::decode(&frame, "SESSION_RETRY_GLOBAL")?;
-                self.global_seq = self.global_seq.max(r.value) + 1;
+                self.global_seq = next_seq(
+                    "SESSION_RETRY_GLOBAL global_seq",
+                    self.global_seq.max(r.value),
+                )?;
                 self.resend_reconnect()?;
             }
             (State::Reconnect, Tag::SessionReset) => {
@@ -616,10 +619,32 @@ impl ClientSession {
         Ok(mac.finalize().into_bytes().to_vec())
     }
 
+    /// Whether `got` is the HMAC-SHA256 of `data` under the session key
+    /// (32 zero bytes without one, as Ceph sends then), compared in
+    /// constant time (`Mac::verify_slice`): how long the check takes
+    /// tells nothing about how much of a forged signature was right.
+    fn signature_matches(&self, data: &[u8], got: &[u8]) -> Result<bool> {
+        if self.keys.session_key.is_empty() {
+            return Ok(got.len() == 32 && got.iter().fold(0u8, |acc, b| acc | b) == 0);
+        }
+        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.keys.session_key)
+            .map_err(|_| Error::Auth("unusable session key".into()))?;
+        mac.update(data);
+        Ok(mac.verify_slice(got).is_ok())
+    }
+
     /// The number of messages sent and not yet acknowledged.
     pub fn unacked_len(&self) -> usize {
         self.unacked.len()
     }
+}
+
+/// The sequence number after `value`, which the peer sent in `what`; none
+/// after `u64::MAX` (Ceph's `+ 1` would wrap to 0).
+fn next_seq(what: &str, value: u64) -> Result<u64> {
+    value
+        .checked_add(1)
+        .ok_or_else(|| Error::Protocol(format!("{what} {value} leaves no next value")))
 }
 
 /// Raw bytes as a control payload (AUTH_SIGNATURE).

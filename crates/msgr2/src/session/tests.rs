@@ -487,3 +487,143 @@ fn a_kept_session_is_resumed_with_session_reconnect() {
         4
     );
 }
+
+#[test]
+fn session_retry_values_at_the_top_of_the_range_are_refused_not_overflowed() {
+    for tag in [Tag::SessionRetry, Tag::SessionRetryGlobal] {
+        let (mut c, _s) = ready_with(0, 77);
+        let (mut s2, rec) = restart_to_ident(&mut c);
+        assert_eq!(rec[0].tag(), Tag::SessionReconnect);
+        let f = s2.frame(tag, &U64Frame { value: u64::MAX });
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.receive(&f)));
+        let text = match r {
+            Ok(Err(e)) => e.to_string(),
+            Ok(Ok(ev)) => format!("accepted: {ev:?}"),
+            Err(_) => "panicked".into(),
+        };
+        assert!(text.contains("protocol error"), "{tag:?}: {text}");
+        // One below the top still works.
+        let (mut c, _s) = ready_with(0, 77);
+        let (mut s2, _rec) = restart_to_ident(&mut c);
+        let f = s2.frame(
+            tag,
+            &U64Frame {
+                value: u64::MAX - 1,
+            },
+        );
+        assert!(c.receive(&f).is_ok(), "{tag:?}");
+        let again = s2.read(&c.take_output()[..]);
+        assert_eq!(again[0].tag(), Tag::SessionReconnect);
+        let rec = SessionReconnect::decode_exact(again[0].payload()).unwrap();
+        assert_eq!(
+            if tag == Tag::SessionRetry {
+                rec.connect_seq
+            } else {
+                rec.global_seq
+            },
+            u64::MAX
+        );
+    }
+}
+
+/// "none" with a session key, to check signatures made with a real key.
+struct KeyedAuth;
+
+impl super::auth::AuthProvider for KeyedAuth {
+    fn method(&self) -> u32 {
+        2
+    }
+    fn initial_payload(&mut self) -> crate::Result<Bytes> {
+        Ok(Bytes::from_static(b"hi"))
+    }
+    fn handle_more(&mut self, _payload: &[u8]) -> crate::Result<Bytes> {
+        Err(Error::Auth("no more".into()))
+    }
+    fn handle_done(
+        &mut self,
+        _global_id: u64,
+        _con_mode: u32,
+        _payload: &[u8],
+    ) -> crate::Result<super::auth::AuthKeys> {
+        Ok(super::auth::AuthKeys {
+            session_key: vec![7u8; 16],
+            connection_secret: Vec::new(),
+        })
+    }
+}
+
+/// The client's answer to the server's AUTH_SIGNATURE `sig` (made by
+/// `sign` from the bytes the client sent before it).
+fn answer_signature(sign: impl Fn(&[u8]) -> Vec<u8>) -> crate::Result<Vec<Event>> {
+    let mut c = ClientSession::new(
+        ClientConfig {
+            peer_type: EntityType::MON,
+            peer_addr: mon_addr(),
+            nonce: 7,
+            modes: vec![CON_MODE_CRC],
+            supported_features: ALL,
+            required_features: 0,
+            global_id: 0,
+        },
+        Box::new(KeyedAuth),
+        42,
+    );
+    let mut s = Server::new();
+    let mut sent = BytesMut::new();
+    c.start();
+    sent.extend_from_slice(&c.take_output());
+    c.receive(&Server::banner())?;
+    let out = c.take_output();
+    sent.extend_from_slice(&out);
+    s.read(&out);
+    let hello = Hello {
+        entity_type: EntityType::MON.0,
+        peer_addr: mon_addr(),
+    };
+    c.receive(&s.frame(Tag::Hello, &hello))?;
+    let out = c.take_output();
+    sent.extend_from_slice(&out);
+    s.read(&out);
+    let done = AuthDone {
+        global_id: 1,
+        con_mode: CON_MODE_CRC,
+        auth_payload: Bytes::new(),
+    };
+    c.receive(&s.frame(Tag::AuthDone, &done))?;
+    s.read(&c.take_output());
+    c.receive(&s.raw(Tag::AuthSignature, Bytes::from(sign(&sent))))
+}
+
+#[test]
+fn auth_signatures_under_a_session_key_must_match_exactly() {
+    use hmac::{KeyInit, Mac};
+    let hmac = |data: &[u8]| {
+        let mut m = <hmac::Hmac<sha2::Sha256> as KeyInit>::new_from_slice(&[7u8; 16]).unwrap();
+        m.update(data);
+        m.finalize().into_bytes().to_vec()
+    };
+    assert!(answer_signature(hmac).is_ok());
+    let forged: [&dyn Fn(Vec<u8>) -> Vec<u8>; 5] = [
+        &|mut s| {
+            s[31] ^= 1;
+            s
+        },
+        &|mut s| {
+            s[0] ^= 0x80;
+            s
+        },
+        &|mut s| {
+            s.pop();
+            s
+        },
+        &|mut s| {
+            s.push(0);
+            s
+        },
+        &|_| Vec::new(),
+    ];
+    for (i, f) in forged.iter().enumerate() {
+        let r = answer_signature(|d| f(hmac(d)));
+        assert!(matches!(r, Err(Error::BadAuthSignature)), "{i}: {r:?}");
+    }
+}
