@@ -4,7 +4,8 @@
 #   release.sh prepare   the release's root (built once), its mounts and
 #                        the wrappers in $BED/bin
 #   release.sh root      build the root only (debootstrap + apt), if needed
-#   release.sh mount     bind the root's mounts (idempotent)
+#   release.sh mount     bind the root's mounts (idempotent; ROOT_EXTRA_BINDS:
+#                        more host folders, e.g. another worktree)
 #   release.sh umount    unmount them (refuses while something uses them)
 #   release.sh clean-bed unmount, then remove the bed ($BED; daemons stopped)
 #   release.sh clean     unmount, then remove the root and its venv
@@ -71,6 +72,16 @@ mount_root() {
     fi
     bind "$TOP" "$ROOT$TOP"
     bind /tmp "$ROOT/tmp"
+    # More host folders at their own paths, for tests run from another
+    # checkout (a git worktree, say) against this bed:
+    # ROOT_EXTRA_BINDS="/work/wt" testbed/release.sh mount.
+    local d
+    for d in ${ROOT_EXTRA_BINDS:-}; do
+        case $d in
+        /*) bind "$d" "$ROOT$d" ;;
+        *) fail "$CEPH_RELEASE root" "" "ROOT_EXTRA_BINDS: '$d' is not an absolute path" ;;
+        esac
+    done
     # The host's name resolution and CA certificates (a proxy's CA the host
     # trusts included), for apt and pip.
     cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
