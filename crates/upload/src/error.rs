@@ -41,7 +41,7 @@ impl Error {
             }
             Error::Rados(R::Config(_)) => Some("pass -c PATH to a ceph.conf, or set CEPH_CONF"),
             Error::Rados(R::ModeMismatch { .. }) => {
-                Some("pass --ms-mode secure (or set ms_mon_client_mode / ms_client_mode in ceph.conf)")
+                Some("pass --ms-mode with a mode the peer accepts (or set ms_mon_client_mode / ms_client_mode in ceph.conf)")
             }
             Error::Glance(e) if e.is_unauthorized() => Some(
                 "check the OpenStack credentials (OS_* variables, --os-cloud and clouds.yaml)",

@@ -58,19 +58,41 @@ fn ok(out: &Output, what: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// Puts the monitors' cipher policy back when dropped, so that a failing
-/// test does not leave the cluster accepting `aes` keys.
+/// The value of `mon_auth_allow_insecure_key` set for the monitors in the
+/// cluster's configuration database, if one is.
+fn insecure_key_setting(bed: &Testbed) -> Option<String> {
+    let dump = bed.ceph_json("CEPH_CONF", &["config", "dump"]);
+    dump.as_array()?.iter().find_map(|e| {
+        (e["section"] == "mon" && e["name"] == "mon_auth_allow_insecure_key")
+            .then(|| e["value"].as_str().unwrap_or_default().to_string())
+    })
+}
+
+/// Puts the monitors' cipher policy and the insecure-key setting back as
+/// they were when dropped, so that a failing test does not leave the
+/// cluster accepting `aes` keys.
 struct PolicyGuard<'a> {
     bed: &'a Testbed,
     allowed: Vec<String>,
+    insecure_key: Option<String>,
 }
 
 impl PolicyGuard<'_> {
     fn restore(&self) -> Result<(), String> {
         let joined = self.allowed.join(",");
+        let setting = match &self.insecure_key {
+            Some(v) => vec![
+                "config",
+                "set",
+                "mon",
+                "mon_auth_allow_insecure_key",
+                v.as_str(),
+            ],
+            None => vec!["config", "rm", "mon", "mon_auth_allow_insecure_key"],
+        };
         for args in [
             &["mon", "set", "auth_allowed_ciphers", joined.as_str()][..],
-            &["config", "rm", "mon", "mon_auth_allow_insecure_key"][..],
+            &setting[..],
         ] {
             let out = run(&mut ceph(self.bed, args));
             if !out.status.success() {
@@ -160,6 +182,7 @@ fn an_aes_key_works_when_allowed_and_is_refused_with_advice_when_not() {
     let guard = PolicyGuard {
         bed: &bed,
         allowed: allowed.clone(),
+        insecure_key: insecure_key_setting(&bed),
     };
     let mut widened = allowed.clone();
     if !widened.iter().any(|c| c == "aes") {

@@ -174,7 +174,9 @@ fn a_cluster_without_cephx_is_served_with_auth_none() {
     ])
     .env_remove("CEPH_ARGS");
     assert_eq!(json_of(&run(&mut cmd), "auth none"), want);
-    // Secure mode needs the keys that cephx gives: refused, at once, saying so.
+    // Secure mode needs the keys that cephx gives: refused, at once, saying
+    // so (Pacific refuses the method in that mode; Tentacle's monitor
+    // answers that it takes crc only).
     let start = Instant::now();
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_rbd-native"));
     cmd.args([
@@ -189,7 +191,10 @@ fn a_cluster_without_cephx_is_served_with_auth_none() {
     let out = run(&mut cmd);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    assert!(err.contains("none") && err.contains("secure"), "{err}");
+    assert!(
+        err.contains("secure") && (err.contains("none") || err.contains("crc only")),
+        "{err}"
+    );
     assert!(start.elapsed() < Duration::from_secs(5), "it retried");
 }
 

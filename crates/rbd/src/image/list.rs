@@ -65,7 +65,9 @@ impl super::Image {
                         )
                     })
                     .count() as u64;
-                return Ok(exists.saturating_mul(layout.object_size).min(self.meta.size));
+                return Ok(exists
+                    .saturating_mul(layout.object_size)
+                    .min(self.meta.size));
             }
         }
         let mut io = self.data_io.clone();
