@@ -82,6 +82,17 @@ mount_root() {
         *) fail "$CEPH_RELEASE root" "" "ROOT_EXTRA_BINDS: '$d' is not an absolute path" ;;
         esac
     done
+    # The Ceph object corpus the tests give the release's crushtool and
+    # osdmaptool (CEPH_OBJECT_CORPUS, set by the Makefile), when it lies
+    # outside the folders bound already.
+    local c=${CEPH_OBJECT_CORPUS:-}
+    if [ -n "$c" ] && [ -d "$c" ]; then
+        c=$(realpath -e "$c")
+        case $c/ in
+        "$(realpath -e "$TOP")"/* | /tmp/*) ;;
+        *) bind "$c" "$ROOT$c" ;;
+        esac
+    fi
     # The host's name resolution and CA certificates (a proxy's CA the host
     # trusts included), for apt and pip.
     cp -L /etc/resolv.conf "$ROOT/etc/resolv.conf" 2>/dev/null || true
