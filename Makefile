@@ -60,6 +60,7 @@ deps:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null || \
 	  { echo "[deps] apt-get install failed"; exit 1; }; \
+	  $$SUDO apt-get clean; \
 	fi
 
 ## root: the release's root (reef, tentacle; built once, about 2 minutes),
@@ -113,7 +114,7 @@ test:
 ## (and left up: `make test` takes it down).
 test-release: testbed
 	@start=$$(date +%s); rc=0; \
-	RBD_NATIVE_TESTBED_ENV=$(call BED_OF,$(CEPH_RELEASE))/env cargo test --workspace || rc=$$?; \
+	CARGO_INCREMENTAL=0 RBD_NATIVE_TESTBED_ENV=$(call BED_OF,$(CEPH_RELEASE))/env cargo test --workspace || rc=$$?; \
 	echo "=== Ceph $(CEPH_RELEASE): cargo test exited $$rc after $$(( $$(date +%s) - start )) s"; \
 	exit $$rc
 

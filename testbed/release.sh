@@ -161,6 +161,10 @@ build_root() {
         in_root dpkg --configure -a >>"$logfile" 2>&1 || true
     fi
     check_root >>"$logfile" 2>&1 || fail "$CEPH_RELEASE root" "$logfile" "the release's tools do not run"
+    # The downloaded packages and lists are not needed once installed (a few
+    # hundred MB a root, which a small CI disk misses).
+    apt_in_root clean >>"$logfile" 2>&1 || true
+    rm -rf "$ROOT/var/lib/apt/lists/"* "$ROOT/usr/share/doc" "$ROOT/usr/share/man" 2>/dev/null || true
     in_root ceph --version >"$ROOT/.rbd-native-version"
     touch "$ROOT/$ROOT_STAMP"
     log "$CEPH_RELEASE: root ready in $((SECONDS - start)) s: $(cat "$ROOT/.rbd-native-version")"

@@ -42,7 +42,7 @@ log "venv: installing $want"
 if [ -n "${PIP_FIND_LINKS:-}" ] && [ ! -d "$ROOT$PIP_FIND_LINKS" ]; then
     unset PIP_FIND_LINKS
 fi
-"${run[@]}" "$VENV/bin/pip" install -q --disable-pip-version-check $PY_PACKAGES ||
+"${run[@]}" "$VENV/bin/pip" install -q --no-cache-dir --disable-pip-version-check $PY_PACKAGES ||
     fail venv "" "pip install into $VENV failed"
 echo "$want" >"$VENV/.installed"
 log "venv: ready in $((SECONDS - start)) s"
