@@ -97,15 +97,22 @@ root-clean: testbed-clean
 	@bash testbed/release.sh clean
 
 ## test: every test, the live-cluster ones included (benchmarks excluded),
-## against each release of CEPH_RELEASES in turn: its bed up, the suite, its
-## bed down (the next release's daemons get the CPU). Every release runs;
-## the exit status fails if any release failed.
+## against each release of CEPH_RELEASES in turn: its bed up, the suite
+## (every test binary, --no-fail-fast), its bed removed (the next release's
+## daemons get the CPU, and the OSDs' block files, which grow to several GB
+## during the suite, give their disk back; KEEP_BEDS=1 only stops it; the
+## roots and venvs stay). Every release runs; the exit status fails if any
+## release failed.
 test:
 	@failed=""; \
 	for r in $(CEPH_RELEASES); do \
 	  echo "=== Ceph $$r: bed up, cargo test --workspace"; \
 	  $(MAKE) --no-print-directory test-release CEPH_RELEASE=$$r || failed="$$failed $$r"; \
-	  $(MAKE) --no-print-directory testbed-down CEPH_RELEASE=$$r >/dev/null 2>&1 || true; \
+	  if [ -n "$(KEEP_BEDS)" ]; then \
+	    $(MAKE) --no-print-directory testbed-down CEPH_RELEASE=$$r >/dev/null 2>&1 || true; \
+	  else \
+	    $(MAKE) --no-print-directory testbed-clean CEPH_RELEASE=$$r >/dev/null 2>&1 || true; \
+	  fi; \
 	done; \
 	if [ -n "$$failed" ]; then echo "=== make test failed on:$$failed"; exit 1; fi; \
 	echo "=== make test passed on: $(CEPH_RELEASES)"
@@ -114,7 +121,7 @@ test:
 ## (and left up: `make test` takes it down).
 test-release: testbed
 	@start=$$(date +%s); rc=0; \
-	CARGO_INCREMENTAL=0 RBD_NATIVE_TESTBED_ENV=$(call BED_OF,$(CEPH_RELEASE))/env cargo test --workspace || rc=$$?; \
+	CARGO_INCREMENTAL=0 RBD_NATIVE_TESTBED_ENV=$(call BED_OF,$(CEPH_RELEASE))/env cargo test --workspace --no-fail-fast || rc=$$?; \
 	echo "=== Ceph $(CEPH_RELEASE): cargo test exited $$rc after $$(( $$(date +%s) - start )) s"; \
 	exit $$rc
 

@@ -200,6 +200,24 @@ enum Oracle {
     Missing,
 }
 
+/// The release number of the `osdmaptool` in use, from its `--version`
+/// ("ceph version 20.2.4 (...) tentacle (stable)"); Pacific when unreadable.
+fn oracle_release() -> u8 {
+    static RELEASE: std::sync::OnceLock<u8> = std::sync::OnceLock::new();
+    *RELEASE.get_or_init(|| {
+        rbd_native_tests::tool("osdmaptool")
+            .arg("--version")
+            .output()
+            .ok()
+            .and_then(|out| {
+                let text = String::from_utf8_lossy(&out.stdout).into_owned();
+                let version = text.split_whitespace().nth(2)?.to_owned();
+                version.split('.').next()?.parse().ok()
+            })
+            .unwrap_or(release::PACIFIC)
+    })
+}
+
 fn osdmaptool_print(path: &Path) -> Oracle {
     match rbd_native_tests::tool("osdmaptool")
         .arg("--print")
@@ -412,11 +430,11 @@ fn compare_with_print(map: &OsdMap, printed: &str) -> Vec<String> {
     expect("fsid", map.fsid.to_string());
     expect("max_osd", map.max_osd.to_string());
     expect("crush_version", map.crush_version.to_string());
-    // Pacific's osdmaptool names releases up to its own and prints
-    // nothing for an unset one.
+    // osdmaptool names releases up to its own, prints "unknown" for a
+    // later one and nothing for an unset one.
     let printed_release = match map.require_osd_release {
         release::UNKNOWN => None,
-        r if r > release::PACIFIC => Some("unknown"),
+        r if r > oracle_release() => Some("unknown"),
         r => Some(release::name(r)),
     };
     if header.get("require_osd_release").copied() != printed_release {
