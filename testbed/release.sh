@@ -70,7 +70,12 @@ mount_root() {
     if ! is_mounted "$ROOT/dev/shm"; then
         mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs "$ROOT/dev/shm"
     fi
-    bind "$TOP" "$ROOT$TOP"
+    # A checkout under /tmp is seen through the /tmp bind (a bind of its own
+    # would lie beneath it, shadowed, and could not be unmounted).
+    case $(realpath -e "$TOP")/ in
+    /tmp/*) ;;
+    *) bind "$TOP" "$ROOT$TOP" ;;
+    esac
     bind /tmp "$ROOT/tmp"
     # More host folders at their own paths, for tests run from another
     # checkout (a git worktree, say) against this bed:
