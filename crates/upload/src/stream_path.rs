@@ -5,7 +5,6 @@
 //! Glance still takes the tail of the data (the removal waits for a
 //! monitor round), and in any case before the upload ends.
 
-use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,17 +14,21 @@ use ceph_rbd::image::Image;
 use futures::stream::{self, StreamExt};
 use tokio::sync::Notify;
 
-use super::naming::stream_snap;
-use super::{Clients, Report};
+use crate::clients::Clients;
 use crate::error::Error;
+use crate::naming::stream_snap;
+use crate::progress::Progress;
+use crate::report::Report;
 
 /// Bytes per read.
 const CHUNK: u64 = 8 << 20;
 /// Reads in flight (memory: at most this many chunks).
 const AHEAD: usize = 4;
+/// How often the progress is reported.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
 /// Streams `volume` into Glance image `image_id`.
-pub(super) async fn run(
+pub(crate) async fn run(
     c: &Clients,
     volume: &Image,
     image_id: &str,
@@ -89,20 +92,25 @@ async fn upload(
     let size = at.size();
     let done = Arc::new(AtomicU64::new(0));
     let all_read = Arc::new(Notify::new());
-    let progress = std::io::stderr().is_terminal().then(|| {
+    let progress = c.progress.clone().map(|report| {
         let done = done.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                let d = done.load(Ordering::Relaxed);
-                let pct = (d * 100).checked_div(size).unwrap_or(100);
-                eprint!("\ruploading: {pct:3}% ({} of {} MiB)", d >> 20, size >> 20);
-                if d >= size {
-                    eprintln!();
-                    return;
+        let task = tokio::spawn({
+            let report = report.clone();
+            async move {
+                loop {
+                    tokio::time::sleep(PROGRESS_EVERY).await;
+                    let d = done.load(Ordering::Relaxed);
+                    report(Progress::Read {
+                        done: d,
+                        total: size,
+                    });
+                    if d >= size {
+                        return;
+                    }
                 }
             }
-        })
+        });
+        (task, report)
     });
     let offsets: Vec<u64> = (0..size.div_ceil(CHUNK)).map(|i| i * CHUNK).collect();
     let counter = done.clone();
@@ -140,10 +148,10 @@ async fn upload(
             (r, Some(rm))
         }
     };
-    if let Some(p) = progress {
-        p.abort();
+    if let Some((task, report)) = progress {
+        task.abort();
         if uploaded.is_err() {
-            eprintln!();
+            report(Progress::Stopped);
         }
     }
     let snap_left = !matches!(removed, Some(Ok(())));

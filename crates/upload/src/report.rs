@@ -73,34 +73,4 @@ impl Report {
     pub fn finish(&mut self, since: Instant) {
         self.seconds = since.elapsed().as_secs_f64();
     }
-
-    /// Prints the report as text or JSON.
-    pub fn print(&self, format: &str) {
-        if format == "json" {
-            println!("{}", serde_json::to_string(self).unwrap_or_default());
-            return;
-        }
-        println!(
-            "image {} from {} by {}",
-            self.image_id, self.volume, self.path
-        );
-        if let Some(r) = &self.reason {
-            println!("not cloned: {r}");
-        }
-        if let Some(e) = &self.clone_error {
-            println!("clone failed, streamed instead: {e}");
-        }
-        println!("{} bytes in {:.3} s", self.bytes, self.seconds);
-        for s in &self.steps {
-            println!("  {:<30} {:>9.3} s", s.name, s.seconds);
-        }
-    }
-
-    /// Prints what is known when the upload fails (JSON only: the error
-    /// itself goes to stderr).
-    pub fn print_error(&self, format: &str) {
-        if format == "json" {
-            println!("{}", serde_json::to_string(self).unwrap_or_default());
-        }
-    }
 }

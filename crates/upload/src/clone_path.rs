@@ -2,17 +2,17 @@
 //! snapshot the volume, protect it (clone format 1), clone it into the
 //! store's pool under the image id, snapshot and protect `snap` on the
 //! clone, register the location with Glance, wait for `active`.
-//! And `--cleanup`: remove what an interrupted run left.
 
 use std::time::{Duration, Instant};
 
 use ceph_rados::{IoCtx, RadosError, SnapIdGrant};
-use ceph_rbd::image::{list_images, remove_image, CloneFormat, CloneOptions, Image};
+use ceph_rbd::image::{remove_image, CloneFormat, CloneOptions, Image};
 use glance_client::NewLocation;
 
-use super::naming::{clone_snap, image_of_snap, location_url, GLANCE_SNAP};
-use super::{Clients, Report};
+use crate::clients::Clients;
 use crate::error::Error;
+use crate::naming::{clone_snap, location_url, GLANCE_SNAP};
+use crate::report::Report;
 
 /// What has been made so far (for the undo).
 #[derive(Debug, Default)]
@@ -26,14 +26,14 @@ struct Made {
 
 /// The two snapshot ids of a clone (the volume's pool's, the store
 /// pool's), as the monitor answered.
-pub(super) type Grants = (
+pub(crate) type Grants = (
     Result<SnapIdGrant, RadosError>,
     Result<SnapIdGrant, RadosError>,
 );
 
 /// Gives back to the monitor the ids of `grants` that were granted (a
 /// clone that will not use them).
-pub(super) async fn release(vol_data: &IoCtx, store: &IoCtx, grants: &Grants) {
+pub(crate) async fn release(vol_data: &IoCtx, store: &IoCtx, grants: &Grants) {
     if let Ok(a) = &grants.0 {
         let _ = vol_data.selfmanaged_snap_remove(a.id).await;
     }
@@ -46,7 +46,7 @@ pub(super) async fn release(vol_data: &IoCtx, store: &IoCtx, grants: &Grants) {
 /// the pool of `sio`, Glance's store `store_id`, with the snapshot ids
 /// `grants` allotted beforehand.
 #[allow(clippy::too_many_arguments)]
-pub(super) async fn run(
+pub(crate) async fn run(
     c: &Clients,
     volume: &Image,
     image_id: &str,
@@ -186,7 +186,13 @@ async fn undo(c: &Clients, vol: &mut Image, sio: &IoCtx, image_id: &str, snap: &
     }
 }
 
-async fn remove_clone(c: &Clients, sio: &IoCtx, image_id: &str, protected: bool, snapped: bool) {
+pub(crate) async fn remove_clone(
+    c: &Clients,
+    sio: &IoCtx,
+    image_id: &str,
+    protected: bool,
+    snapped: bool,
+) {
     let Ok(mut child) = Image::open(&c.rados, sio, image_id).await else {
         return;
     };
@@ -203,100 +209,4 @@ async fn remove_clone(c: &Clients, sio: &IoCtx, image_id: &str, protected: bool,
     if let Err(e) = remove_image(&c.rados, sio, image_id).await {
         tracing::warn!("undo: removing image {image_id}: {e}");
     }
-}
-
-/// Removes what an interrupted upload of `image_id` left: a Glance image
-/// still `queued` (or failed), the clone in an RBD store of our cluster
-/// when Glance has no active image of it, and the volume snapshots named
-/// after it in `volume_pool` (the clone's parent only once the clone is
-/// gone), the snapshot trash included. Returns what it removed.
-pub(super) async fn cleanup(
-    c: &Clients,
-    volume_pool: &str,
-    image_id: &str,
-) -> Result<Vec<String>, Error> {
-    // Only a UUID: the names removed below are made from it.
-    let image_id = &super::naming::image_id(image_id).map_err(Error::Input)?;
-    let mut removed = Vec::new();
-    let active = match c.glance.show_image(image_id).await {
-        Ok(img) if img.status == "active" => true,
-        Ok(img) => {
-            c.glance.delete_image(image_id).await?;
-            removed.push(format!("Glance image {image_id} ({})", img.status));
-            false
-        }
-        Err(e) if e.is_not_found() => false,
-        Err(e) => return Err(e.into()),
-    };
-    let mut clone_exists = false;
-    let stores = c.glance.stores_detail().await?;
-    for s in stores {
-        let Some(rbd) = s.rbd() else { continue };
-        let (Some(pool), Some(fsid)) = (rbd.pool, rbd.fsid) else {
-            continue;
-        };
-        if !fsid.eq_ignore_ascii_case(&c.fsid) {
-            continue;
-        }
-        let Ok(sio) = c.rados.ioctx(&pool) else {
-            continue;
-        };
-        if Image::open(&c.rados, &sio, image_id).await.is_err() {
-            continue;
-        }
-        if active {
-            clone_exists = true;
-            continue;
-        }
-        remove_clone(c, &sio, image_id, true, true).await;
-        if Image::open(&c.rados, &sio, image_id).await.is_ok() {
-            clone_exists = true;
-        } else {
-            removed.push(format!("RBD image {pool}/{image_id}"));
-        }
-    }
-    let vio = c.rados.ioctx(volume_pool)?;
-    for (name, _id) in list_images(&vio).await? {
-        let Ok(mut vol) = Image::open(&c.rados, &vio, &name).await else {
-            continue;
-        };
-        let ours: Vec<ceph_rbd::image::SnapInfo> = vol
-            .meta()
-            .snaps
-            .iter()
-            .filter(|s| s.is_user() && image_of_snap(&s.name) == Some(image_id))
-            .cloned()
-            .collect();
-        for s in ours {
-            let is_clone_parent = s.name == clone_snap(image_id);
-            if is_clone_parent && clone_exists {
-                continue;
-            }
-            if s.is_protected() {
-                vol.snap_unprotect(&s.name).await?;
-            }
-            vol.snap_remove(&s.name).await?;
-            removed.push(format!("snapshot {volume_pool}/{name}@{}", s.name));
-        }
-        // The clone snapshot in the snapshot trash, once its clone is gone:
-        // librbd removes it when the clone is deleted only if the deleting
-        // client (Glance) may write to the volume's pool.
-        let trashed: Vec<(u64, String)> = vol
-            .meta()
-            .snaps
-            .iter()
-            .filter(|s| s.child_count == 0)
-            .filter_map(|s| {
-                let original = s.trashed_name()?;
-                (image_of_snap(original) == Some(image_id)).then(|| (s.id, original.to_string()))
-            })
-            .collect();
-        for (id, original) in trashed {
-            vol.snap_remove_trashed(id).await?;
-            removed.push(format!(
-                "trashed snapshot {volume_pool}/{name}@{original} (id {id})"
-            ));
-        }
-    }
-    Ok(removed)
 }
