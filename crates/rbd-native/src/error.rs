@@ -40,6 +40,9 @@ impl Error {
 fn upload_hint(e: &rbd_upload::Error) -> Option<&'static str> {
     use rbd_upload::Error as U;
     match e {
+        // What to do about what failed first (the message lists what the
+        // undo left, and how to remove it).
+        U::Undo { cause, .. } => upload_hint(cause),
         U::Rados(e) => rados_hint(e),
         U::Glance(e) if e.is_unauthorized() => Some(
             "check the OpenStack credentials (OS_* variables, --os-cloud and clouds.yaml)",

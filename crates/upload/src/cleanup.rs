@@ -4,9 +4,9 @@
 use ceph_rbd::image::{list_images, Image};
 
 use crate::clients::Clients;
-use crate::clone_path::remove_clone;
 use crate::error::Error;
 use crate::naming::{clone_snap, image_of_snap};
+use crate::undo::remove_clone;
 
 /// Removes what an interrupted upload of `image_id` left: a Glance image
 /// still `queued` (or failed), the clone in an RBD store of our cluster
@@ -51,7 +51,9 @@ pub(crate) async fn cleanup(
             clone_exists = true;
             continue;
         }
-        remove_clone(c, &sio, image_id, true, true).await;
+        if let Err(e) = remove_clone(c, &sio, image_id).await {
+            tracing::warn!("removing RBD image {pool}/{image_id}: {e}");
+        }
         if Image::open(&c.rados, &sio, image_id).await.is_ok() {
             clone_exists = true;
         } else {

@@ -2,6 +2,8 @@
 
 use thiserror::Error;
 
+use crate::report::UndoFailure;
+
 /// An error of an upload (see [`crate::Uploader`]).
 #[derive(Debug, Error)]
 pub enum Error {
@@ -25,4 +27,41 @@ pub enum Error {
         /// The error.
         source: std::io::Error,
     },
+    /// The upload failed (`cause`), and undoing what it had made failed
+    /// too: `failures` is what is left behind.
+    #[error("{cause}; undoing the upload then failed: {}{}", undo_list(.failures), cleanup_hint(.image_id))]
+    Undo {
+        /// Why the upload failed.
+        cause: Box<Error>,
+        /// The undos that failed.
+        failures: Vec<UndoFailure>,
+        /// The Glance image of the upload (empty: none was made).
+        image_id: String,
+    },
+}
+
+impl Error {
+    /// What failed first: the cause of an [`Error::Undo`], else this.
+    pub fn cause(&self) -> &Error {
+        match self {
+            Error::Undo { cause, .. } => cause.cause(),
+            e => e,
+        }
+    }
+}
+
+fn undo_list(failures: &[UndoFailure]) -> String {
+    failures
+        .iter()
+        .map(|f| format!("{}: {}", f.step, f.error))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn cleanup_hint(image_id: &str) -> String {
+    if image_id.is_empty() {
+        String::new()
+    } else {
+        format!(" (`rbd-native upload --cleanup {image_id}` removes what is left)")
+    }
 }

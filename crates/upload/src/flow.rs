@@ -9,13 +9,16 @@ use glance_client::NewImage;
 
 use crate::check::gather;
 use crate::clients::Clients;
-use crate::clone_path;
+use crate::clone_path::{self, ClonePlan};
+use crate::clone_steps::Cluster;
 use crate::eligibility::{decide, Decision};
 use crate::error::Error;
+use crate::ledger::{failed, Ledger, Undo};
 use crate::report::Report;
 use crate::request::{UploadOutcome, UploadRequest};
 use crate::round::Seat;
 use crate::stream_path;
+use crate::undo::Undoer;
 
 fn new_image(r: &UploadRequest) -> NewImage {
     NewImage {
@@ -40,20 +43,31 @@ pub fn check_disk_format(disk_format: &str) -> Result<(), Error> {
 }
 
 /// Uploads as `req` says, taking its snapshot ids in `seat`'s round; the
-/// report whatever happens.
+/// report whatever happens. A failed upload is rolled back here, once:
+/// whatever it made is undone, last first, and the undos that fail are
+/// reported with the error.
 pub(crate) async fn upload_one(c: &Clients, req: &UploadRequest, seat: Seat) -> UploadOutcome {
     let mut report = Report::new(&req.pool, &req.volume, 0);
-    let r = upload_inner(c, req, seat, &mut report).await;
-    UploadOutcome {
-        report,
-        error: r.err(),
-    }
+    let mut ledger = Ledger::default();
+    let r = upload_inner(c, req, seat, &mut ledger, &mut report).await;
+    let error = match r {
+        Ok(()) => {
+            ledger.commit();
+            None
+        }
+        Err(e) => {
+            ledger.rollback(&mut Undoer::new(c), &mut report).await;
+            Some(failed(e, &report))
+        }
+    };
+    UploadOutcome { report, error }
 }
 
 async fn upload_inner(
     c: &Clients,
     req: &UploadRequest,
     seat: Seat,
+    ledger: &mut Ledger,
     report: &mut Report,
 ) -> Result<(), Error> {
     let start = Instant::now();
@@ -83,61 +97,64 @@ async fn upload_inner(
     }
 
     let timeout = req.timeout;
-    let mut image;
+    let image_id;
     if let Decision::Clone { pool: store_pool } = &decision {
         let store_id = target.as_ref().map(|s| s.id.clone()).unwrap_or_default();
         let format = req.clone_format.resolve(&c.rados);
         let sio = c.rados.ioctx(store_pool)?;
-        let vol_data = volume.data_ioctx().clone();
-        // The Glance image and both snapshot ids (one monitor round,
-        // shared with the other uploads of the batch; librbd allots each
-        // inside its snapshot request: two rounds) at once: neither needs
-        // the other.
-        let t = Instant::now();
-        let new = new_image(req);
-        let (created, grants) =
-            tokio::join!(c.glance.create_image(&new), seat.allot(&vol_data, &sio));
-        report.step("image create and snapshot ids", t);
-        image = match created {
-            Ok(i) => i,
-            Err(e) => {
-                clone_path::release(&vol_data, &sio, &grants).await;
-                return Err(e.into());
-            }
+        let plan = ClonePlan {
+            format,
+            volume_pool: req.pool.clone(),
+            volume: req.volume.clone(),
+            data_pool: volume.data_ioctx().pool_name().to_string(),
+            store_pool: store_pool.clone(),
         };
-        report.image_id = image.id.clone();
-        match clone_path::run(
-            c, &volume, &image.id, &sio, &store_id, format, timeout, grants, report,
-        )
-        .await
-        {
+        let mut cluster = Cluster::new(
+            c,
+            &volume,
+            sio,
+            store_id,
+            format,
+            timeout,
+            new_image(req),
+            seat,
+        );
+        let e = match clone_path::run(&mut cluster, &plan, ledger, report).await {
             Ok(()) => {
                 report.path = "clone".into();
                 report.finish(start);
                 return Ok(());
             }
-            Err(e) => {
-                report.clone_error = Some(e.to_string());
-                if !req.fallback {
-                    let _ = c.glance.delete_image(&image.id).await;
-                    return Err(e);
-                }
-                tracing::warn!("clone failed ({e}); streaming instead");
-                // A location may have reached Glance: start afresh.
-                let still_queued = c
-                    .glance
-                    .show_image(&image.id)
-                    .await
-                    .is_ok_and(|i| i.status == "queued");
-                if !still_queued {
-                    let _ = c.glance.delete_image(&image.id).await;
-                    let t = Instant::now();
-                    image = c.glance.create_image(&new_image(req)).await?;
-                    report.image_id = image.id.clone();
-                    report.step("image create (again)", t);
-                }
-            }
+            // Glance made no image: there is nothing to stream into either.
+            Err(e) if report.image_id.is_empty() => return Err(e),
+            Err(e) => e,
+        };
+        report.clone_error = Some(e.to_string());
+        if !req.fallback {
+            return Err(e);
         }
+        tracing::warn!("clone failed ({e}); streaming instead");
+        // Undo the clone's steps; the Glance image stays for the stream
+        // unless a location reached Glance (then start afresh).
+        ledger
+            .rollback_keeping(is_image, &mut cluster, report)
+            .await;
+        let still_queued = c
+            .glance
+            .show_image(&report.image_id)
+            .await
+            .is_ok_and(|i| i.status == "queued");
+        if !still_queued {
+            ledger.rollback(&mut cluster, report).await;
+            let t = Instant::now();
+            let image = c.glance.create_image(&new_image(req)).await?;
+            ledger.record(Undo::DeleteImage {
+                image_id: image.id.clone(),
+            });
+            report.image_id = image.id;
+            report.step("image create (again)", t);
+        }
+        image_id = report.image_id.clone();
     } else {
         // No clone: the other uploads need not wait for this one's ids.
         drop(seat);
@@ -145,21 +162,30 @@ async fn upload_inner(
             report.reason = Some(reason.clone());
         }
         let t = Instant::now();
-        image = c.glance.create_image(&new_image(req)).await?;
-        report.image_id = image.id.clone();
+        let image = c.glance.create_image(&new_image(req)).await?;
+        ledger.record(Undo::DeleteImage {
+            image_id: image.id.clone(),
+        });
+        image_id = image.id;
+        report.image_id = image_id.clone();
         report.step("image create", t);
     }
-    match stream_path::run(c, &volume, &image.id, req.store.as_deref(), timeout, report).await {
-        Ok(()) => {
-            report.path = "stream".into();
-            report.finish(start);
-            Ok(())
-        }
-        Err(e) => {
-            if let Err(d) = c.glance.delete_image(&image.id).await {
-                tracing::warn!("could not delete Glance image {}: {d}", image.id);
-            }
-            Err(e)
-        }
-    }
+    stream_path::run(
+        c,
+        &volume,
+        &image_id,
+        req.store.as_deref(),
+        timeout,
+        ledger,
+        report,
+    )
+    .await?;
+    report.path = "stream".into();
+    report.finish(start);
+    Ok(())
+}
+
+/// Whether `u` deletes the Glance image.
+fn is_image(u: &Undo) -> bool {
+    matches!(u, Undo::DeleteImage { .. })
 }

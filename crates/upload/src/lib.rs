@@ -38,9 +38,11 @@ mod check;
 mod cleanup;
 mod clients;
 mod clone_path;
+mod clone_steps;
 mod eligibility;
 pub mod error;
 mod flow;
+mod ledger;
 pub mod naming;
 mod progress;
 mod report;
@@ -48,6 +50,7 @@ mod request;
 mod round;
 pub mod settings;
 mod stream_path;
+mod undo;
 mod uploader;
 
 /// The clone formats ([`UploadRequest::clone_format`]).
@@ -59,6 +62,6 @@ pub use flow::check_disk_format;
 /// An OpenStack client configuration ([`OpenStack::Config`]).
 pub use glance_client::CloudConfig;
 pub use progress::Progress;
-pub use report::{Report, Step};
+pub use report::{Report, Step, UndoFailure};
 pub use request::{CephOptions, OpenStack, UploadOutcome, UploadRequest};
 pub use uploader::Uploader;

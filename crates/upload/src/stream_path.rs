@@ -16,6 +16,7 @@ use tokio::sync::Notify;
 
 use crate::clients::Clients;
 use crate::error::Error;
+use crate::ledger::{Ledger, Undo};
 use crate::naming::stream_snap;
 use crate::progress::Progress;
 use crate::report::Report;
@@ -27,22 +28,30 @@ const AHEAD: usize = 4;
 /// How often the progress is reported.
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
-/// Streams `volume` into Glance image `image_id`.
+/// Streams `volume` into Glance image `image_id`. The snapshot it reads
+/// from is recorded in `ledger` while it exists: when the upload fails,
+/// the rollback removes it (before the Glance image).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn run(
     c: &Clients,
     volume: &Image,
     image_id: &str,
     store: Option<&str>,
     timeout: Duration,
+    ledger: &mut Ledger,
     report: &mut Report,
 ) -> Result<(), Error> {
     let snap = stream_snap(image_id);
     let mut vol = volume.clone();
     let t = Instant::now();
-    vol.snap_create(&snap, None).await?;
+    let mut taken = snapshot(&mut vol, &snap, ledger).await?;
     report.step("volume snapshot", t);
     let (mut result, mut snap_left) =
         upload(c, &mut vol, &snap, image_id, store, timeout, report).await;
+    if !snap_left {
+        // Removed on the way.
+        ledger.hand_over(&taken);
+    }
     // A Glance error on its side (HTTP 5xx) before it took any data leaves
     // the image queued: send the data once more (from a new snapshot if
     // the first was removed already).
@@ -56,21 +65,39 @@ pub(crate) async fn run(
         if transient && queued {
             tracing::warn!("Glance failed the upload ({e}); sending the data again");
             if !snap_left {
-                vol.snap_create(&snap, None).await?;
+                taken = snapshot(&mut vol, &snap, ledger).await?;
             }
             (result, snap_left) =
                 upload(c, &mut vol, &snap, image_id, store, timeout, report).await;
+            if !snap_left {
+                ledger.hand_over(&taken);
+            }
         }
     }
-    if snap_left {
+    if snap_left && result.is_ok() {
+        // The snapshot goes now, as the upload's last step (its removal
+        // failing fails the upload). On failure, the rollback removes it.
+        ledger.hand_over(&taken);
         let t = Instant::now();
         let removed = vol.snap_remove(&snap).await;
         report.step("volume snapshot remove", t);
-        result?;
         removed?;
-        return Ok(());
     }
     result
+}
+
+/// Takes snapshot `snap` of `vol` and records its removal.
+async fn snapshot(vol: &mut Image, snap: &str, ledger: &mut Ledger) -> Result<Undo, Error> {
+    let id = vol.snap_create(snap, None).await?;
+    let taken = Undo::RemoveVolumeSnap {
+        pool: vol.ioctx().pool_name().to_string(),
+        volume: vol.name().unwrap_or_default().to_string(),
+        snap: snap.to_string(),
+        data_pool: vol.data_ioctx().pool_name().to_string(),
+        id,
+    };
+    ledger.record(taken.clone());
+    Ok(taken)
 }
 
 /// One upload of the data at snapshot `snap` of `vol`; whether the

@@ -77,3 +77,18 @@ impl Uploader {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Callers spawn uploads on a multi-threaded runtime.
+    #[allow(dead_code)]
+    fn uploads_are_send(u: &'static Uploader, r: &'static UploadRequest) {
+        fn send<T: Send>(_: T) {}
+        send(u.upload(r));
+        send(u.upload_many(std::slice::from_ref(r)));
+        send(u.cleanup("volumes", "id"));
+        send(u.check(None));
+    }
+}

@@ -188,6 +188,9 @@ fn print_report(r: &Report, format: Format) {
     for s in &r.steps {
         println!("  {:<30} {:>9.3} s", s.name, s.seconds);
     }
+    for f in &r.undo_failures {
+        println!("left behind: {}: {}", f.step, f.error);
+    }
 }
 
 /// Prints what is known when the upload fails (JSON only: the error
