@@ -1,9 +1,10 @@
-//! The crate's error type: what failed and what to do about it.
+//! The crate's error type: what failed.
 
 use thiserror::Error;
 
-/// An error of an upload (see [`crate::upload::Uploader`]) or of a
-/// command of the tool.
+use crate::report::UndoFailure;
+
+/// An error of an upload (see [`crate::Uploader`]).
 #[derive(Debug, Error)]
 pub enum Error {
     /// A RADOS-level failure (configuration, monitors, authentication).
@@ -26,33 +27,41 @@ pub enum Error {
         /// The error.
         source: std::io::Error,
     },
+    /// The upload failed (`cause`), and undoing what it had made failed
+    /// too: `failures` is what is left behind.
+    #[error("{cause}; undoing the upload then failed: {}{}", undo_list(.failures), cleanup_hint(.image_id))]
+    Undo {
+        /// Why the upload failed.
+        cause: Box<Error>,
+        /// The undos that failed.
+        failures: Vec<UndoFailure>,
+        /// The Glance image of the upload (empty: none was made).
+        image_id: String,
+    },
 }
 
 impl Error {
-    /// A hint on what to do, for errors where one helps.
-    pub fn hint(&self) -> Option<&'static str> {
-        use ceph_rados::RadosError as R;
+    /// What failed first: the cause of an [`Error::Undo`], else this.
+    pub fn cause(&self) -> &Error {
         match self {
-            Error::Rados(R::AuthFailed { .. }) => {
-                Some("check --name/--id and --keyring (the key must be the one `ceph auth get` shows for that user), and --ms-mode against what the cluster allows")
-            }
-            Error::Rados(R::NoMonitor { .. }) => {
-                Some("check mon_host in ceph.conf (or -m), that the monitors run, and that no firewall blocks port 3300")
-            }
-            Error::Rados(R::Config(_)) => Some("pass -c PATH to a ceph.conf, or set CEPH_CONF"),
-            Error::Rados(R::ModeMismatch { .. }) => {
-                Some("pass --ms-mode with a mode the peer accepts (or set ms_mon_client_mode / ms_client_mode in ceph.conf)")
-            }
-            Error::Glance(e) if e.is_unauthorized() => Some(
-                "check the OpenStack credentials (OS_* variables, --os-cloud and clouds.yaml)",
-            ),
-            Error::Glance(glance_client::Error::Connect { .. }) => Some(
-                "check that Keystone and Glance are reachable at the configured URLs (OS_AUTH_URL, the catalog)",
-            ),
-            Error::Rbd(e) if matches!(e.errno(), Some(-1) | Some(-13)) => Some(
-                "the Ceph user lacks the caps for this: check `ceph auth get` for it (profile rbd on the pools involved)",
-            ),
-            _ => None,
+            Error::Undo { cause, .. } => cause.cause(),
+            e => e,
         }
+    }
+}
+
+fn undo_list(failures: &[UndoFailure]) -> String {
+    failures
+        .iter()
+        .map(|f| format!("{}: {}", f.step, f.error))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn cleanup_hint(image_id: &str) -> String {
+    if image_id.is_empty() {
+        String::new()
+    } else {
+        format!(" (`rbd-native upload --cleanup {image_id}` removes what is left)")
     }
 }

@@ -1,17 +1,18 @@
-//! `rbd-native`: upload a Cinder volume kept in Ceph RBD to a Glance image,
-//! and the Ceph tools it rests on, without librados or librbd.
+//! `rbd-upload`: upload a Cinder volume kept in Ceph RBD to a Glance image,
+//! without librados or librbd: the library behind `rbd-native upload`.
 //!
-//! The library's API is [`upload::Uploader`]: connect once to a Ceph
-//! cluster and to Glance, then upload one volume ([`upload::Uploader::upload`])
-//! or several at once ([`upload::Uploader::upload_many`]: their snapshot ids
-//! are allotted together, in shared monitor rounds), each by copy-on-write
-//! clone inside the cluster when Glance's store allows it, by streaming
-//! otherwise. Errors are [`Error`].
+//! The API is [`Uploader`]: connect once to a Ceph cluster and to Glance,
+//! then upload one volume ([`Uploader::upload`]) or several at once
+//! ([`Uploader::upload_many`]: their snapshot ids are allotted together,
+//! in shared monitor rounds), each by copy-on-write clone inside the
+//! cluster when Glance's store allows it, by streaming otherwise. Each
+//! upload gives a [`Report`]; errors are [`Error`]. The library prints
+//! nothing: progress goes to the callback of [`Uploader::on_progress`].
 //!
 //! ```no_run
-//! use rbd_native::upload::{CephOptions, OpenStack, UploadRequest, Uploader};
+//! use rbd_upload::{CephOptions, OpenStack, UploadRequest, Uploader};
 //!
-//! # async fn example() -> Result<(), rbd_native::Error> {
+//! # async fn example() -> Result<(), rbd_upload::Error> {
 //! let ceph = CephOptions {
 //!     conf: Some("/etc/ceph/ceph.conf".into()),
 //!     name: Some("client.cinder".into()),
@@ -33,11 +34,34 @@
 //! # }
 //! ```
 
-#[doc(hidden)]
-pub mod cli;
-#[doc(hidden)]
-pub mod commands;
+mod check;
+mod cleanup;
+mod clients;
+mod clone_path;
+mod clone_steps;
+mod eligibility;
 pub mod error;
-pub mod upload;
+mod flow;
+mod ledger;
+pub mod naming;
+mod progress;
+mod report;
+mod request;
+mod round;
+pub mod settings;
+mod stream_path;
+mod undo;
+mod uploader;
 
+/// The clone formats ([`UploadRequest::clone_format`]).
+pub use ceph_rbd::image::CloneFormat;
+pub use check::CheckReport;
+pub use eligibility::{decide, Decision, Facts, StoreFacts};
 pub use error::Error;
+pub use flow::check_disk_format;
+/// An OpenStack client configuration ([`OpenStack::Config`]).
+pub use glance_client::CloudConfig;
+pub use progress::Progress;
+pub use report::{Report, Step, UndoFailure};
+pub use request::{CephOptions, OpenStack, UploadOutcome, UploadRequest};
+pub use uploader::Uploader;

@@ -12,8 +12,8 @@
 use std::collections::BTreeSet;
 
 use glance_client::Glance;
-use rbd_native::upload::{CephOptions, OpenStack, UploadOutcome, UploadRequest, Uploader};
 use rbd_native_tests::{glance_delete, glance_wait_hashed, Testbed};
+use rbd_upload::{CephOptions, OpenStack, UploadOutcome, UploadRequest, Uploader};
 
 /// Deletes a Glance image once Glance has hashed it.
 async fn delete_image(g: &Glance, id: &str) {

@@ -1,6 +1,6 @@
-//! The library's API: an [`Uploader`] connected to a Ceph cluster and to
-//! Glance, and the [`UploadRequest`]s it carries out, one or several at
-//! once, each into an [`UploadOutcome`].
+//! What an upload is asked and what it gives: where the cluster and the
+//! OpenStack credentials are, an [`UploadRequest`] and its
+//! [`UploadOutcome`].
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -8,9 +8,8 @@ use std::time::Duration;
 use ceph_rbd::image::CloneFormat;
 use glance_client::{CloudConfig, ConfigLoader};
 
-use super::round::Round;
-use super::{clone_path, connect_with, upload_one, Clients, Report};
 use crate::error::Error;
+use crate::report::Report;
 
 /// Where the Ceph cluster is and who we are in it, as the `rbd` tool's
 /// options say it: `conf` (the ceph.conf; default `$CEPH_CONF`, then
@@ -146,55 +145,5 @@ impl UploadOutcome {
             None => Ok(self.report),
             Some(e) => Err(e),
         }
-    }
-}
-
-/// A connection to one Ceph cluster (one monitor session) and to Glance,
-/// to upload volumes with. Uploads may run concurrently on one uploader.
-#[derive(Debug)]
-pub struct Uploader {
-    clients: Clients,
-}
-
-impl Uploader {
-    /// Connects to the Ceph cluster `ceph` describes and authenticates
-    /// with Keystone for Glance, both at once.
-    pub async fn connect(ceph: &CephOptions, openstack: OpenStack) -> Result<Uploader, Error> {
-        Ok(Uploader {
-            clients: connect_with(ceph, &openstack).await?,
-        })
-    }
-
-    /// The Ceph cluster's fsid.
-    pub fn fsid(&self) -> &str {
-        &self.clients.fsid
-    }
-
-    /// Uploads one volume.
-    pub async fn upload(&self, request: &UploadRequest) -> UploadOutcome {
-        let round = Round::new(1);
-        upload_one(&self.clients, request, round.seat()).await
-    }
-
-    /// Uploads several volumes concurrently, with one outcome per request,
-    /// in the order of `requests`. Those that clone allot their snapshot
-    /// ids together: each waits (a few seconds at most) until every other
-    /// upload of the call is ready for its ids or will not clone, then
-    /// all go to the monitor at once and share its rounds (OSD map epochs)
-    /// instead of taking one each.
-    pub async fn upload_many(&self, requests: &[UploadRequest]) -> Vec<UploadOutcome> {
-        let round = Round::new(requests.len());
-        let uploads = requests
-            .iter()
-            .map(|r| upload_one(&self.clients, r, round.seat()));
-        futures::future::join_all(uploads).await
-    }
-
-    /// Removes what an interrupted upload of Glance image `image_id` left:
-    /// the image when it is not active, its clone, and the snapshots named
-    /// after it on the volumes of `volume_pool`. Returns what it removed.
-    /// An `image_id` that is not a UUID is refused ([`Error::Input`]).
-    pub async fn cleanup(&self, volume_pool: &str, image_id: &str) -> Result<Vec<String>, Error> {
-        clone_path::cleanup(&self.clients, volume_pool, image_id).await
     }
 }

@@ -14,6 +14,15 @@ pub struct Step {
     pub seconds: f64,
 }
 
+/// An undo that failed: what is left behind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UndoFailure {
+    /// The undo (`remove RBD image images/ID`, say).
+    pub step: String,
+    /// Why it failed.
+    pub error: String,
+}
+
 /// The result of an upload.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -37,6 +46,10 @@ pub struct Report {
     pub snapshot_epochs: Vec<u32>,
     /// Those released again (unused, or undone after a failure).
     pub released_snapshot_ids: Vec<(String, u64)>,
+    /// The undos that failed after a failure (of the clone, when the
+    /// upload then streamed; of the upload otherwise): what is left.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub undo_failures: Vec<UndoFailure>,
     /// The steps.
     pub steps: Vec<Step>,
     /// Total seconds.
@@ -56,6 +69,7 @@ impl Report {
             snapshot_ids: Vec::new(),
             snapshot_epochs: Vec::new(),
             released_snapshot_ids: Vec::new(),
+            undo_failures: Vec::new(),
             steps: Vec::new(),
             seconds: 0.0,
         }
@@ -72,35 +86,5 @@ impl Report {
     /// Records the total time.
     pub fn finish(&mut self, since: Instant) {
         self.seconds = since.elapsed().as_secs_f64();
-    }
-
-    /// Prints the report as text or JSON.
-    pub fn print(&self, format: &str) {
-        if format == "json" {
-            println!("{}", serde_json::to_string(self).unwrap_or_default());
-            return;
-        }
-        println!(
-            "image {} from {} by {}",
-            self.image_id, self.volume, self.path
-        );
-        if let Some(r) = &self.reason {
-            println!("not cloned: {r}");
-        }
-        if let Some(e) = &self.clone_error {
-            println!("clone failed, streamed instead: {e}");
-        }
-        println!("{} bytes in {:.3} s", self.bytes, self.seconds);
-        for s in &self.steps {
-            println!("  {:<30} {:>9.3} s", s.name, s.seconds);
-        }
-    }
-
-    /// Prints what is known when the upload fails (JSON only: the error
-    /// itself goes to stderr).
-    pub fn print_error(&self, format: &str) {
-        if format == "json" {
-            println!("{}", serde_json::to_string(self).unwrap_or_default());
-        }
     }
 }

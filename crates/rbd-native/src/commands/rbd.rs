@@ -1,82 +1,21 @@
 //! RBD image commands with the `rbd` tool's syntax: create, info, rm,
 //! snap create|ls|protect|unprotect|rm, clone, children; import, export,
-//! ls, du, resize and trash are in [`super::rbd_io`].
+//! ls, du, resize and trash are in [`super::rbd_io`], what they share in
+//! [`super::image_spec`].
 
 use std::io::Write;
 
 use ceph_rados::config::ClientSettings;
-use ceph_rados::{IoCtx, Rados};
+use ceph_rados::Rados;
 use ceph_rbd::image::{
     create_image, remove_image, CloneFormat, CloneOptions, CreateOptions, Image,
 };
 use clap::{Args, Subcommand};
 
-use crate::cli::GlobalArgs;
+use super::image_spec::{feature_bits, ioctx, parse_size, rbd_err, ImageArgs, ImageSpec};
+use super::rbd_io::{self, ExportArgs, ImportArgs, LsArgs, ResizeArgs, TrashAction};
 use crate::error::Error;
-
-/// `[pool[/namespace]/]image[@snap]`, as the rbd tool reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageSpec {
-    /// The pool.
-    pub pool: String,
-    /// The RADOS namespace.
-    pub namespace: String,
-    /// The image's name.
-    pub image: String,
-    /// A snapshot.
-    pub snap: Option<String>,
-}
-
-impl ImageSpec {
-    /// Parses `spec`; `pool` (from `-p`) is used when the spec has none,
-    /// then `rbd`, the rbd tool's default pool.
-    pub fn parse(spec: &str, pool: Option<&str>) -> Result<ImageSpec, Error> {
-        let (path, snap) = match spec.split_once('@') {
-            Some((p, s)) if !s.is_empty() => (p, Some(s.to_string())),
-            Some(_) => return Err(Error::Input(format!("{spec}: empty snapshot name"))),
-            None => (spec, None),
-        };
-        let parts: Vec<&str> = path.split('/').collect();
-        let (p, ns, image) = match parts.as_slice() {
-            [image] => (pool.unwrap_or("rbd"), "", *image),
-            [p, image] => (*p, "", *image),
-            [p, ns, image] => (*p, *ns, *image),
-            _ => {
-                return Err(Error::Input(format!(
-                    "{spec}: not [pool[/namespace]/]image[@snap]"
-                )))
-            }
-        };
-        if image.is_empty() || p.is_empty() {
-            return Err(Error::Input(format!("{spec}: no image name")));
-        }
-        Ok(ImageSpec {
-            pool: p.to_string(),
-            namespace: ns.to_string(),
-            image: image.to_string(),
-            snap,
-        })
-    }
-
-    fn need_snap(&self) -> Result<&str, Error> {
-        self.snap
-            .as_deref()
-            .ok_or_else(|| Error::Input(format!("{}: give a snapshot (image@snap)", self.image)))
-    }
-}
-
-/// Options of the image commands.
-#[derive(Args, Debug)]
-pub struct ImageArgs {
-    /// The image, `[pool/]image[@snap]`.
-    pub spec: String,
-    /// The pool, when the spec has none.
-    #[arg(short = 'p', long = "pool")]
-    pub pool: Option<String>,
-    /// Output format: plain or json.
-    #[arg(long = "format", default_value = "plain")]
-    pub format: String,
-}
+use crate::global::GlobalArgs;
 
 /// `create`.
 #[derive(Args, Debug)]
@@ -135,18 +74,18 @@ pub enum RbdAction {
     /// Remove an image.
     Rm(ImageArgs),
     /// Write an image (or a snapshot) to a file, `-` for standard output.
-    Export(super::rbd_io::ExportArgs),
+    Export(ExportArgs),
     /// Make an image from a file, `-` for standard input.
-    Import(super::rbd_io::ImportArgs),
+    Import(ImportArgs),
     /// List a pool's images.
-    Ls(super::rbd_io::LsArgs),
+    Ls(LsArgs),
     /// Show an image's provisioned and used space.
     Du(ImageArgs),
     /// Change an image's size.
-    Resize(super::rbd_io::ResizeArgs),
+    Resize(ResizeArgs),
     /// Trash commands.
     #[command(subcommand)]
-    Trash(super::rbd_io::TrashAction),
+    Trash(TrashAction),
     /// Snapshot commands.
     #[command(subcommand)]
     Snap(SnapAction),
@@ -156,49 +95,8 @@ pub enum RbdAction {
     Children(ImageArgs),
 }
 
-fn parse_size(s: &str) -> Result<u64, Error> {
-    let bad = || Error::Input(format!("{s}: not a size (like 10G, 512M)"));
-    let (num, mult) = match s.chars().last() {
-        Some('K') | Some('k') => (&s[..s.len() - 1], 1u64 << 10),
-        Some('M') | Some('m') => (&s[..s.len() - 1], 1 << 20),
-        Some('G') | Some('g') => (&s[..s.len() - 1], 1 << 30),
-        Some('T') | Some('t') => (&s[..s.len() - 1], 1 << 40),
-        Some('B') | Some('b') => (&s[..s.len() - 1], 1),
-        _ => (s, 1 << 20),
-    };
-    num.parse::<u64>()
-        .ok()
-        .and_then(|n| n.checked_mul(mult))
-        .ok_or_else(bad)
-}
-
-fn feature_bits(names: &[String]) -> Result<Option<u64>, Error> {
-    if names.is_empty() {
-        return Ok(None);
-    }
-    let mut bits = 0;
-    for n in names.iter().flat_map(|n| n.split(',')) {
-        let f = ceph_rbd::features::FEATURE_NAMES
-            .iter()
-            .find(|(_, name)| *name == n.trim())
-            .ok_or_else(|| Error::Input(format!("unknown image feature {n}")))?;
-        bits |= f.0;
-    }
-    Ok(Some(bits))
-}
-
-fn rbd_err(e: ceph_rbd::Error) -> Error {
-    Error::Input(e.to_string())
-}
-
-fn ioctx(rados: &Rados, spec: &ImageSpec) -> Result<IoCtx, Error> {
-    let mut io = rados.ioctx(&spec.pool)?;
-    io.set_namespace(&spec.namespace);
-    Ok(io)
-}
-
 async fn open(rados: &Rados, spec: &ImageSpec) -> Result<Image, Error> {
-    let io = ioctx(rados, spec)?;
+    let io = ioctx(rados, &spec.pool, &spec.namespace)?;
     let img = Image::open(rados, &io, &spec.image)
         .await
         .map_err(rbd_err)?;
@@ -226,7 +124,7 @@ pub async fn run(global: &GlobalArgs, action: &RbdAction) -> Result<i32, Error> 
             }
             create_image(
                 &rados,
-                &ioctx(&rados, &spec)?,
+                &ioctx(&rados, &spec.pool, &spec.namespace)?,
                 &spec.image,
                 parse_size(&a.size)?,
                 &opts,
@@ -257,7 +155,7 @@ pub async fn run(global: &GlobalArgs, action: &RbdAction) -> Result<i32, Error> 
                 "stripe_unit": m.layout.stripe_unit, "stripe_count": m.layout.stripe_count,
                 "snapshot_count": m.snaps.len(), "parent": parent,
             });
-            if a.format == "json" {
+            if a.format.is_json() {
                 writeln!(out, "{v}").map_err(w)?;
             } else {
                 writeln!(out, "rbd image '{}':", spec.image).map_err(w)?;
@@ -289,18 +187,20 @@ pub async fn run(global: &GlobalArgs, action: &RbdAction) -> Result<i32, Error> 
         }
         RbdAction::Rm(a) => {
             let spec = ImageSpec::parse(&a.spec, a.pool.as_deref())?;
-            remove_image(&rados, &ioctx(&rados, &spec)?, &spec.image)
-                .await
-                .map_err(rbd_err)?;
+            remove_image(
+                &rados,
+                &ioctx(&rados, &spec.pool, &spec.namespace)?,
+                &spec.image,
+            )
+            .await
+            .map_err(rbd_err)?;
         }
-        RbdAction::Export(a) => super::rbd_io::export(&rados, a).await?,
-        RbdAction::Import(a) => {
-            super::rbd_io::import(&rados, a, feature_bits(&a.features)?).await?
-        }
-        RbdAction::Ls(a) => super::rbd_io::ls(&rados, a, &mut out).await?,
-        RbdAction::Du(a) => super::rbd_io::du(&rados, a, &mut out).await?,
-        RbdAction::Resize(a) => super::rbd_io::resize(&rados, a, parse_size(&a.size)?).await?,
-        RbdAction::Trash(t) => super::rbd_io::trash(&rados, t, &mut out).await?,
+        RbdAction::Export(a) => rbd_io::export(&rados, a).await?,
+        RbdAction::Import(a) => rbd_io::import(&rados, a, feature_bits(&a.features)?).await?,
+        RbdAction::Ls(a) => rbd_io::ls(&rados, a, &mut out).await?,
+        RbdAction::Du(a) => rbd_io::du(&rados, a, &mut out).await?,
+        RbdAction::Resize(a) => rbd_io::resize(&rados, a, parse_size(&a.size)?).await?,
+        RbdAction::Trash(t) => rbd_io::trash(&rados, t, &mut out).await?,
         RbdAction::Snap(s) => {
             let (a, what) = match s {
                 SnapAction::Create(a) => (a, "create"),
@@ -323,7 +223,7 @@ pub async fn run(global: &GlobalArgs, action: &RbdAction) -> Result<i32, Error> 
                             "protected": if s.is_protected() {"true"} else {"false"}})
                         })
                         .collect();
-                    if a.format == "json" {
+                    if a.format.is_json() {
                         writeln!(out, "{}", serde_json::Value::Array(list)).map_err(w)?;
                     } else {
                         writeln!(out, "SNAPID  NAME  SIZE  PROTECTED").map_err(w)?;
@@ -374,7 +274,7 @@ pub async fn run(global: &GlobalArgs, action: &RbdAction) -> Result<i32, Error> 
             };
             img.clone_to(
                 parent.need_snap()?,
-                &ioctx(&rados, &child)?,
+                &ioctx(&rados, &child.pool, &child.namespace)?,
                 &child.image,
                 &opts,
             )
@@ -401,26 +301,4 @@ pub async fn run(global: &GlobalArgs, action: &RbdAction) -> Result<i32, Error> 
         }
     }
     Ok(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn specs_and_sizes() {
-        let s = ImageSpec::parse("volumes/vol@snap", None).unwrap();
-        assert_eq!(
-            (s.pool.as_str(), s.image.as_str(), s.snap.as_deref()),
-            ("volumes", "vol", Some("snap"))
-        );
-        assert_eq!(ImageSpec::parse("vol", Some("p")).unwrap().pool, "p");
-        assert_eq!(ImageSpec::parse("vol", None).unwrap().pool, "rbd");
-        assert_eq!(ImageSpec::parse("p/ns/vol", None).unwrap().namespace, "ns");
-        assert!(ImageSpec::parse("a/b/c/d", None).is_err());
-        assert!(ImageSpec::parse("vol@", None).is_err());
-        assert_eq!(parse_size("10").unwrap(), 10 << 20);
-        assert_eq!(parse_size("2G").unwrap(), 2 << 30);
-        assert!(parse_size("x").is_err());
-    }
 }

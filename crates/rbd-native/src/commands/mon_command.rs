@@ -3,10 +3,12 @@
 use std::io::Write;
 
 use bytes::Bytes;
+use ceph_rados::config::ClientSettings;
+use ceph_rados::mon::{MonClient, MonClientOptions};
 use clap::Args;
 
-use crate::cli::GlobalArgs;
 use crate::error::Error;
+use crate::global::GlobalArgs;
 
 /// Arguments of `mon-command`.
 #[derive(Args, Debug)]
@@ -18,6 +20,14 @@ pub struct MonCommandArgs {
     pub input: Option<std::path::PathBuf>,
 }
 
+/// Connects to the cluster's monitors as the global options say.
+async fn connect_monitors(global: &GlobalArgs) -> Result<MonClient, Error> {
+    let s = ClientSettings::resolve(&global.client_args())?;
+    tracing::debug!(conf = %s.conf_display(), name = %s.name, "connecting");
+    let opts = MonClientOptions::from_settings(&s);
+    Ok(MonClient::connect(opts).await?)
+}
+
 /// Runs the command; returns the exit status (the command's errno).
 pub async fn run(global: &GlobalArgs, args: &MonCommandArgs) -> Result<i32, Error> {
     let input = match &args.input {
@@ -27,7 +37,7 @@ pub async fn run(global: &GlobalArgs, args: &MonCommandArgs) -> Result<i32, Erro
         })?),
         None => Bytes::new(),
     };
-    let mon = super::connect_monitors(global).await?;
+    let mon = connect_monitors(global).await?;
     let reply = mon.command(&args.json, input).await?;
     let mut out = std::io::stdout().lock();
     if !reply.output.is_empty() {

@@ -1,11 +1,15 @@
 //! `rbd-native`: upload a Cinder volume kept in Ceph RBD to a Glance image,
-//! and the Ceph tools it rests on, without librados or librbd. The
-//! command line over the library (`src/lib.rs`).
+//! and the Ceph tools it rests on, without librados or librbd. A thin
+//! command line over the library crates: `rbd-upload` (the upload),
+//! `ceph-rbd`, `ceph-rados`.
+
+mod cli;
+mod commands;
+mod error;
+mod format;
+mod global;
 
 use clap::Parser;
-
-use rbd_native::cli::{self, Action, Cli};
-use rbd_native::{commands, upload, Error};
 
 fn init_logging(verbose: u8) {
     let default = match verbose {
@@ -22,19 +26,8 @@ fn init_logging(verbose: u8) {
         .try_init();
 }
 
-async fn dispatch(cli: &Cli) -> Result<i32, Error> {
-    match &cli.command {
-        Action::MonCommand(args) => commands::mon_command::run(&cli.global, args).await,
-        Action::Osdmap(args) => commands::osdmap::run(args),
-        Action::Rados(args) => commands::rados::run(&cli.global, args).await,
-        Action::Upload(args) => upload::run(&cli.global, args).await,
-        Action::Check(args) => upload::check(&cli.global, args).await,
-        Action::Rbd(action) => commands::rbd::run(&cli.global, action).await,
-    }
-}
-
 fn main() {
-    let cli = Cli::parse_from(cli::args_with_ceph_args());
+    let cli = cli::Cli::parse_from(global::args_with_ceph_args());
     init_logging(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -47,7 +40,7 @@ fn main() {
             std::process::exit(1);
         }
     };
-    let code = match runtime.block_on(dispatch(&cli)) {
+    let code = match runtime.block_on(cli.run()) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("rbd-native: {e}");

@@ -8,8 +8,8 @@ use ceph_rados::config::ClientSettings;
 use ceph_rados::Rados;
 use clap::{Args, Subcommand};
 
-use crate::cli::GlobalArgs;
 use crate::error::Error;
+use crate::global::GlobalArgs;
 
 /// Arguments of `rados`.
 #[derive(Args, Debug)]

@@ -5,7 +5,6 @@
 //! Glance still takes the tail of the data (the removal waits for a
 //! monitor round), and in any case before the upload ends.
 
-use std::io::IsTerminal;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,31 +14,44 @@ use ceph_rbd::image::Image;
 use futures::stream::{self, StreamExt};
 use tokio::sync::Notify;
 
-use super::naming::stream_snap;
-use super::{Clients, Report};
+use crate::clients::Clients;
 use crate::error::Error;
+use crate::ledger::{Ledger, Undo};
+use crate::naming::stream_snap;
+use crate::progress::Progress;
+use crate::report::Report;
 
 /// Bytes per read.
 const CHUNK: u64 = 8 << 20;
 /// Reads in flight (memory: at most this many chunks).
 const AHEAD: usize = 4;
+/// How often the progress is reported.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
-/// Streams `volume` into Glance image `image_id`.
-pub(super) async fn run(
+/// Streams `volume` into Glance image `image_id`. The snapshot it reads
+/// from is recorded in `ledger` while it exists: when the upload fails,
+/// the rollback removes it (before the Glance image).
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn run(
     c: &Clients,
     volume: &Image,
     image_id: &str,
     store: Option<&str>,
     timeout: Duration,
+    ledger: &mut Ledger,
     report: &mut Report,
 ) -> Result<(), Error> {
     let snap = stream_snap(image_id);
     let mut vol = volume.clone();
     let t = Instant::now();
-    vol.snap_create(&snap, None).await?;
+    let mut taken = snapshot(&mut vol, &snap, ledger).await?;
     report.step("volume snapshot", t);
     let (mut result, mut snap_left) =
         upload(c, &mut vol, &snap, image_id, store, timeout, report).await;
+    if !snap_left {
+        // Removed on the way.
+        ledger.hand_over(&taken);
+    }
     // A Glance error on its side (HTTP 5xx) before it took any data leaves
     // the image queued: send the data once more (from a new snapshot if
     // the first was removed already).
@@ -53,21 +65,39 @@ pub(super) async fn run(
         if transient && queued {
             tracing::warn!("Glance failed the upload ({e}); sending the data again");
             if !snap_left {
-                vol.snap_create(&snap, None).await?;
+                taken = snapshot(&mut vol, &snap, ledger).await?;
             }
             (result, snap_left) =
                 upload(c, &mut vol, &snap, image_id, store, timeout, report).await;
+            if !snap_left {
+                ledger.hand_over(&taken);
+            }
         }
     }
-    if snap_left {
+    if snap_left && result.is_ok() {
+        // The snapshot goes now, as the upload's last step (its removal
+        // failing fails the upload). On failure, the rollback removes it.
+        ledger.hand_over(&taken);
         let t = Instant::now();
         let removed = vol.snap_remove(&snap).await;
         report.step("volume snapshot remove", t);
-        result?;
         removed?;
-        return Ok(());
     }
     result
+}
+
+/// Takes snapshot `snap` of `vol` and records its removal.
+async fn snapshot(vol: &mut Image, snap: &str, ledger: &mut Ledger) -> Result<Undo, Error> {
+    let id = vol.snap_create(snap, None).await?;
+    let taken = Undo::RemoveVolumeSnap {
+        pool: vol.ioctx().pool_name().to_string(),
+        volume: vol.name().unwrap_or_default().to_string(),
+        snap: snap.to_string(),
+        data_pool: vol.data_ioctx().pool_name().to_string(),
+        id,
+    };
+    ledger.record(taken.clone());
+    Ok(taken)
 }
 
 /// One upload of the data at snapshot `snap` of `vol`; whether the
@@ -89,20 +119,25 @@ async fn upload(
     let size = at.size();
     let done = Arc::new(AtomicU64::new(0));
     let all_read = Arc::new(Notify::new());
-    let progress = std::io::stderr().is_terminal().then(|| {
+    let progress = c.progress.clone().map(|report| {
         let done = done.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_millis(500)).await;
-                let d = done.load(Ordering::Relaxed);
-                let pct = (d * 100).checked_div(size).unwrap_or(100);
-                eprint!("\ruploading: {pct:3}% ({} of {} MiB)", d >> 20, size >> 20);
-                if d >= size {
-                    eprintln!();
-                    return;
+        let task = tokio::spawn({
+            let report = report.clone();
+            async move {
+                loop {
+                    tokio::time::sleep(PROGRESS_EVERY).await;
+                    let d = done.load(Ordering::Relaxed);
+                    report(Progress::Read {
+                        done: d,
+                        total: size,
+                    });
+                    if d >= size {
+                        return;
+                    }
                 }
             }
-        })
+        });
+        (task, report)
     });
     let offsets: Vec<u64> = (0..size.div_ceil(CHUNK)).map(|i| i * CHUNK).collect();
     let counter = done.clone();
@@ -140,10 +175,10 @@ async fn upload(
             (r, Some(rm))
         }
     };
-    if let Some(p) = progress {
-        p.abort();
+    if let Some((task, report)) = progress {
+        task.abort();
         if uploaded.is_err() {
-            eprintln!();
+            report(Progress::Stopped);
         }
     }
     let snap_left = !matches!(removed, Some(Ok(())));

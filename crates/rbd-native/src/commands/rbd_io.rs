@@ -6,7 +6,7 @@ use std::io::{IsTerminal, Read, Seek, SeekFrom, Write};
 use std::time::Duration;
 
 use bytes::Bytes;
-use ceph_rados::{IoCtx, Rados};
+use ceph_rados::Rados;
 use ceph_rbd::image::{
     create_image, list_images, trash_list, trash_move, trash_remove, trash_restore, CreateOptions,
     Image,
@@ -14,8 +14,9 @@ use ceph_rbd::image::{
 use clap::{Args, Subcommand};
 use futures::stream::{self, FuturesUnordered, StreamExt, TryStreamExt};
 
-use super::rbd::{ImageArgs, ImageSpec};
+use super::image_spec::{io_err, ioctx, rbd_err, ImageArgs, ImageSpec};
 use crate::error::Error;
+use crate::format::Format;
 
 /// Reads (export) or writes (import) in flight.
 const IN_FLIGHT: usize = 8;
@@ -64,9 +65,9 @@ pub struct LsArgs {
     /// Long listing: size, parent, format, protection, lock.
     #[arg(short = 'l', long = "long")]
     pub long: bool,
-    /// Output format: plain or json.
-    #[arg(long = "format", default_value = "plain")]
-    pub format: String,
+    /// Output format.
+    #[arg(long = "format", value_enum, default_value_t)]
+    pub format: Format,
     /// The pool, as an option.
     #[arg(short = 'p', long = "pool", id = "pool_opt")]
     pub pool_opt: Option<String>,
@@ -105,9 +106,9 @@ pub enum TrashAction {
     Ls {
         /// The pool (`rbd` when not given).
         pool: Option<String>,
-        /// Output format: plain or json.
-        #[arg(long = "format", default_value = "plain")]
-        format: String,
+        /// Output format.
+        #[arg(long = "format", value_enum, default_value_t)]
+        format: Format,
     },
     /// Restore an image, `[pool/]image-id`.
     Restore {
@@ -130,21 +131,6 @@ pub enum TrashAction {
         #[arg(long = "no-progress")]
         no_progress: bool,
     },
-}
-
-fn rbd_err(e: ceph_rbd::Error) -> Error {
-    Error::Input(e.to_string())
-}
-
-fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
-    let context = context.into();
-    move |source| Error::Io { context, source }
-}
-
-fn ioctx(rados: &Rados, pool: &str, namespace: &str) -> Result<IoCtx, Error> {
-    let mut io = rados.ioctx(pool)?;
-    io.set_namespace(namespace);
-    Ok(io)
 }
 
 /// A progress line on stderr, only when stderr is a terminal.
@@ -380,7 +366,7 @@ pub async fn ls(rados: &Rados, a: &LsArgs, out: &mut dyn Write) -> Result<(), Er
     let images = list_images(&io).await.map_err(rbd_err)?;
     let w = io_err("writing the output");
     if !a.long {
-        if a.format == "json" {
+        if a.format.is_json() {
             let names: Vec<&str> = images.iter().map(|(n, _)| n.as_str()).collect();
             writeln!(out, "{}", serde_json::json!(names)).map_err(w)?;
         } else {
@@ -457,7 +443,7 @@ pub async fn ls(rados: &Rados, a: &LsArgs, out: &mut dyn Write) -> Result<(), Er
             );
         }
     }
-    if a.format == "json" {
+    if a.format.is_json() {
         writeln!(out, "{}", serde_json::Value::Array(rows)).map_err(w)?;
         return Ok(());
     }
@@ -510,7 +496,7 @@ pub async fn du(rados: &Rados, a: &ImageArgs, out: &mut dyn Write) -> Result<(),
     }
     let used = img.used_bytes().await.map_err(rbd_err)?;
     let w = io_err("writing the output");
-    if a.format == "json" {
+    if a.format.is_json() {
         let v = serde_json::json!({
             "images": [{"name": spec.image, "id": img.id(), "provisioned_size": img.size(), "used_size": used}],
             "total_provisioned_size": img.size(), "total_used_size": used,
@@ -583,7 +569,7 @@ pub async fn trash(rados: &Rados, t: &TrashAction, out: &mut dyn Write) -> Resul
             let (pool, ns) = pool.split_once('/').unwrap_or((pool, ""));
             let io = ioctx(rados, pool, ns)?;
             let entries = trash_list(&io).await.map_err(rbd_err)?;
-            if format == "json" {
+            if format.is_json() {
                 let v: Vec<_> = entries
                     .iter()
                     .map(|e| serde_json::json!({"id": e.id, "name": e.spec.name}))

@@ -1,24 +1,11 @@
-//! The command line: global options in the style of the `rbd` and `ceph`
-//! tools, then a command.
+//! The options shared by every command, in the style of the `rbd` and
+//! `ceph` tools, and the `CEPH_ARGS` they may come from.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use ceph_rados::config::ClientArgs;
-use clap::{Args, Parser, Subcommand};
-
-/// Upload a Cinder volume kept in Ceph RBD to a Glance image, and talk to a
-/// Ceph cluster without librados.
-#[derive(Parser, Debug)]
-#[command(name = "rbd-native", version, about, long_about = None, args_override_self = true)]
-pub struct Cli {
-    /// Options shared by every command.
-    #[command(flatten)]
-    pub global: GlobalArgs,
-    /// What to do.
-    #[command(subcommand)]
-    pub command: Action,
-}
+use clap::Args;
 
 /// The command line with `CEPH_ARGS` in front of it, as Ceph's tools read
 /// it: options given on the command line win over those in `CEPH_ARGS`.
@@ -92,24 +79,4 @@ impl GlobalArgs {
                 .map(Duration::from_secs_f64),
         }
     }
-}
-
-/// The commands.
-#[derive(Subcommand, Debug)]
-pub enum Action {
-    /// Send a command (JSON) to the monitors and print its output, as
-    /// `ceph` does; exits with the command's status.
-    MonCommand(crate::commands::mon_command::MonCommandArgs),
-    /// Placement computed from an OSDMap file, printed as `osdmaptool` does.
-    Osdmap(crate::commands::osdmap::OsdmapArgs),
-    /// Object operations with the `rados` tool's syntax.
-    Rados(crate::commands::rados::RadosArgs),
-    /// Upload an RBD volume to a Glance image (clone when possible,
-    /// stream otherwise).
-    Upload(Box<crate::upload::UploadArgs>),
-    /// Tell, without changing anything, whether an upload would clone.
-    Check(crate::upload::CheckArgs),
-    /// Image commands with the `rbd` tool's syntax.
-    #[command(flatten)]
-    Rbd(crate::commands::rbd::RbdAction),
 }

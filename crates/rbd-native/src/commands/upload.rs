@@ -1,0 +1,262 @@
+//! `rbd-native upload`: RBD volumes to Glance images, by clone when
+//! possible, by streaming otherwise, through [`rbd_upload::Uploader`]; and
+//! `upload --cleanup` (remove what a killed run left).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+use rbd_upload::settings::ToolSettings;
+use rbd_upload::{
+    check_disk_format, naming, CloneFormat, OpenStack, Progress, Report, UploadRequest, Uploader,
+};
+
+use crate::error::Error;
+use crate::format::Format;
+use crate::global::GlobalArgs;
+
+/// Options of `upload`.
+#[derive(Args, Debug, Clone)]
+pub struct UploadArgs {
+    /// The volume, POOL/NAME (repeat, with as many --name, to upload
+    /// several volumes at once: their snapshot ids share monitor rounds).
+    #[arg(long = "volume", conflicts_with = "volume_id", required_unless_present_any = ["volume_id", "cleanup"])]
+    pub volume: Vec<String>,
+    /// The Cinder volume id: the image `volume-<UUID>` in --pool (repeatable).
+    #[arg(long = "volume-id")]
+    pub volume_id: Vec<String>,
+    /// The pool of --volume-id.
+    #[arg(long = "pool", default_value = "volumes")]
+    pub pool: String,
+    /// The image's name (one per volume).
+    #[arg(long = "name", required_unless_present = "cleanup")]
+    pub name: Vec<String>,
+    /// Disk format.
+    #[arg(long = "disk-format", default_value = "raw")]
+    pub disk_format: String,
+    /// Container format.
+    #[arg(long = "container-format", default_value = "bare")]
+    pub container_format: String,
+    /// Visibility (private, shared, community, public).
+    #[arg(long = "visibility")]
+    pub visibility: Option<String>,
+    /// Extra image properties, KEY=VALUE (repeatable).
+    #[arg(long = "property", value_name = "KEY=VALUE")]
+    pub properties: Vec<String>,
+    /// The Glance store to upload to (default: Glance's default store).
+    #[arg(long = "store")]
+    pub store: Option<String>,
+    /// Clone inside the cluster when possible (skips Glance's upload-time
+    /// hash with Glance before 2024.2; see the README).
+    #[arg(long = "clone-optimization", overrides_with = "no_clone_optimization")]
+    pub clone_optimization: bool,
+    /// Never clone.
+    #[arg(long = "no-clone-optimization")]
+    pub no_clone_optimization: bool,
+    /// Clone format: 2 (default: the volume keeps no visible snapshot and
+    /// can be deleted by Cinder at any time), 1 (a protected snapshot stays
+    /// on the volume; for clusters with pre-Mimic clients), or auto
+    /// (librbd's choice from the cluster's min-compat setting).
+    #[arg(long = "clone-format", default_value = "2", value_parser = ["1", "2", "auto"])]
+    pub clone_format: String,
+    /// Fail rather than stream: when a clone is not possible (the reason
+    /// is given; nothing is made) or when it fails (its steps undone).
+    #[arg(long = "no-fallback")]
+    pub no_fallback: bool,
+    /// Output format.
+    #[arg(long = "format", value_enum, default_value_t)]
+    pub format: Format,
+    /// The tool's config file (enable_clone_optimization = true|false).
+    #[arg(long = "config", value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// The cloud of clouds.yaml (default: $OS_CLOUD, then the OS_* variables).
+    #[arg(long = "os-cloud")]
+    pub os_cloud: Option<String>,
+    /// Remove what an interrupted upload of IMAGE_ID left behind.
+    #[arg(long = "cleanup", value_name = "IMAGE_ID", value_parser = naming::image_id)]
+    pub cleanup: Option<String>,
+    /// Seconds to wait for the image to become active.
+    #[arg(long = "timeout", default_value_t = 600)]
+    pub timeout: u64,
+}
+
+/// The OpenStack settings of `--os-cloud`.
+pub fn openstack_of(os_cloud: Option<&str>) -> OpenStack {
+    match os_cloud {
+        Some(c) => OpenStack::Cloud(c.to_string()),
+        None => OpenStack::Environment,
+    }
+}
+
+/// The volumes to upload, as (pool, image) with the Glance image name.
+fn volume_specs(a: &UploadArgs) -> Result<Vec<(String, String, String)>, Error> {
+    let mut vols = Vec::new();
+    for id in &a.volume_id {
+        vols.push((a.pool.clone(), naming::cinder_volume(id)));
+    }
+    for v in &a.volume {
+        match v.split_once('/') {
+            Some((p, n)) if !p.is_empty() && !n.is_empty() && !n.contains('/') => {
+                vols.push((p.to_string(), n.to_string()))
+            }
+            _ => {
+                return Err(Error::Input(format!(
+                    "--volume {v}: give POOL/NAME (or --volume-id UUID)"
+                )))
+            }
+        }
+    }
+    if vols.len() != a.name.len() {
+        return Err(Error::Input(format!(
+            "{} volume(s) and {} --name: give one --name per volume",
+            vols.len(),
+            a.name.len()
+        )));
+    }
+    Ok(vols
+        .into_iter()
+        .zip(a.name.iter().cloned())
+        .map(|((p, v), n)| (p, v, n))
+        .collect())
+}
+
+/// The requests of the command line, one per volume.
+fn upload_requests(a: &UploadArgs, optimization_on: bool) -> Result<Vec<UploadRequest>, Error> {
+    let mut properties = std::collections::BTreeMap::new();
+    for p in &a.properties {
+        let (k, v) = p
+            .split_once('=')
+            .ok_or_else(|| Error::Input(format!("--property {p}: give KEY=VALUE")))?;
+        properties.insert(k.to_string(), v.to_string());
+    }
+    let clone_format = match a.clone_format.as_str() {
+        "1" => CloneFormat::V1,
+        "2" => CloneFormat::V2,
+        _ => CloneFormat::Auto,
+    };
+    Ok(volume_specs(a)?
+        .into_iter()
+        .map(|(pool, volume, name)| {
+            let mut r = UploadRequest::new(pool, volume, name);
+            r.disk_format = a.disk_format.clone();
+            r.container_format = a.container_format.clone();
+            r.visibility = a.visibility.clone();
+            r.properties = properties.clone();
+            r.store = a.store.clone();
+            r.clone_optimization = optimization_on;
+            r.clone_format = clone_format;
+            r.fallback = !a.no_fallback;
+            r.timeout = Duration::from_secs(a.timeout);
+            r
+        })
+        .collect())
+}
+
+/// The streaming progress line on stderr (only when it is a terminal).
+fn show_progress(p: Progress) {
+    match p {
+        Progress::Read { done, total } => {
+            let pct = (done * 100).checked_div(total).unwrap_or(100);
+            eprint!(
+                "\ruploading: {pct:3}% ({} of {} MiB)",
+                done >> 20,
+                total >> 20
+            );
+            if done >= total {
+                eprintln!();
+            }
+        }
+        _ => eprintln!(),
+    }
+}
+
+/// Prints a report as text or JSON.
+fn print_report(r: &Report, format: Format) {
+    if format.is_json() {
+        println!("{}", serde_json::to_string(r).unwrap_or_default());
+        return;
+    }
+    println!("image {} from {} by {}", r.image_id, r.volume, r.path);
+    if let Some(reason) = &r.reason {
+        println!("not cloned: {reason}");
+    }
+    if let Some(e) = &r.clone_error {
+        println!("clone failed, streamed instead: {e}");
+    }
+    println!("{} bytes in {:.3} s", r.bytes, r.seconds);
+    for s in &r.steps {
+        println!("  {:<30} {:>9.3} s", s.name, s.seconds);
+    }
+    for f in &r.undo_failures {
+        println!("left behind: {}: {}", f.step, f.error);
+    }
+}
+
+/// Prints what is known when the upload fails (JSON only: the error
+/// itself goes to stderr).
+fn print_failed_report(r: &Report, format: Format) {
+    if format.is_json() {
+        println!("{}", serde_json::to_string(r).unwrap_or_default());
+    }
+}
+
+/// Runs `upload`; returns the exit status.
+pub async fn run(global: &GlobalArgs, a: &UploadArgs) -> Result<i32, Error> {
+    let tool = ToolSettings::load(a.config.as_deref())?;
+    let mut uploader =
+        Uploader::connect(&global.client_args(), openstack_of(a.os_cloud.as_deref())).await?;
+    if std::io::stderr().is_terminal() {
+        uploader = uploader.on_progress(show_progress);
+    }
+    if let Some(id) = &a.cleanup {
+        let removed = uploader.cleanup(&a.pool, id).await?;
+        for r in &removed {
+            println!("removed {r}");
+        }
+        if removed.is_empty() {
+            println!("nothing left of image {id}");
+        }
+        return Ok(0);
+    }
+    let optimization_on = if a.no_clone_optimization {
+        false
+    } else {
+        a.clone_optimization || tool.enable_clone_optimization
+    };
+    check_disk_format(&a.disk_format)?;
+    let requests = upload_requests(a, optimization_on)?;
+    let outcomes = uploader.upload_many(&requests).await;
+    if outcomes.len() == 1 {
+        if let Some(o) = outcomes.into_iter().next() {
+            return match o.error {
+                None => {
+                    print_report(&o.report, a.format);
+                    Ok(0)
+                }
+                Some(e) => {
+                    print_failed_report(&o.report, a.format);
+                    Err(e.into())
+                }
+            };
+        }
+        return Ok(0);
+    }
+    let mut failed = 0;
+    let mut all = Vec::new();
+    for o in &outcomes {
+        match &o.error {
+            None if !a.format.is_json() => print_report(&o.report, a.format),
+            None => {}
+            Some(e) => {
+                failed += 1;
+                eprintln!("rbd-native: {}: {e}", o.report.volume);
+            }
+        }
+        all.push(&o.report);
+    }
+    if a.format.is_json() {
+        println!("{}", serde_json::to_string(&all).unwrap_or_default());
+    }
+    Ok(i32::from(failed > 0))
+}

@@ -1,0 +1,107 @@
+//! `--cleanup`: remove what an interrupted upload left behind (the Glance
+//! image, the clone, the volume snapshots named after the image).
+
+use ceph_rbd::image::{list_images, Image};
+
+use crate::clients::Clients;
+use crate::error::Error;
+use crate::naming::{clone_snap, image_of_snap};
+use crate::undo::remove_clone;
+
+/// Removes what an interrupted upload of `image_id` left: a Glance image
+/// still `queued` (or failed), the clone in an RBD store of our cluster
+/// when Glance has no active image of it, and the volume snapshots named
+/// after it in `volume_pool` (the clone's parent only once the clone is
+/// gone), the snapshot trash included. Returns what it removed.
+pub(crate) async fn cleanup(
+    c: &Clients,
+    volume_pool: &str,
+    image_id: &str,
+) -> Result<Vec<String>, Error> {
+    // Only a UUID: the names removed below are made from it.
+    let image_id = &crate::naming::image_id(image_id).map_err(Error::Input)?;
+    let mut removed = Vec::new();
+    let active = match c.glance.show_image(image_id).await {
+        Ok(img) if img.status == "active" => true,
+        Ok(img) => {
+            c.glance.delete_image(image_id).await?;
+            removed.push(format!("Glance image {image_id} ({})", img.status));
+            false
+        }
+        Err(e) if e.is_not_found() => false,
+        Err(e) => return Err(e.into()),
+    };
+    let mut clone_exists = false;
+    let stores = c.glance.stores_detail().await?;
+    for s in stores {
+        let Some(rbd) = s.rbd() else { continue };
+        let (Some(pool), Some(fsid)) = (rbd.pool, rbd.fsid) else {
+            continue;
+        };
+        if !fsid.eq_ignore_ascii_case(&c.fsid) {
+            continue;
+        }
+        let Ok(sio) = c.rados.ioctx(&pool) else {
+            continue;
+        };
+        if Image::open(&c.rados, &sio, image_id).await.is_err() {
+            continue;
+        }
+        if active {
+            clone_exists = true;
+            continue;
+        }
+        if let Err(e) = remove_clone(c, &sio, image_id).await {
+            tracing::warn!("removing RBD image {pool}/{image_id}: {e}");
+        }
+        if Image::open(&c.rados, &sio, image_id).await.is_ok() {
+            clone_exists = true;
+        } else {
+            removed.push(format!("RBD image {pool}/{image_id}"));
+        }
+    }
+    let vio = c.rados.ioctx(volume_pool)?;
+    for (name, _id) in list_images(&vio).await? {
+        let Ok(mut vol) = Image::open(&c.rados, &vio, &name).await else {
+            continue;
+        };
+        let ours: Vec<ceph_rbd::image::SnapInfo> = vol
+            .meta()
+            .snaps
+            .iter()
+            .filter(|s| s.is_user() && image_of_snap(&s.name) == Some(image_id))
+            .cloned()
+            .collect();
+        for s in ours {
+            let is_clone_parent = s.name == clone_snap(image_id);
+            if is_clone_parent && clone_exists {
+                continue;
+            }
+            if s.is_protected() {
+                vol.snap_unprotect(&s.name).await?;
+            }
+            vol.snap_remove(&s.name).await?;
+            removed.push(format!("snapshot {volume_pool}/{name}@{}", s.name));
+        }
+        // The clone snapshot in the snapshot trash, once its clone is gone:
+        // librbd removes it when the clone is deleted only if the deleting
+        // client (Glance) may write to the volume's pool.
+        let trashed: Vec<(u64, String)> = vol
+            .meta()
+            .snaps
+            .iter()
+            .filter(|s| s.child_count == 0)
+            .filter_map(|s| {
+                let original = s.trashed_name()?;
+                (image_of_snap(original) == Some(image_id)).then(|| (s.id, original.to_string()))
+            })
+            .collect();
+        for (id, original) in trashed {
+            vol.snap_remove_trashed(id).await?;
+            removed.push(format!(
+                "trashed snapshot {volume_pool}/{name}@{original} (id {id})"
+            ));
+        }
+    }
+    Ok(removed)
+}
