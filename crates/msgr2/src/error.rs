@@ -168,7 +168,7 @@ pub enum Error {
         state: &'static str,
     },
     /// The peer refused our authentication (AUTH_BAD_METHOD).
-    #[error("authentication failed: the server refused method {method} with {}", crate::session::errno_text(*.result))]
+    #[error("authentication failed: the server refused method {method} with {}", ceph_common::Errno(*.result))]
     AuthRejected {
         /// The method we tried.
         method: u32,

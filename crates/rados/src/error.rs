@@ -1,5 +1,6 @@
 //! The crate's error type.
 
+use ceph_common::Errno;
 use thiserror::Error;
 
 /// What can go wrong in the RADOS client.
@@ -66,7 +67,7 @@ pub enum RadosError {
         source: ceph_encoding::DecodeError,
     },
     /// The monitor refused a pool operation.
-    #[error("{what}: {}", errno_text(*.status))]
+    #[error("{what}: {}", Errno(*.status))]
     PoolOp {
         /// The operation.
         what: String,
@@ -117,11 +118,6 @@ impl RadosError {
             ),
         }
     }
-}
-
-/// A negative errno as text.
-pub fn errno_text(status: i32) -> String {
-    ceph_msgr2::session::errno_text(status)
 }
 
 impl RadosError {

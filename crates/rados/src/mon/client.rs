@@ -12,6 +12,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use ceph_cephx::{CephxClient, Cipher, CryptoKey, MonHandshake, SharedClient};
+use ceph_common::errno::{EACCES, EPERM};
+use ceph_common::Errno;
 use ceph_encoding::{AddrType, Decode, Encode, EntityAddr, EntityName, EntityType, Uuid};
 use ceph_msgr2::session::auth::NoneAuth;
 use ceph_msgr2::session::{AuthProvider, ClientConfig, ClientSession, Event, Message};
@@ -453,7 +455,7 @@ impl Task {
                                 return Ok(conn);
                             }
                             Err(ceph_msgr2::Error::AuthRejected { result, .. })
-                                if (result == -13 || result == -1)
+                                if (result == EACCES || result == EPERM)
                                     && self.opts.key.as_ref().map(|k| k.cipher())
                                         == Some(Cipher::Aes) =>
                             {
@@ -463,13 +465,13 @@ impl Task {
                                 });
                             }
                             Err(ceph_msgr2::Error::AuthRejected { result, .. })
-                                if result == -13 || result == -1 =>
+                                if result == EACCES || result == EPERM =>
                             {
                                 return Err(RadosError::AuthFailed {
                                     entity: self.opts.name.to_string(),
                                     detail: format!(
                                         "the monitor at {addr} refused our key ({}); check the keyring and the user",
-                                        ceph_msgr2::session::errno_text(result)
+                                        Errno(result)
                                     ),
                                 });
                             }
@@ -497,7 +499,7 @@ impl Task {
                                         "the monitor at {addr} refused method {} in mode {} ({}); it allows methods {} and modes {}",
                                         method_name(method),
                                         mode_names(&self.opts.mon_modes),
-                                        ceph_msgr2::session::errno_text(result),
+                                        Errno(result),
                                         allowed_methods.iter().map(|m| method_name(*m)).collect::<Vec<_>>().join(" "),
                                         mode_names(&allowed_modes),
                                     ),

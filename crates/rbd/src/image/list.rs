@@ -1,5 +1,6 @@
 //! Listing a pool's images from `rbd_directory`.
 
+use ceph_common::errno::ENOENT;
 use ceph_rados::IoCtx;
 
 use super::call;
@@ -9,8 +10,6 @@ use crate::Result;
 
 /// Directory entries asked for per round trip.
 const PAGE: u64 = 1024;
-/// -ENOENT.
-const ENOENT: i32 = -2;
 
 /// The images of `io`'s pool (and namespace), as `(name, id)` pairs in
 /// name order. A pool without a directory has none.

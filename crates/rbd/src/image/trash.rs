@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use ceph_common::errno::{EEXIST, ENOENT};
 use ceph_encoding::UTime;
 use ceph_rados::osd::OsdOp;
 use ceph_rados::{IoCtx, Rados};
@@ -20,9 +21,6 @@ use crate::cls::ClsMethod;
 use crate::names::{id_object, NOSNAP, RBD_DIRECTORY, RBD_TRASH};
 use crate::{Error, Result};
 
-/// -ENOENT, -EEXIST.
-const ENOENT: i32 = -2;
-const EEXIST: i32 = -17;
 /// Trash records asked for per round trip.
 const PAGE: u64 = 1024;
 
