@@ -83,7 +83,7 @@ async fn execute(
     let m = MOsdOp {
         spgid: SPgId {
             pgid: PgId {
-                pool: t.pool as u64,
+                pool: t.pool,
                 seed: t.seed,
             },
             shard: -1,
