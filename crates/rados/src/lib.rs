@@ -5,6 +5,7 @@
 //! OSDMap with its incrementals, CRUSH and PG placement, and the Objecter
 //! that sends operations to OSDs and resends them when the map changes.
 
+pub mod auth;
 pub mod config;
 pub mod crush;
 pub mod error;

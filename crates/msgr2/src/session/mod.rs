@@ -13,7 +13,7 @@ pub mod message;
 #[cfg(test)]
 mod tests;
 
-pub use auth::{AuthKeys, AuthProvider};
+pub use auth::{AuthFailure, AuthKeys, AuthProvider};
 pub use client::{ClientConfig, ClientSession, Event, SessionInfo};
 pub use header::MsgHeader2;
 pub use message::Message;

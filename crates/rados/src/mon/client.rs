@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use ceph_cephx::{CephxClient, Cipher, CryptoKey, MonHandshake, SharedClient};
+use ceph_cephx::{CephxClient, Cipher, CryptoKey, SharedClient};
 use ceph_common::errno::{EACCES, EPERM};
 use ceph_common::Errno;
 use ceph_encoding::{AddrType, Decode, Encode, EntityAddr, EntityName, EntityType, Uuid};
@@ -22,6 +22,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::{debug, info, warn};
 
 use super::messages::*;
+use crate::auth::MonHandshake;
 use crate::config::{MonAddrs, Protocol};
 use crate::error::{RadosError, Result};
 
@@ -505,10 +506,10 @@ impl Task {
                                     ),
                                 });
                             }
-                            Err(ceph_msgr2::Error::Auth(detail)) => {
+                            Err(ceph_msgr2::Error::Auth(failure)) => {
                                 return Err(RadosError::AuthFailed {
                                     entity: self.opts.name.to_string(),
-                                    detail,
+                                    detail: failure.to_string(),
                                 });
                             }
                             Err(e) => {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use ceph_cephx::{ServiceHandshake, SharedClient, SERVICE_OSD};
+use ceph_cephx::{SharedClient, SERVICE_OSD};
 use ceph_encoding::{EntityAddr, EntityType};
 use ceph_msgr2::session::auth::NoneAuth;
 use ceph_msgr2::session::{AuthProvider, ClientConfig, ClientSession, Event, Message};
@@ -11,6 +11,7 @@ use ceph_msgr2::Connection;
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
+use crate::auth::ServiceHandshake;
 use crate::error::{RadosError, Result};
 
 /// What a session reports.
