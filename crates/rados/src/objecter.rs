@@ -413,9 +413,11 @@ impl Task {
         let mut r = Reader::new(front);
         let fsid: Uuid = r.read().map_err(dec)?;
         if fsid != self.fsid {
-            return Err(RadosError::Config(format!(
-                "an OSD map of cluster {fsid}, not ours"
-            )));
+            return Err(RadosError::OtherCluster {
+                what: "an OSD map",
+                theirs: fsid,
+                ours: self.fsid,
+            });
         }
         let incrementals: BTreeMap<u32, Bytes> = r.read().map_err(dec)?;
         let fulls: BTreeMap<u32, Bytes> = r.read().map_err(dec)?;
@@ -447,9 +449,8 @@ impl Task {
                 }
                 let inc = crate::osdmap::Incremental::from_bytes(inc).map_err(dec)?;
                 crush_changed |= !inc.crush.is_empty() || !inc.fullmap.is_empty();
-                m.apply_incremental(&inc).map_err(|e| {
-                    RadosError::Config(format!("cannot apply OSD map epoch {epoch}: {e}"))
-                })?;
+                m.apply_incremental(&inc)
+                    .map_err(|source| RadosError::OsdMap { epoch, source })?;
             } else {
                 // A gap: ask for the maps from where we are.
                 let from = u64::from(have) + 1;
@@ -574,12 +575,7 @@ impl Task {
             None => placer.object_to_up_acting(pool_id, &op.req.oid, &key, &nspace),
         };
         let Some((mapping, hash)) = target else {
-            self.complete(
-                tid,
-                Err(RadosError::Config(format!(
-                    "cannot place objects in pool {pool_id}"
-                ))),
-            );
+            self.complete(tid, Err(RadosError::Placement { pool: pool_id }));
             return;
         };
         let osd = mapping.acting_primary;

@@ -729,11 +729,12 @@ impl Task {
                     }
                 })?;
                 let fsid = map.fsid;
-                if self.fsid.is_some_and(|f| f != fsid) {
-                    return Err(RadosError::Config(format!(
-                        "the monitors changed fsid from {} to {fsid}",
-                        self.fsid.map(|f| f.to_string()).unwrap_or_default()
-                    )));
+                if let Some(ours) = self.fsid.filter(|f| *f != fsid) {
+                    return Err(RadosError::OtherCluster {
+                        what: "the monitor map",
+                        theirs: fsid,
+                        ours,
+                    });
                 }
                 // Hunt among the monitors of the map from now on.
                 let mons: Vec<MonAddrs> = map

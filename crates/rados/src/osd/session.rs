@@ -89,9 +89,10 @@ impl OsdSession {
             required_features: 0,
             global_id: params.global_id,
         };
-        let sa = addr
-            .socket_addr()
-            .ok_or_else(|| RadosError::Config(format!("osd.{osd} has no IP address ({addr})")))?;
+        let sa = addr.socket_addr().ok_or_else(|| RadosError::OsdAddress {
+            osd,
+            addr: addr.to_string(),
+        })?;
         let session = ClientSession::new(config, auth, ceph_cephx::client::random_u64());
         let conn = Connection::connect(sa, session, params.connect_timeout).await?;
         debug!(osd, %addr, "OSD session open");
