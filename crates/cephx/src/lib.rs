@@ -11,6 +11,7 @@
 pub mod client;
 pub mod crypto;
 pub mod error;
+#[cfg(any(fuzzing, test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod keyring;
 pub mod tickets;

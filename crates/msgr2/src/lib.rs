@@ -52,6 +52,7 @@ mod encoder;
 pub mod epilogue;
 mod error;
 mod frame;
+#[cfg(any(fuzzing, test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod preamble;
 pub mod secure_mode;

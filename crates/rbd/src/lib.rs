@@ -35,6 +35,7 @@
 pub mod cls;
 mod error;
 pub mod features;
+#[cfg(any(fuzzing, test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod image;
 pub mod names;
