@@ -11,6 +11,8 @@ use std::fmt;
 pub const EPERM: i32 = -1;
 /// No such object, entity or key.
 pub const ENOENT: i32 = -2;
+/// Try again (an OSD that is not, or no longer, the primary).
+pub const EAGAIN: i32 = -11;
 /// Permission denied.
 pub const EACCES: i32 = -13;
 /// Busy (a lock, a watch, a snapshot in use).
@@ -36,6 +38,7 @@ pub const ESTALE: i32 = -116;
 const KNOWN: &[(i32, &str, &str)] = &[
     (EPERM, "EPERM", "operation not permitted"),
     (ENOENT, "ENOENT", "no such entity"),
+    (EAGAIN, "EAGAIN", "try again"),
     (
         EACCES,
         "EACCES",
@@ -108,8 +111,8 @@ mod tests {
     #[test]
     fn every_constant_has_a_name() {
         for n in [
-            EPERM, ENOENT, EACCES, EBUSY, EEXIST, EINVAL, EROFS, ERESTART, EOPNOTSUPP, ENOTCONN,
-            ETIMEDOUT, ESTALE,
+            EPERM, ENOENT, EAGAIN, EACCES, EBUSY, EEXIST, EINVAL, EROFS, ERESTART, EOPNOTSUPP,
+            ENOTCONN, ETIMEDOUT, ESTALE,
         ] {
             assert!(
                 Errno(n).name().is_some() && Errno(n).meaning().is_some(),

@@ -748,7 +748,7 @@ impl Task {
                     self.dispatch(tid, opened_tx);
                     return;
                 }
-                if reply.result == -11 {
+                if reply.result == ceph_common::errno::EAGAIN {
                     // EAGAIN: not the primary (any more); resend once the
                     // map says where to.
                     op.sent_to = None;

@@ -2,7 +2,7 @@
 //! then the object map's copy), remove, protect and unprotect, following
 //! librbd's rules for images with the exclusive lock.
 
-use ceph_common::errno::{EACCES, EEXIST, ENOENT, EPERM, ESTALE};
+use ceph_common::errno::{EACCES, EBUSY, EEXIST, EINVAL, ENOENT, EPERM, ESTALE};
 
 use super::lock::{self, OpLock};
 use super::{call, Image};
@@ -177,7 +177,7 @@ impl Image {
         if snap.is_protected() {
             return Err(Error::Rados {
                 context: format!("protecting snapshot {name}"),
-                errno: Some(-16),
+                errno: Some(EBUSY),
                 message: "it is already protected".into(),
             });
         }
@@ -202,7 +202,7 @@ impl Image {
         if !snap.is_protected() {
             return Err(Error::Rados {
                 context: format!("unprotecting snapshot {name}"),
-                errno: Some(-22),
+                errno: Some(EINVAL),
                 message: "it is not protected".into(),
             });
         }
