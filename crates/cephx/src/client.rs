@@ -49,6 +49,9 @@ pub struct Authenticated {
     pub connection_secret: Bytes,
 }
 
+/// A cephx client shared by the connections that use its tickets.
+pub type SharedClient = std::sync::Arc<std::sync::Mutex<CephxClient>>;
+
 /// A cephx client: its identity, its secret and its tickets.
 #[derive(Debug, Clone)]
 pub struct CephxClient {

@@ -34,7 +34,7 @@ pub enum CephxError {
         source: ceph_encoding::DecodeError,
     },
     /// The server answered with an error status.
-    #[error("{what} refused by the server: {status} ({})", errno_name(*.status))]
+    #[error("{what} refused by the server: {}", ceph_common::Errno(*.status))]
     Refused {
         /// The request.
         what: &'static str,
@@ -50,16 +50,4 @@ pub enum CephxError {
     /// A ciphertext that does not decrypt to a valid envelope.
     #[error("decryption failed: {0}")]
     Decrypt(String),
-}
-
-/// A short name for the errnos a monitor answers cephx requests with.
-pub fn errno_name(status: i32) -> &'static str {
-    match -status {
-        1 => "EPERM: permission denied",
-        2 => "ENOENT: no such entity",
-        13 => "EACCES: access denied (wrong key?)",
-        22 => "EINVAL: invalid argument",
-        110 => "ETIMEDOUT",
-        _ => "error",
-    }
 }

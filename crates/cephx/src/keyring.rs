@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use base64::Engine;
+use ceph_common::ini::{self, normalize_name, IniError, Item, Line};
 
 use ceph_encoding::{Decode, Encode};
 
@@ -90,8 +91,10 @@ impl Keyring {
         })
     }
 
-    /// Parses a keyring's text. Comments start with `#` or `;`; keys of an
-    /// entry are case-sensitive and may use spaces or underscores.
+    /// Parses a keyring's text, read by the shared INI reader
+    /// ([`ceph_common::ini`]): comments start with `#` or `;`; entry keys
+    /// compare with spaces, dashes and underscores alike (`caps mon` =
+    /// `caps_mon`); a value may stand in double quotes.
     pub fn parse(text: &str) -> Result<Keyring, String> {
         let mut entries = BTreeMap::new();
         let mut current: Option<(String, Option<CryptoKey>, BTreeMap<String, String>)> = None;
@@ -104,34 +107,33 @@ impl Keyring {
             }
             Ok(())
         };
-        for (n, raw) in text.lines().enumerate() {
-            let line = raw.trim();
-            if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-                continue;
-            }
-            if let Some(rest) = line.strip_prefix('[') {
-                let name = rest
-                    .strip_suffix(']')
-                    .ok_or_else(|| format!("line {}: unterminated section", n + 1))?
-                    .trim()
-                    .to_string();
-                finish(current.take(), &mut entries)?;
-                current = Some((name, None, BTreeMap::new()));
-                continue;
-            }
-            let (k, v) = line
-                .split_once('=')
-                .ok_or_else(|| format!("line {}: expected `name = value`", n + 1))?;
+        for line in ini::lines(text) {
+            let (n, k, v) = match line {
+                Err(IniError::UnterminatedSection { line }) => {
+                    return Err(format!("line {line}: unterminated section"))
+                }
+                Err(e) => return Err(e.to_string()),
+                Ok(Line {
+                    item: Item::Section(name),
+                    ..
+                }) => {
+                    finish(current.take(), &mut entries)?;
+                    current = Some((name, None, BTreeMap::new()));
+                    continue;
+                }
+                Ok(Line {
+                    number,
+                    item: Item::Entry { key, value },
+                }) => (number, normalize_name(&key), value),
+            };
             let (_, key, caps) = current
                 .as_mut()
-                .ok_or_else(|| format!("line {}: setting outside a [section]", n + 1))?;
-            let k = k.trim().replace('_', " ");
-            let v = v.trim().trim_matches('"').to_string();
+                .ok_or_else(|| format!("line {n}: setting outside a [section]"))?;
+            let v = v.trim_matches('"').to_string();
             if k == "key" {
-                *key =
-                    Some(CryptoKey::from_base64(&v).map_err(|e| format!("line {}: {e}", n + 1))?);
-            } else if let Some(service) = k.strip_prefix("caps ") {
-                caps.insert(service.trim().to_string(), v);
+                *key = Some(CryptoKey::from_base64(&v).map_err(|e| format!("line {n}: {e}"))?);
+            } else if let Some(service) = k.strip_prefix("caps_") {
+                caps.insert(service.to_string(), v);
             }
         }
         finish(current, &mut entries)?;

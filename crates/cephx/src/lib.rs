@@ -11,16 +11,15 @@
 pub mod client;
 pub mod crypto;
 pub mod error;
+#[cfg(any(fuzzing, test, feature = "fuzzing"))]
 pub mod fuzzing;
-pub mod handshake;
 pub mod keyring;
 pub mod tickets;
 pub mod wire;
 
-pub use client::{Authenticated, CephxClient, AUTH_METHOD_CEPHX, AUTH_METHOD_NONE};
+pub use client::{Authenticated, CephxClient, SharedClient, AUTH_METHOD_CEPHX, AUTH_METHOD_NONE};
 pub use crypto::{challenge_key, Cipher, SecretKey};
 pub use error::CephxError;
-pub use handshake::{MonHandshake, ServiceHandshake, SharedClient};
 pub use keyring::{CryptoKey, Keyring, KeyringEntry};
 pub use tickets::{
     Authorizer, Ticket, Tickets, SERVICE_AUTH, SERVICE_MGR, SERVICE_MON, SERVICE_OSD,

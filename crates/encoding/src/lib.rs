@@ -40,6 +40,7 @@ mod entity;
 mod envelope;
 mod error;
 pub mod features;
+#[cfg(any(fuzzing, test, feature = "fuzzing"))]
 pub mod fuzzing;
 mod macros;
 mod primitives;

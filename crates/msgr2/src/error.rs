@@ -168,7 +168,7 @@ pub enum Error {
         state: &'static str,
     },
     /// The peer refused our authentication (AUTH_BAD_METHOD).
-    #[error("authentication failed: the server refused method {method} with {}", crate::session::errno_text(*.result))]
+    #[error("authentication failed: the server refused method {method} with {}", ceph_common::Errno(*.result))]
     AuthRejected {
         /// The method we tried.
         method: u32,
@@ -179,9 +179,10 @@ pub enum Error {
         /// The connection modes it allows.
         allowed_modes: Vec<u32>,
     },
-    /// The authentication method failed on our side (bad reply, no ticket).
+    /// The authentication method failed on our side (bad reply, no ticket):
+    /// its own error, kept typed.
     #[error("authentication failed: {0}")]
-    Auth(String),
+    Auth(crate::session::AuthFailure),
     /// The server chose a connection mode we did not offer.
     #[error("the server chose connection mode {0}, which we did not offer")]
     UnwantedMode(u32),

@@ -1,8 +1,12 @@
-//! The Ceph messenger v2.1 protocol, client side: the frame layer.
+//! The Ceph messenger v2.1 protocol, client side.
 //!
-//! This crate is sans-IO: it turns bytes into frames and frames into bytes
-//! and never touches a socket. The connection state machine (HELLO, AUTH_*,
-//! IDENT, ... payloads) and a tokio transport build on it.
+//! - The frame layer, sans-IO: it turns bytes into frames and frames into
+//!   bytes (below).
+//! - [`session`], sans-IO too: the client's connection state machine
+//!   (banner, HELLO, authentication through an [`session::AuthProvider`],
+//!   signatures, IDENT or reconnection, messages with their sequence
+//!   numbers, acks and keepalives).
+//! - [`Connection`]: a session run over a tokio TCP stream.
 //!
 //! # A connection's byte stream
 //!
@@ -52,6 +56,7 @@ mod encoder;
 pub mod epilogue;
 mod error;
 mod frame;
+#[cfg(any(fuzzing, test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod preamble;
 pub mod secure_mode;

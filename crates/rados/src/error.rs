@@ -1,13 +1,50 @@
 //! The crate's error type.
 
+use ceph_common::Errno;
+use ceph_encoding::Uuid;
 use thiserror::Error;
 
 /// What can go wrong in the RADOS client.
 #[derive(Debug, Error)]
 pub enum RadosError {
-    /// The configuration is unusable (file, option, name).
+    /// The configuration is unusable (file, option, name, monitor
+    /// addresses).
     #[error("configuration: {0}")]
     Config(String),
+    /// The monitors or an OSD map speak for another cluster than the one
+    /// this client joined.
+    #[error("{what} is of cluster {theirs}, not of ours ({ours})")]
+    OtherCluster {
+        /// What came: the monitor map, an OSD map.
+        what: &'static str,
+        /// Its cluster's fsid.
+        theirs: Uuid,
+        /// Ours.
+        ours: Uuid,
+    },
+    /// An incremental OSD map that does not apply to the map we hold.
+    #[error("cannot apply OSD map epoch {epoch}: {source}")]
+    OsdMap {
+        /// The incremental's epoch.
+        epoch: u32,
+        /// Why it does not apply.
+        source: crate::osdmap::ApplyError,
+    },
+    /// The OSD map names no OSD for objects of a pool (CRUSH maps them
+    /// nowhere).
+    #[error("cannot place objects in pool {pool}")]
+    Placement {
+        /// The pool.
+        pool: i64,
+    },
+    /// The OSD map gives an OSD no IP address to connect to.
+    #[error("osd.{osd} has no IP address ({addr})")]
+    OsdAddress {
+        /// The OSD.
+        osd: i32,
+        /// The address the map gives.
+        addr: String,
+    },
     /// A keyring or key problem.
     #[error(transparent)]
     Key(#[from] ceph_cephx::CephxError),
@@ -66,7 +103,7 @@ pub enum RadosError {
         source: ceph_encoding::DecodeError,
     },
     /// The monitor refused a pool operation.
-    #[error("{what}: {}", errno_text(*.status))]
+    #[error("{what}: {}", Errno(*.status))]
     PoolOp {
         /// The operation.
         what: String,
@@ -117,11 +154,6 @@ impl RadosError {
             ),
         }
     }
-}
-
-/// A negative errno as text.
-pub fn errno_text(status: i32) -> String {
-    ceph_msgr2::session::errno_text(status)
 }
 
 impl RadosError {

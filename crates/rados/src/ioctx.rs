@@ -5,10 +5,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use bytes::Bytes;
+use ceph_common::errno::{EACCES, EPERM};
+use ceph_common::Errno;
 use ceph_encoding::{Decode, Reader, UTime};
 
 use crate::config::ClientSettings;
-use crate::error::{errno_text, RadosError, Result};
+use crate::error::{RadosError, Result};
 use crate::mon::{MonClient, MonClientOptions};
 use crate::objecter::{
     Objecter, ObjecterOptions, OpReply, OpRequest, SnapContext, WatchRegistration,
@@ -218,7 +220,7 @@ impl IoCtx {
 
     fn op_error(&self, oid: &str, status: i32) -> RadosError {
         let object = self.object_name(oid);
-        if status == -1 || status == -13 {
+        if status == EPERM || status == EACCES {
             return RadosError::Op {
                 object,
                 status,
@@ -231,7 +233,7 @@ impl IoCtx {
         RadosError::Op {
             object,
             status,
-            hint: errno_text(status),
+            hint: Errno(status).to_string(),
         }
     }
 

@@ -1,10 +1,24 @@
-//! A RADOS client.
+//! A RADOS client, without librados.
 //!
-//! What is here: client configuration ([`config`]). To come: the monitor
-//! client (hunting, subscriptions, mon commands, pool operations), the
-//! OSDMap with its incrementals, CRUSH and PG placement, and the Objecter
-//! that sends operations to OSDs and resends them when the map changes.
+//! - [`config`]: client configuration as Ceph's tools read it (ceph.conf,
+//!   keyrings, `mon_host`, `--name`, messenger modes): [`config::ClientSettings`];
+//! - [`mon`]: the monitor client (hunting, cephx authentication, map
+//!   subscriptions, commands, pool and snapshot-id operations, ticket
+//!   renewal), and [`monmap`]: the monitor map;
+//! - [`auth`]: cephx behind the messenger's authentication hook, for
+//!   monitors and for OSDs;
+//! - [`osdmap`]: the OSD map and its incrementals, [`crush`]: the CRUSH map
+//!   and mapper, and [`placement`]: objects to PGs to OSDs as Ceph computes
+//!   them;
+//! - [`osd`]: the operations, messages and sessions of OSDs (ops and their
+//!   replies, listing, watch/notify, backoffs);
+//! - [`objecter`]: operations sent to the right OSD and sent again when the
+//!   map changes, a session fails or an OSD redirects, with watches kept
+//!   across resets;
+//! - [`ioctx`]: the librados-like API, [`Rados`] and [`IoCtx`];
+//! - [`error`]: the crate's [`RadosError`].
 
+pub mod auth;
 pub mod config;
 pub mod crush;
 pub mod error;

@@ -600,6 +600,7 @@ fn decode_body(r: &mut Reader<'_>, v: u8) -> Result<MonMap, DecodeError> {
 
 /// The body of the `monmap` fuzz target, public so that `cargo test`
 /// replays the fuzzer's saved corpus through the same code.
+#[cfg(any(fuzzing, test, feature = "fuzzing"))]
 pub mod fuzzing {
     use ceph_encoding::features::CEPH_FEATURES_ALL;
     use ceph_encoding::{Decode, Encode};

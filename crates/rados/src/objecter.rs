@@ -20,7 +20,7 @@ use crate::mon::{MapUpdate, MonClient};
 use crate::osd::messages::{flag, MOSDOP_COMPAT, MOSDOP_VERSION, MSG_OSD_OP, MSG_OSD_OPREPLY};
 use crate::osd::op::code;
 use crate::osd::session::{OsdSession, SessionEvent, SessionParams};
-use crate::osd::types::{ObjectLocator, PgId as WirePgId, ReqId, SPgId};
+use crate::osd::types::{ObjectLocator, PgId, ReqId, SPgId};
 use crate::osd::{MOsdOp, MOsdOpReply, OpResult, OsdOp, NOSNAP};
 use crate::osdmap::{pool_flags, OsdMap};
 use crate::placement::Placer;
@@ -297,7 +297,7 @@ struct InFlight {
     waiter: Waiter,
     _permit: Option<OwnedSemaphorePermit>,
     /// Where it was last sent: OSD and PG, with the map epoch.
-    sent_to: Option<(i32, WirePgId, u64)>,
+    sent_to: Option<(i32, PgId, u64)>,
     /// The pool's pg_num when it was last sent: an OSD drops (without a
     /// reply) an op sent before its PG split or merged, and counts on the
     /// client to resend it.
@@ -413,9 +413,11 @@ impl Task {
         let mut r = Reader::new(front);
         let fsid: Uuid = r.read().map_err(dec)?;
         if fsid != self.fsid {
-            return Err(RadosError::Config(format!(
-                "an OSD map of cluster {fsid}, not ours"
-            )));
+            return Err(RadosError::OtherCluster {
+                what: "an OSD map",
+                theirs: fsid,
+                ours: self.fsid,
+            });
         }
         let incrementals: BTreeMap<u32, Bytes> = r.read().map_err(dec)?;
         let fulls: BTreeMap<u32, Bytes> = r.read().map_err(dec)?;
@@ -447,9 +449,8 @@ impl Task {
                 }
                 let inc = crate::osdmap::Incremental::from_bytes(inc).map_err(dec)?;
                 crush_changed |= !inc.crush.is_empty() || !inc.fullmap.is_empty();
-                m.apply_incremental(&inc).map_err(|e| {
-                    RadosError::Config(format!("cannot apply OSD map epoch {epoch}: {e}"))
-                })?;
+                m.apply_incremental(&inc)
+                    .map_err(|source| RadosError::OsdMap { epoch, source })?;
             } else {
                 // A gap: ask for the maps from where we are.
                 let from = u64::from(have) + 1;
@@ -569,17 +570,12 @@ impl Task {
         };
         let target = match op.req.pg {
             Some(seed) => placer
-                .pg_to_up_acting(crate::osdmap::PgId::new(pool_id, seed))
+                .pg_to_up_acting(PgId::new(pool_id, seed))
                 .map(|m| (m, seed)),
             None => placer.object_to_up_acting(pool_id, &op.req.oid, &key, &nspace),
         };
         let Some((mapping, hash)) = target else {
-            self.complete(
-                tid,
-                Err(RadosError::Config(format!(
-                    "cannot place objects in pool {pool_id}"
-                ))),
-            );
+            self.complete(tid, Err(RadosError::Placement { pool: pool_id }));
             return;
         };
         let osd = mapping.acting_primary;
@@ -587,10 +583,7 @@ impl Task {
             debug!(tid, pg = %mapping.pgid.seed, "no primary; waiting for a new map");
             return;
         }
-        let pgid = WirePgId {
-            pool: mapping.pgid.pool as u64,
-            seed: mapping.pgid.seed,
-        };
+        let pgid = mapping.pgid;
         let shard = mapping.primary_shard(pool.is_erasure());
         let interval = u64::from(map.epoch);
         let pg_num = pool.pg_num;
@@ -755,7 +748,7 @@ impl Task {
                     self.dispatch(tid, opened_tx);
                     return;
                 }
-                if reply.result == -11 {
+                if reply.result == ceph_common::errno::EAGAIN {
                     // EAGAIN: not the primary (any more); resend once the
                     // map says where to.
                     op.sent_to = None;
@@ -811,7 +804,7 @@ impl Task {
                     let pool_id = op.oloc_override.as_ref().map_or(op.req.pool, |o| o.pool);
                     let now = match op.req.pg {
                         Some(seed) => placer
-                            .pg_to_up_acting(crate::osdmap::PgId::new(pool_id, seed))
+                            .pg_to_up_acting(PgId::new(pool_id, seed))
                             .map(|m| (m, seed)),
                         None => placer.object_to_up_acting(
                             pool_id,
@@ -876,7 +869,6 @@ impl Task {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::osd::types::PgId;
 
     fn reply(result: i32, n: usize) -> MOsdOpReply {
         MOsdOpReply {

@@ -10,10 +10,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use ceph_cephx::{ServiceHandshake, SERVICE_OSD};
+use ceph_cephx::SERVICE_OSD;
 use ceph_encoding::{AddrType, Decode, EntityAddr, EntityType, UTime};
 use ceph_msgr2::session::{ClientConfig, ClientSession, Event, Message};
 use ceph_msgr2::Connection;
+use ceph_rados::auth::ServiceHandshake;
 use ceph_rados::config::{MODE_CRC, MODE_SECURE};
 use ceph_rados::mon::{MonClient, MonClientOptions};
 use ceph_rados::osd::messages::{decode_stat, flag, MSG_OSD_OP, MSG_OSD_OPREPLY};
@@ -83,7 +84,7 @@ async fn execute(
     let m = MOsdOp {
         spgid: SPgId {
             pgid: PgId {
-                pool: t.pool as u64,
+                pool: t.pool,
                 seed: t.seed,
             },
             shard: -1,

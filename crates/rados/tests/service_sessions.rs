@@ -7,10 +7,11 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use ceph_cephx::{ServiceHandshake, SERVICE_MGR, SERVICE_OSD};
+use ceph_cephx::{SERVICE_MGR, SERVICE_OSD};
 use ceph_encoding::{AddrType, EntityAddr, EntityType};
 use ceph_msgr2::session::{ClientConfig, ClientSession};
 use ceph_msgr2::Connection;
+use ceph_rados::auth::ServiceHandshake;
 use ceph_rados::config::{MODE_CRC, MODE_SECURE};
 use ceph_rados::mon::{MonClient, MonClientOptions};
 use rbd_native_tests::Testbed;

@@ -68,7 +68,7 @@ impl Error {
     pub fn errno(&self) -> Option<i32> {
         match self {
             Error::Rados { errno, .. } => *errno,
-            Error::NotFound(_) => Some(-2),
+            Error::NotFound(_) => Some(ceph_common::errno::ENOENT),
             _ => None,
         }
     }

@@ -1,13 +1,11 @@
-//! RBD format-2 images.
+//! RBD format-2 images, through the OSDs' `rbd` and `lock` object classes
+//! the way librbd uses them.
 //!
-//! This crate will speak to the OSDs' `rbd` object class (cls_rbd) the way
-//! librbd does: create and open images, read and write with striping,
-//! snapshots, protection, clones (v1 and v2), children, trash and
-//! copy-on-write reads from parents.
-//!
-//! What is here so far is the sans-IO wire layer, pure functions and types
-//! with no I/O:
-//!
+//! * [`image`]: images on a cluster: create, open (at the head or a
+//!   snapshot), read and write with striping and copy-on-write from
+//!   parents, the exclusive lock (or asking its owner), the object map,
+//!   resize, snapshots and protection, clones (v1 and v2) and their
+//!   children, listing, removal and the trash;
 //! * [`cls`]: the inputs and outputs of the object-class methods librbd
 //!   calls, one type per method implementing [`cls::ClsMethod`]
 //!   ([`cls::rbd`] for class `rbd`, [`cls::lock`] for class `lock`), and the
@@ -15,6 +13,7 @@
 //! * [`object_map`]: Ceph's `BitVector<2>`, the object map's encoding;
 //! * [`notify`]: the librbd watch/notify payloads on the header object and
 //!   the notify reply RADOS hands back to the notifier;
+//! * [`striper`]: image extents to object extents;
 //! * [`names`]: object names (`rbd_header.<id>`, data objects...);
 //! * [`features`]: image feature and operation-feature bits.
 //!
@@ -35,6 +34,7 @@
 pub mod cls;
 mod error;
 pub mod features;
+#[cfg(any(fuzzing, test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod image;
 pub mod names;

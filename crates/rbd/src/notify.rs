@@ -87,30 +87,120 @@ pub mod op {
     pub const METADATA_UPDATE: u32 = 20;
 }
 
-/// One notification's content.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NotifyPayload {
+/// Defines [`NotifyPayload`] from one list of its ops (for the message
+/// version written): each op's variant (librbd's name for it), its number
+/// in [`op`] and its fields in wire order, a field added in a later version
+/// of the message marked `= since N => value it takes before`. The list
+/// makes the enum, [`NotifyPayload::op`], [`op_name`], and the payload's
+/// encoder and decoder, so that they cannot drift apart. An op not
+/// in the list decodes as [`NotifyPayload::Unknown`], its bytes kept.
+macro_rules! notify_payloads {
+    (version $v:literal; $(
+        $(#[$vmeta:meta])*
+        $variant:ident = $op:ident $({
+            $(
+                $(#[$fmeta:meta])*
+                $field:ident : $fty:ty $(= since $since:literal => $default:expr)?
+            ),* $(,)?
+        })?
+    ),* $(,)?) => {
+        /// One notification's content.
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub enum NotifyPayload {
+            $(
+                $(#[$vmeta])*
+                $variant $({ $( $(#[$fmeta])* $field: $fty, )* })?,
+            )*
+            /// An op this crate does not know; its fields are kept as they came.
+            Unknown {
+                /// The op number.
+                op: u32,
+                /// The rest of the message.
+                data: Bytes,
+            },
+        }
+
+        // The version the list describes is the one written.
+        const _: () = assert!(NOTIFY_MESSAGE_VERSION == $v);
+
+        /// The name of an op, as librbd prints it.
+        pub fn op_name(op: u32) -> Option<&'static str> {
+            match op {
+                $( op::$op => Some(stringify!($variant)), )*
+                _ => None,
+            }
+        }
+
+        impl NotifyPayload {
+            /// The payload's op number.
+            pub fn op(&self) -> u32 {
+                match self {
+                    $( NotifyPayload::$variant { .. } => op::$op, )*
+                    NotifyPayload::Unknown { op, .. } => *op,
+                }
+            }
+
+            /// Appends the op's fields (after the op number).
+            fn encode_fields(&self, buf: &mut BytesMut, features: u64) {
+                match self {
+                    $(
+                        NotifyPayload::$variant $({ $($field),* })? => {
+                            $($( $field.encode(buf, features); )*)?
+                        }
+                    )*
+                    NotifyPayload::Unknown { data, .. } => buf.put_slice(data),
+                }
+            }
+
+            /// Reads the fields of op `op` in a message of version
+            /// `struct_v`.
+            fn decode_fields(
+                reader: &mut Reader<'_>,
+                op: u32,
+                struct_v: u8,
+            ) -> Result<NotifyPayload, DecodeError> {
+                Ok(match op {
+                    $(
+                        op::$op => NotifyPayload::$variant $({ $(
+                            $field: ceph_encoding::__ceph_field!(
+                                reader, struct_v, $v, $variant, $field, $fty $(, $since, $default)?
+                            ),
+                        )* })?,
+                    )*
+                    op => NotifyPayload::Unknown {
+                        op,
+                        data: Bytes::copy_from_slice(reader.take(reader.remaining())?),
+                    },
+                })
+            }
+        }
+    };
+}
+
+notify_payloads! {
+    version 7;
+
     /// A client took the exclusive lock.
-    AcquiredLock {
-        /// The new owner.
-        client_id: ClientId,
+    AcquiredLock = ACQUIRED_LOCK {
+        /// The new owner (since version 2).
+        client_id: ClientId = since 2 => ClientId::default(),
     },
     /// A client released the exclusive lock.
-    ReleasedLock {
-        /// The former owner.
-        client_id: ClientId,
+    ReleasedLock = RELEASED_LOCK {
+        /// The former owner (since version 2).
+        client_id: ClientId = since 2 => ClientId::default(),
     },
     /// A client asks the owner for the lock.
-    RequestLock {
-        /// Who asks.
-        client_id: ClientId,
+    RequestLock = REQUEST_LOCK {
+        /// Who asks (since version 2).
+        client_id: ClientId = since 2 => ClientId::default(),
         /// Break the lock if the owner does not answer (since version 3).
-        force: bool,
+        force: bool = since 3 => false,
     },
     /// The header changed.
-    HeaderUpdate,
+    HeaderUpdate = HEADER_UPDATE,
     /// Progress of a remote operation.
-    AsyncProgress {
+    AsyncProgress = ASYNC_PROGRESS {
         /// The operation.
         request: AsyncRequestId,
         /// Done so far.
@@ -119,165 +209,130 @@ pub enum NotifyPayload {
         total: u64,
     },
     /// End of a remote operation.
-    AsyncComplete {
+    AsyncComplete = ASYNC_COMPLETE {
         /// The operation.
         request: AsyncRequestId,
         /// Its result (0 or a negative errno).
         result: i32,
     },
     /// Flatten the image.
-    Flatten {
+    Flatten = FLATTEN {
         /// The operation.
         request: AsyncRequestId,
     },
     /// Resize the image.
-    Resize {
+    Resize = RESIZE {
         /// New size.
         size: u64,
         /// The operation.
         request: AsyncRequestId,
         /// Whether shrinking is allowed (since version 4).
-        allow_shrink: bool,
+        allow_shrink: bool = since 4 => true,
     },
     /// Create a snapshot.
-    SnapCreate {
+    SnapCreate = SNAP_CREATE {
         /// Its name.
         snap_name: String,
         /// Its namespace (since version 5).
-        snap_namespace: SnapshotNamespace,
+        snap_namespace: SnapshotNamespace = since 5 => SnapshotNamespace::User,
         /// The operation (since version 7).
-        request: AsyncRequestId,
+        request: AsyncRequestId = since 7 => AsyncRequestId::default(),
         /// `SNAP_CREATE_FLAG_*` (since version 7).
-        flags: u64,
+        flags: u64 = since 7 => 0,
     },
     /// Remove a snapshot.
-    SnapRemove {
+    SnapRemove = SNAP_REMOVE {
         /// Its name.
         snap_name: String,
         /// Its namespace (since version 6).
-        snap_namespace: SnapshotNamespace,
+        snap_namespace: SnapshotNamespace = since 6 => SnapshotNamespace::User,
         /// The operation (since version 7).
-        request: AsyncRequestId,
+        request: AsyncRequestId = since 7 => AsyncRequestId::default(),
     },
     /// Rebuild the object map.
-    RebuildObjectMap {
+    RebuildObjectMap = REBUILD_OBJECT_MAP {
         /// The operation.
         request: AsyncRequestId,
     },
     /// Rename a snapshot.
-    SnapRename {
+    SnapRename = SNAP_RENAME {
         /// The snapshot.
         snap_id: u64,
         /// Its new name.
         snap_name: String,
         /// Namespace (since version 6).
-        snap_namespace: SnapshotNamespace,
+        snap_namespace: SnapshotNamespace = since 6 => SnapshotNamespace::User,
         /// The operation (since version 7).
-        request: AsyncRequestId,
+        request: AsyncRequestId = since 7 => AsyncRequestId::default(),
     },
     /// Protect a snapshot.
-    SnapProtect {
+    SnapProtect = SNAP_PROTECT {
         /// Its name.
         snap_name: String,
         /// Its namespace (since version 6).
-        snap_namespace: SnapshotNamespace,
+        snap_namespace: SnapshotNamespace = since 6 => SnapshotNamespace::User,
         /// The operation (since version 7).
-        request: AsyncRequestId,
+        request: AsyncRequestId = since 7 => AsyncRequestId::default(),
     },
     /// Unprotect a snapshot.
-    SnapUnprotect {
+    SnapUnprotect = SNAP_UNPROTECT {
         /// Its name.
         snap_name: String,
         /// Its namespace (since version 6).
-        snap_namespace: SnapshotNamespace,
+        snap_namespace: SnapshotNamespace = since 6 => SnapshotNamespace::User,
         /// The operation (since version 7).
-        request: AsyncRequestId,
+        request: AsyncRequestId = since 7 => AsyncRequestId::default(),
     },
     /// Rename the image.
-    Rename {
+    Rename = RENAME {
         /// The new name.
         image_name: String,
         /// The operation (since version 7).
-        request: AsyncRequestId,
+        request: AsyncRequestId = since 7 => AsyncRequestId::default(),
     },
     /// Enable or disable features.
-    UpdateFeatures {
+    UpdateFeatures = UPDATE_FEATURES {
         /// Which.
         features: u64,
         /// Enable (true) or disable.
         enabled: bool,
         /// The operation (since version 7).
-        request: AsyncRequestId,
+        request: AsyncRequestId = since 7 => AsyncRequestId::default(),
     },
     /// Migrate the image.
-    Migrate {
+    Migrate = MIGRATE {
         /// The operation.
         request: AsyncRequestId,
     },
     /// Sparsify the image.
-    Sparsify {
+    Sparsify = SPARSIFY {
         /// The operation.
         request: AsyncRequestId,
         /// Granularity in bytes.
         sparse_size: u64,
     },
     /// Quiesce I/O.
-    Quiesce {
+    Quiesce = QUIESCE {
         /// The operation.
         request: AsyncRequestId,
     },
     /// Resume I/O.
-    Unquiesce {
+    Unquiesce = UNQUIESCE {
         /// The operation.
         request: AsyncRequestId,
     },
     /// Set or remove an image metadata key.
-    MetadataUpdate {
+    MetadataUpdate = METADATA_UPDATE {
         /// The key.
         key: String,
         /// The new value; `None` removes the key.
         value: Option<String>,
         /// The operation (since version 7).
-        request: AsyncRequestId,
-    },
-    /// An op this crate does not know; its fields are kept as they came.
-    Unknown {
-        /// The op number.
-        op: u32,
-        /// The rest of the message.
-        data: Bytes,
+        request: AsyncRequestId = since 7 => AsyncRequestId::default(),
     },
 }
 
 impl NotifyPayload {
-    /// The payload's op number.
-    pub fn op(&self) -> u32 {
-        match self {
-            NotifyPayload::AcquiredLock { .. } => op::ACQUIRED_LOCK,
-            NotifyPayload::ReleasedLock { .. } => op::RELEASED_LOCK,
-            NotifyPayload::RequestLock { .. } => op::REQUEST_LOCK,
-            NotifyPayload::HeaderUpdate => op::HEADER_UPDATE,
-            NotifyPayload::AsyncProgress { .. } => op::ASYNC_PROGRESS,
-            NotifyPayload::AsyncComplete { .. } => op::ASYNC_COMPLETE,
-            NotifyPayload::Flatten { .. } => op::FLATTEN,
-            NotifyPayload::Resize { .. } => op::RESIZE,
-            NotifyPayload::SnapCreate { .. } => op::SNAP_CREATE,
-            NotifyPayload::SnapRemove { .. } => op::SNAP_REMOVE,
-            NotifyPayload::RebuildObjectMap { .. } => op::REBUILD_OBJECT_MAP,
-            NotifyPayload::SnapRename { .. } => op::SNAP_RENAME,
-            NotifyPayload::SnapProtect { .. } => op::SNAP_PROTECT,
-            NotifyPayload::SnapUnprotect { .. } => op::SNAP_UNPROTECT,
-            NotifyPayload::Rename { .. } => op::RENAME,
-            NotifyPayload::UpdateFeatures { .. } => op::UPDATE_FEATURES,
-            NotifyPayload::Migrate { .. } => op::MIGRATE,
-            NotifyPayload::Sparsify { .. } => op::SPARSIFY,
-            NotifyPayload::Quiesce { .. } => op::QUIESCE,
-            NotifyPayload::Unquiesce { .. } => op::UNQUIESCE,
-            NotifyPayload::MetadataUpdate { .. } => op::METADATA_UPDATE,
-            NotifyPayload::Unknown { op, .. } => *op,
-        }
-    }
-
     /// Whether a watcher should refresh its view of the image on seeing it
     /// (librbd's `check_for_refresh`).
     pub fn check_for_refresh(&self) -> bool {
@@ -295,34 +350,6 @@ impl NotifyPayload {
                 | NotifyPayload::Unknown { .. }
         )
     }
-}
-
-/// The name of an op, as librbd prints it.
-pub fn op_name(op: u32) -> Option<&'static str> {
-    const NAMES: [&str; 21] = [
-        "AcquiredLock",
-        "ReleasedLock",
-        "RequestLock",
-        "HeaderUpdate",
-        "AsyncProgress",
-        "AsyncComplete",
-        "Flatten",
-        "Resize",
-        "SnapCreate",
-        "SnapRemove",
-        "RebuildObjectMap",
-        "SnapRename",
-        "SnapProtect",
-        "SnapUnprotect",
-        "Rename",
-        "UpdateFeatures",
-        "Migrate",
-        "Sparsify",
-        "Quiesce",
-        "Unquiesce",
-        "MetadataUpdate",
-    ];
-    NAMES.get(usize::try_from(op).ok()?).copied()
 }
 
 /// A notification on an image header (`NotifyMessage`).
@@ -354,152 +381,13 @@ impl fmt::Display for NotifyMessage {
     }
 }
 
-/// Snapshot name, namespace, request (librbd's `SnapPayloadBase`).
-fn put_snap(
-    buf: &mut BytesMut,
-    features: u64,
-    name: &str,
-    ns: &SnapshotNamespace,
-    request: &AsyncRequestId,
-) {
-    name.encode(buf, features);
-    ns.encode(buf, features);
-    request.encode(buf, features);
-}
-
 impl Encode for NotifyMessage {
     fn encode(&self, buf: &mut BytesMut, features: u64) {
         encode_versioned(buf, NOTIFY_MESSAGE_VERSION, 1, |buf| {
             buf.put_u32_le(self.payload.op());
-            match &self.payload {
-                NotifyPayload::AcquiredLock { client_id }
-                | NotifyPayload::ReleasedLock { client_id } => client_id.encode(buf, features),
-                NotifyPayload::RequestLock { client_id, force } => {
-                    client_id.encode(buf, features);
-                    force.encode(buf, features);
-                }
-                NotifyPayload::HeaderUpdate => {}
-                NotifyPayload::AsyncProgress {
-                    request,
-                    offset,
-                    total,
-                } => {
-                    request.encode(buf, features);
-                    offset.encode(buf, features);
-                    total.encode(buf, features);
-                }
-                NotifyPayload::AsyncComplete { request, result } => {
-                    request.encode(buf, features);
-                    result.encode(buf, features);
-                }
-                NotifyPayload::Flatten { request }
-                | NotifyPayload::RebuildObjectMap { request }
-                | NotifyPayload::Migrate { request }
-                | NotifyPayload::Quiesce { request }
-                | NotifyPayload::Unquiesce { request } => request.encode(buf, features),
-                NotifyPayload::Resize {
-                    size,
-                    request,
-                    allow_shrink,
-                } => {
-                    size.encode(buf, features);
-                    request.encode(buf, features);
-                    allow_shrink.encode(buf, features);
-                }
-                NotifyPayload::SnapCreate {
-                    snap_name,
-                    snap_namespace,
-                    request,
-                    flags,
-                } => {
-                    put_snap(buf, features, snap_name, snap_namespace, request);
-                    flags.encode(buf, features);
-                }
-                NotifyPayload::SnapRemove {
-                    snap_name,
-                    snap_namespace,
-                    request,
-                }
-                | NotifyPayload::SnapProtect {
-                    snap_name,
-                    snap_namespace,
-                    request,
-                }
-                | NotifyPayload::SnapUnprotect {
-                    snap_name,
-                    snap_namespace,
-                    request,
-                } => put_snap(buf, features, snap_name, snap_namespace, request),
-                NotifyPayload::SnapRename {
-                    snap_id,
-                    snap_name,
-                    snap_namespace,
-                    request,
-                } => {
-                    snap_id.encode(buf, features);
-                    put_snap(buf, features, snap_name, snap_namespace, request);
-                }
-                NotifyPayload::Rename {
-                    image_name,
-                    request,
-                } => {
-                    image_name.encode(buf, features);
-                    request.encode(buf, features);
-                }
-                NotifyPayload::UpdateFeatures {
-                    features: f,
-                    enabled,
-                    request,
-                } => {
-                    f.encode(buf, features);
-                    enabled.encode(buf, features);
-                    request.encode(buf, features);
-                }
-                NotifyPayload::MetadataUpdate {
-                    key,
-                    value,
-                    request,
-                } => {
-                    key.encode(buf, features);
-                    value.encode(buf, features);
-                    request.encode(buf, features);
-                }
-                NotifyPayload::Sparsify {
-                    request,
-                    sparse_size,
-                } => {
-                    request.encode(buf, features);
-                    sparse_size.encode(buf, features);
-                }
-                NotifyPayload::Unknown { data, .. } => buf.put_slice(data),
-            }
+            self.payload.encode_fields(buf, features);
         });
     }
-}
-
-/// The async request id of version 7 payloads (default before).
-fn read_request(r: &mut Reader<'_>, v: u8) -> Result<AsyncRequestId, DecodeError> {
-    if v >= 7 {
-        r.read()
-    } else {
-        Ok(AsyncRequestId::default())
-    }
-}
-
-/// Snapshot name, namespace (since version 6), request (since version 7);
-/// version 5 snapshot creation put the namespace after the name too.
-fn read_snap(
-    r: &mut Reader<'_>,
-    v: u8,
-    create: bool,
-) -> Result<(String, SnapshotNamespace, AsyncRequestId), DecodeError> {
-    let name = r.read()?;
-    let ns = if v >= 6 || (create && v == 5) {
-        r.read()?
-    } else {
-        SnapshotNamespace::User
-    };
-    Ok((name, ns, read_request(r, v)?))
 }
 
 impl Decode for NotifyMessage {
@@ -507,108 +395,9 @@ impl Decode for NotifyMessage {
     fn decode(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
         reader.versioned("NotifyMessage", NOTIFY_MESSAGE_VERSION, |r, v| {
             let op = u32::decode(r)?;
-            let client = |r: &mut Reader<'_>| -> Result<ClientId, DecodeError> {
-                if v >= 2 {
-                    r.read()
-                } else {
-                    Ok(ClientId::default())
-                }
-            };
-            let payload = match op {
-                op::ACQUIRED_LOCK => NotifyPayload::AcquiredLock {
-                    client_id: client(r)?,
-                },
-                op::RELEASED_LOCK => NotifyPayload::ReleasedLock {
-                    client_id: client(r)?,
-                },
-                op::REQUEST_LOCK => NotifyPayload::RequestLock {
-                    client_id: client(r)?,
-                    force: if v >= 3 { r.read()? } else { false },
-                },
-                op::HEADER_UPDATE => NotifyPayload::HeaderUpdate,
-                op::ASYNC_PROGRESS => NotifyPayload::AsyncProgress {
-                    request: r.read()?,
-                    offset: r.read()?,
-                    total: r.read()?,
-                },
-                op::ASYNC_COMPLETE => NotifyPayload::AsyncComplete {
-                    request: r.read()?,
-                    result: r.read()?,
-                },
-                op::FLATTEN => NotifyPayload::Flatten { request: r.read()? },
-                op::RESIZE => NotifyPayload::Resize {
-                    size: r.read()?,
-                    request: r.read()?,
-                    allow_shrink: if v >= 4 { r.read()? } else { true },
-                },
-                op::SNAP_CREATE => {
-                    let (snap_name, snap_namespace, request) = read_snap(r, v, true)?;
-                    let flags = if v >= 7 { r.read()? } else { 0 };
-                    NotifyPayload::SnapCreate {
-                        snap_name,
-                        snap_namespace,
-                        request,
-                        flags,
-                    }
-                }
-                op::SNAP_REMOVE | op::SNAP_PROTECT | op::SNAP_UNPROTECT => {
-                    let (snap_name, snap_namespace, request) = read_snap(r, v, false)?;
-                    match op {
-                        op::SNAP_REMOVE => NotifyPayload::SnapRemove {
-                            snap_name,
-                            snap_namespace,
-                            request,
-                        },
-                        op::SNAP_PROTECT => NotifyPayload::SnapProtect {
-                            snap_name,
-                            snap_namespace,
-                            request,
-                        },
-                        _ => NotifyPayload::SnapUnprotect {
-                            snap_name,
-                            snap_namespace,
-                            request,
-                        },
-                    }
-                }
-                op::REBUILD_OBJECT_MAP => NotifyPayload::RebuildObjectMap { request: r.read()? },
-                op::SNAP_RENAME => {
-                    let snap_id = r.read()?;
-                    let (snap_name, snap_namespace, request) = read_snap(r, v, false)?;
-                    NotifyPayload::SnapRename {
-                        snap_id,
-                        snap_name,
-                        snap_namespace,
-                        request,
-                    }
-                }
-                op::RENAME => NotifyPayload::Rename {
-                    image_name: r.read()?,
-                    request: read_request(r, v)?,
-                },
-                op::UPDATE_FEATURES => NotifyPayload::UpdateFeatures {
-                    features: r.read()?,
-                    enabled: r.read()?,
-                    request: read_request(r, v)?,
-                },
-                op::METADATA_UPDATE => NotifyPayload::MetadataUpdate {
-                    key: r.read()?,
-                    value: r.read()?,
-                    request: read_request(r, v)?,
-                },
-                op::MIGRATE => NotifyPayload::Migrate { request: r.read()? },
-                op::SPARSIFY => NotifyPayload::Sparsify {
-                    request: r.read()?,
-                    sparse_size: r.read()?,
-                },
-                op::QUIESCE => NotifyPayload::Quiesce { request: r.read()? },
-                op::UNQUIESCE => NotifyPayload::Unquiesce { request: r.read()? },
-                op => NotifyPayload::Unknown {
-                    op,
-                    data: Bytes::copy_from_slice(r.take(r.remaining())?),
-                },
-            };
-            Ok(NotifyMessage { payload })
+            Ok(NotifyMessage {
+                payload: NotifyPayload::decode_fields(r, op, v)?,
+            })
         })
     }
 }
@@ -662,5 +451,40 @@ impl NotifyReplies {
                 (*who, response)
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn op_names_are_librbds() {
+        assert_eq!(op_name(op::ACQUIRED_LOCK), Some("AcquiredLock"));
+        assert_eq!(op_name(op::SNAP_CREATE), Some("SnapCreate"));
+        assert_eq!(op_name(op::METADATA_UPDATE), Some("MetadataUpdate"));
+        assert_eq!(op_name(21), None);
+        let m = NotifyMessage::new(NotifyPayload::Unknown {
+            op: 99,
+            data: Bytes::new(),
+        });
+        assert_eq!(m.to_string(), "Unknown (99)");
+    }
+
+    #[test]
+    fn fields_are_written_in_wire_order() {
+        let m = NotifyMessage::new(NotifyPayload::UpdateFeatures {
+            features: 0x0102,
+            enabled: true,
+            request: AsyncRequestId {
+                client_id: ClientId { gid: 3, handle: 4 },
+                request_id: 5,
+            },
+        });
+        let mut want = vec![7u8, 1, 37, 0, 0, 0, 15, 0, 0, 0, 2, 1, 0, 0, 0, 0, 0, 0, 1];
+        for n in [3u64, 4, 5] {
+            want.extend_from_slice(&n.to_le_bytes());
+        }
+        assert_eq!(&m.to_bytes(0)[..], &want[..]);
     }
 }

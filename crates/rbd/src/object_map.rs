@@ -11,6 +11,7 @@
 //!   of data (Ceph's crc32c with seed 0, no final inversion).
 
 use bytes::{BufMut, Bytes, BytesMut};
+use ceph_common::ceph_crc32c;
 use ceph_encoding::{encode_versioned, Decode, DecodeError, Encode, ErrorKind, Reader};
 
 use crate::{Error, Result};
@@ -26,11 +27,6 @@ pub const OBJECT_EXISTS_CLEAN: u8 = 3;
 
 /// The crc blocks' size.
 pub const BLOCK_SIZE: usize = 4096;
-
-/// Ceph's `ceph_crc32c(seed, data)`: no inversion on entry or exit.
-pub fn ceph_crc32c(seed: u32, data: &[u8]) -> u32 {
-    !crc32c::crc32c_append(!seed, data)
-}
 
 /// A vector of 2-bit elements (`ceph::BitVector<2>`).
 ///

@@ -37,25 +37,31 @@ impl ToolSettings {
 
     /// Parses the file's text.
     pub fn parse(text: &str) -> Result<ToolSettings, String> {
+        use ceph_common::ini::{self, normalize_name, IniError, Item, Line};
         let mut s = ToolSettings::default();
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with(['#', ';', '[']) {
-                continue;
-            }
-            let Some((k, v)) = line.split_once('=') else {
-                return Err(format!("line {}: expected key = value", n + 1));
+        for line in ini::lines(text) {
+            let (n, key, v) = match line {
+                // Sections are ignored, whole or not.
+                Ok(Line {
+                    item: Item::Section(_),
+                    ..
+                })
+                | Err(IniError::UnterminatedSection { .. }) => continue,
+                Err(IniError::NotAnEntry { line }) => {
+                    return Err(format!("line {line}: expected key = value"))
+                }
+                Ok(Line {
+                    number,
+                    item: Item::Entry { key, value },
+                }) => (number, key, value),
             };
-            let key = k.trim().replace([' ', '-'], "_");
-            let v = v.trim().to_ascii_lowercase();
-            if key == "enable_clone_optimization" {
-                s.enable_clone_optimization = match v.as_str() {
+            if normalize_name(&key) == "enable_clone_optimization" {
+                s.enable_clone_optimization = match v.to_ascii_lowercase().as_str() {
                     "true" | "yes" | "on" | "1" => true,
                     "false" | "no" | "off" | "0" => false,
                     other => {
                         return Err(format!(
-                            "line {}: enable_clone_optimization = {other}: use true or false",
-                            n + 1
+                            "line {n}: enable_clone_optimization = {other}: use true or false"
                         ))
                     }
                 };

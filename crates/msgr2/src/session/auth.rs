@@ -1,10 +1,67 @@
-//! What the session layer needs from an authentication method. The cephx
-//! crate (above this one) implements it; "none" is implemented here.
+//! What the session layer needs from an authentication method. cephx is
+//! plugged in above this crate (the RADOS client implements
+//! [`AuthProvider`] with the cephx crate); "none" is implemented here.
+
+use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use ceph_encoding::{Encode, EntityName};
 
 use crate::error::Result;
+
+/// Why an authentication method failed on our side: the method's own
+/// error, kept as it is (find it with [`AuthFailure::downcast_ref`], for
+/// instance a `ceph_cephx::CephxError`), or a message. Its text is the
+/// method error's text.
+#[derive(Debug, Clone)]
+pub struct AuthFailure(Arc<dyn std::error::Error + Send + Sync + 'static>);
+
+impl AuthFailure {
+    /// The failure `error` of an authentication method.
+    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> AuthFailure {
+        AuthFailure(Arc::new(error))
+    }
+
+    /// The method's error, if it is an `E`.
+    pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        self.0.downcast_ref::<E>()
+    }
+}
+
+impl From<String> for AuthFailure {
+    fn from(message: String) -> AuthFailure {
+        AuthFailure(Arc::from(Box::<dyn std::error::Error + Send + Sync>::from(
+            message,
+        )))
+    }
+}
+
+impl From<&str> for AuthFailure {
+    fn from(message: &str) -> AuthFailure {
+        AuthFailure::from(message.to_string())
+    }
+}
+
+impl std::fmt::Display for AuthFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for AuthFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// Two failures are equal when they say the same.
+impl PartialEq for AuthFailure {
+    fn eq(&self, other: &AuthFailure) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for AuthFailure {}
 
 /// Auth method "none" (`CEPH_AUTH_NONE`).
 pub const AUTH_METHOD_NONE: u32 = 1;
@@ -106,5 +163,29 @@ impl AuthProvider for NoneAuth {
         _payload: &[u8],
     ) -> Result<AuthKeys> {
         Ok(AuthKeys::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, thiserror::Error)]
+    #[error("bad key: too short")]
+    struct MethodError;
+
+    #[test]
+    fn failures_keep_the_method_error_and_its_text() {
+        let f = AuthFailure::new(MethodError);
+        assert_eq!(f.downcast_ref::<MethodError>(), Some(&MethodError));
+        assert_eq!(
+            crate::Error::Auth(f.clone()).to_string(),
+            "authentication failed: bad key: too short"
+        );
+        let m = AuthFailure::from("no more");
+        assert_eq!(m.to_string(), "no more");
+        assert!(m.downcast_ref::<MethodError>().is_none());
+        assert_eq!(m, AuthFailure::from("no more".to_string()));
+        assert_ne!(m, f);
     }
 }

@@ -1,9 +1,12 @@
-//! The ceph.conf file format: ini sections, `name = value` lines, comments
-//! with `#` or `;`, values optionally quoted, lines continued with `\`.
-//! Option names are compared with spaces, dashes and underscores taken as
-//! the same character, as Ceph does (`mon host` = `mon_host`).
+//! The ceph.conf file: read by the shared INI reader ([`ceph_common::ini`]:
+//! sections, `name = value` lines, comments with `#` or `;`, lines
+//! continued with `\`), every option inside a section, values optionally
+//! quoted. Option names are compared with spaces, dashes and underscores
+//! taken as the same character, as Ceph does (`mon host` = `mon_host`).
 
 use std::collections::BTreeMap;
+
+use ceph_common::ini::{self, normalize_name, unquote_value, Item, Line};
 
 /// A parsed ceph.conf: sections in file order, each a map of options.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -11,83 +14,31 @@ pub struct ConfFile {
     sections: Vec<(String, BTreeMap<String, String>)>,
 }
 
-/// Ceph's canonical form of an option name: lower-case, `_` for space/dash.
-pub fn normalize_name(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut last_sep = false;
-    for c in name.trim().chars() {
-        if c == ' ' || c == '-' || c == '_' || c == '\t' {
-            if !last_sep {
-                out.push('_');
-            }
-            last_sep = true;
-        } else {
-            out.push(c.to_ascii_lowercase());
-            last_sep = false;
-        }
-    }
-    out
-}
-
-/// Removes a trailing comment and surrounding quotes from a raw value.
-fn clean_value(raw: &str) -> Result<String, String> {
-    let raw = raw.trim();
-    if let Some(rest) = raw.strip_prefix('"') {
-        let end = rest.find('"').ok_or("unterminated quote")?;
-        let after = rest[end + 1..].trim();
-        if !(after.is_empty() || after.starts_with('#') || after.starts_with(';')) {
-            return Err("text after a quoted value".into());
-        }
-        return Ok(rest[..end].to_string());
-    }
-    let cut = raw.find(['#', ';']).unwrap_or(raw.len());
-    Ok(raw[..cut].trim().to_string())
-}
-
 impl ConfFile {
     /// Parses the text of a ceph.conf. Errors name the line.
     pub fn parse(text: &str) -> Result<ConfFile, String> {
         let mut conf = ConfFile::default();
         let mut current: Option<usize> = None;
-        let mut pending = String::new();
-        let mut pending_line = 0;
-        for (n, raw) in text.lines().enumerate() {
-            let line_no = n + 1;
-            if pending.is_empty() {
-                pending_line = line_no;
-            }
-            if let Some(cont) = raw.strip_suffix('\\') {
-                pending.push_str(cont);
-                continue;
-            }
-            pending.push_str(raw);
-            let line = std::mem::take(&mut pending);
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-                continue;
-            }
-            if let Some(rest) = line.strip_prefix('[') {
-                let end = rest
-                    .find(']')
-                    .ok_or_else(|| format!("line {pending_line}: unterminated section header"))?;
-                let name = rest[..end].trim().to_string();
-                current = Some(match conf.sections.iter().position(|(s, _)| *s == name) {
-                    Some(i) => i,
-                    None => {
-                        conf.sections.push((name, BTreeMap::new()));
-                        conf.sections.len() - 1
+        for line in ini::lines(text) {
+            let Line { number, item } = line.map_err(|e| e.to_string())?;
+            match item {
+                Item::Section(name) => {
+                    current = Some(match conf.sections.iter().position(|(s, _)| *s == name) {
+                        Some(i) => i,
+                        None => {
+                            conf.sections.push((name, BTreeMap::new()));
+                            conf.sections.len() - 1
+                        }
+                    });
+                }
+                Item::Entry { key, value } => {
+                    let idx = current
+                        .ok_or_else(|| format!("line {number}: option outside of a [section]"))?;
+                    let value = unquote_value(&value).map_err(|e| format!("line {number}: {e}"))?;
+                    if let Some((_, map)) = conf.sections.get_mut(idx) {
+                        map.insert(normalize_name(&key), value);
                     }
-                });
-                continue;
-            }
-            let (k, v) = line
-                .split_once('=')
-                .ok_or_else(|| format!("line {pending_line}: expected `name = value`"))?;
-            let idx = current
-                .ok_or_else(|| format!("line {pending_line}: option outside of a [section]"))?;
-            let value = clean_value(v).map_err(|e| format!("line {pending_line}: {e}"))?;
-            if let Some((_, map)) = conf.sections.get_mut(idx) {
-                map.insert(normalize_name(k), value);
+                }
             }
         }
         Ok(conf)
@@ -168,11 +119,5 @@ b
             .unwrap_err()
             .contains("line 2"));
         assert!(ConfFile::parse("[global]\na = \"x\n").is_err());
-    }
-
-    #[test]
-    fn names_normalize() {
-        assert_eq!(normalize_name("Mon  Host"), "mon_host");
-        assert_eq!(normalize_name("ms-mon_client mode"), "ms_mon_client_mode");
     }
 }

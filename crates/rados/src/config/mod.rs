@@ -5,6 +5,7 @@ pub mod ini;
 pub mod mon_host;
 pub mod settings;
 
-pub use ini::{normalize_name, ConfFile};
+pub use ceph_common::ini::normalize_name;
+pub use ini::ConfFile;
 pub use mon_host::{parse_mon_host, MonAddrs, MonEndpoint, Protocol, MON_PORT_V1, MON_PORT_V2};
 pub use settings::{parse_modes, ClientArgs, ClientSettings, MODE_CRC, MODE_SECURE};

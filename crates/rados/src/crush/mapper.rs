@@ -396,8 +396,8 @@ impl CrushMap {
     /// an MSR rule (not supported yet).
     ///
     /// The work done is bounded by the map's tunables and the rule's
-    /// counts; callers mapping untrusted maps should bound those (see
-    /// [`fuzzing`](super::fuzzing)).
+    /// counts; callers mapping untrusted maps should bound those (as the
+    /// `crush_map` fuzz target does).
     pub fn do_rule(
         &self,
         rule: u32,

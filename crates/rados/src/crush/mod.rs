@@ -37,6 +37,7 @@
 mod bucket;
 mod choose_args;
 mod decode;
+#[cfg(any(fuzzing, test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod hash;
 mod ln;

@@ -11,7 +11,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
-use ceph_cephx::{CephxClient, Cipher, CryptoKey, MonHandshake, SharedClient};
+use ceph_cephx::{CephxClient, Cipher, CryptoKey, SharedClient};
+use ceph_common::errno::{EACCES, EPERM};
+use ceph_common::Errno;
 use ceph_encoding::{AddrType, Decode, Encode, EntityAddr, EntityName, EntityType, Uuid};
 use ceph_msgr2::session::auth::NoneAuth;
 use ceph_msgr2::session::{AuthProvider, ClientConfig, ClientSession, Event, Message};
@@ -20,6 +22,7 @@ use tokio::sync::{broadcast, mpsc, oneshot};
 use tracing::{debug, info, warn};
 
 use super::messages::*;
+use crate::auth::MonHandshake;
 use crate::config::{MonAddrs, Protocol};
 use crate::error::{RadosError, Result};
 
@@ -453,7 +456,7 @@ impl Task {
                                 return Ok(conn);
                             }
                             Err(ceph_msgr2::Error::AuthRejected { result, .. })
-                                if (result == -13 || result == -1)
+                                if (result == EACCES || result == EPERM)
                                     && self.opts.key.as_ref().map(|k| k.cipher())
                                         == Some(Cipher::Aes) =>
                             {
@@ -463,13 +466,13 @@ impl Task {
                                 });
                             }
                             Err(ceph_msgr2::Error::AuthRejected { result, .. })
-                                if result == -13 || result == -1 =>
+                                if result == EACCES || result == EPERM =>
                             {
                                 return Err(RadosError::AuthFailed {
                                     entity: self.opts.name.to_string(),
                                     detail: format!(
                                         "the monitor at {addr} refused our key ({}); check the keyring and the user",
-                                        ceph_msgr2::session::errno_text(result)
+                                        Errno(result)
                                     ),
                                 });
                             }
@@ -497,16 +500,16 @@ impl Task {
                                         "the monitor at {addr} refused method {} in mode {} ({}); it allows methods {} and modes {}",
                                         method_name(method),
                                         mode_names(&self.opts.mon_modes),
-                                        ceph_msgr2::session::errno_text(result),
+                                        Errno(result),
                                         allowed_methods.iter().map(|m| method_name(*m)).collect::<Vec<_>>().join(" "),
                                         mode_names(&allowed_modes),
                                     ),
                                 });
                             }
-                            Err(ceph_msgr2::Error::Auth(detail)) => {
+                            Err(ceph_msgr2::Error::Auth(failure)) => {
                                 return Err(RadosError::AuthFailed {
                                     entity: self.opts.name.to_string(),
-                                    detail,
+                                    detail: failure.to_string(),
                                 });
                             }
                             Err(e) => {
@@ -726,11 +729,12 @@ impl Task {
                     }
                 })?;
                 let fsid = map.fsid;
-                if self.fsid.is_some_and(|f| f != fsid) {
-                    return Err(RadosError::Config(format!(
-                        "the monitors changed fsid from {} to {fsid}",
-                        self.fsid.map(|f| f.to_string()).unwrap_or_default()
-                    )));
+                if let Some(ours) = self.fsid.filter(|f| *f != fsid) {
+                    return Err(RadosError::OtherCluster {
+                        what: "the monitor map",
+                        theirs: fsid,
+                        ours,
+                    });
                 }
                 // Hunt among the monitors of the map from now on.
                 let mons: Vec<MonAddrs> = map

@@ -11,14 +11,14 @@ use crate::osd::backoff::{backoff_op, MOsdBackoff, MOSDBACKOFF_VERSION};
 use crate::osd::listing::HObject;
 use crate::osd::messages::MSG_OSD_BACKOFF;
 use crate::osd::session::OsdSession;
-use crate::osd::types::PgId as WirePgId;
+use crate::osd::types::PgId;
 
 impl Task {
     /// Whether an op for `req` to `osd` in PG `pgid` is blocked.
     pub(super) fn blocked_by_backoff(
         &self,
         osd: i32,
-        pgid: WirePgId,
+        pgid: PgId,
         hash: u32,
         req: &OpRequest,
         nspace: &str,
@@ -37,7 +37,7 @@ impl Task {
             hash,
             max: false,
             nspace: nspace.to_string(),
-            pool: pgid.pool as i64,
+            pool: pgid.pool,
         };
         list.iter().any(|b| b.spgid.pgid == pgid && b.covers(&obj))
     }

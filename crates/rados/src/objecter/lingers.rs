@@ -6,6 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use ceph_common::errno::ENOTCONN;
 use ceph_encoding::Decode;
 use ceph_msgr2::session::Message;
 use tokio::sync::{mpsc, oneshot};
@@ -21,8 +22,6 @@ use crate::placement::Placer;
 
 /// How often registered watches are pinged.
 const PING_INTERVAL: Duration = Duration::from_secs(5);
-/// -ENOTCONN.
-const ENOTCONN: i32 = -107;
 
 /// Something that happened to a watch.
 #[derive(Debug, Clone, PartialEq, Eq)]

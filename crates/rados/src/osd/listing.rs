@@ -123,7 +123,7 @@ pub async fn list_pg(
             return Err(RadosError::Op {
                 object: format!("pool {pool} pg {seed:x}"),
                 status: r.result,
-                hint: crate::error::errno_text(r.result),
+                hint: ceph_common::Errno(r.result).to_string(),
             });
         }
         let data: Bytes = r.ops.first().map(|o| o.outdata.clone()).unwrap_or_default();

@@ -2,6 +2,7 @@
 //! types they carry.
 
 pub mod backoff;
+#[cfg(any(fuzzing, test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod hash;
 pub mod listing;

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use ceph_cephx::{ServiceHandshake, SharedClient, SERVICE_OSD};
+use ceph_cephx::{SharedClient, SERVICE_OSD};
 use ceph_encoding::{EntityAddr, EntityType};
 use ceph_msgr2::session::auth::NoneAuth;
 use ceph_msgr2::session::{AuthProvider, ClientConfig, ClientSession, Event, Message};
@@ -11,6 +11,7 @@ use ceph_msgr2::Connection;
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
+use crate::auth::ServiceHandshake;
 use crate::error::{RadosError, Result};
 
 /// What a session reports.
@@ -88,9 +89,10 @@ impl OsdSession {
             required_features: 0,
             global_id: params.global_id,
         };
-        let sa = addr
-            .socket_addr()
-            .ok_or_else(|| RadosError::Config(format!("osd.{osd} has no IP address ({addr})")))?;
+        let sa = addr.socket_addr().ok_or_else(|| RadosError::OsdAddress {
+            osd,
+            addr: addr.to_string(),
+        })?;
         let session = ClientSession::new(config, auth, ceph_cephx::client::random_u64());
         let conn = Connection::connect(sa, session, params.connect_timeout).await?;
         debug!(osd, %addr, "OSD session open");

@@ -1,50 +1,12 @@
-//! Small OSD-side types a client sends and receives: placement group ids,
-//! object locators, request ids, versions and redirects.
+//! Small OSD-side types a client sends and receives: placement group ids
+//! with their shard, object locators, request ids, versions and redirects.
 
 use bytes::BytesMut;
-use ceph_encoding::{ceph_struct, Decode, DecodeError, Encode, EntityNameT, ErrorKind, Reader};
+use ceph_encoding::{ceph_struct, Decode, DecodeError, Encode, EntityNameT, Reader};
 
-/// A placement group: pool and seed (`pg_t`). Encoded with a version
-/// byte and the obsolete "preferred" field (-1).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PgId {
-    /// The pool.
-    pub pool: u64,
-    /// The placement seed (the PG number).
-    pub seed: u32,
-}
-
-impl Encode for PgId {
-    fn encode(&self, buf: &mut BytesMut, f: u64) {
-        1u8.encode(buf, f);
-        self.pool.encode(buf, f);
-        self.seed.encode(buf, f);
-        (-1i32).encode(buf, f);
-    }
-}
-
-impl Decode for PgId {
-    const MIN_ENCODED_SIZE: usize = 17;
-    fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        let v: u8 = r.read()?;
-        if v != 1 {
-            return Err(r.error(ErrorKind::InvalidValue {
-                what: "pg_t version",
-                value: u64::from(v),
-            }));
-        }
-        let pool = r.read()?;
-        let seed = r.read()?;
-        let _preferred: i32 = r.read()?;
-        Ok(PgId { pool, seed })
-    }
-}
-
-impl std::fmt::Display for PgId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}.{:x}", self.pool, self.seed)
-    }
-}
+/// `pg_t` and `eversion_t`, which the OSD map and the OSD messages share,
+/// are defined once, with the map's types.
+pub use crate::osdmap::{EVersion, PgId};
 
 /// A PG and a shard (`spg_t`; shard -1 for replicated pools).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -115,17 +77,6 @@ ceph_struct! {
         pub tid: u64,
         /// Its incarnation.
         pub inc: i32,
-    }
-}
-
-ceph_struct! {
-    /// An object version (`eversion_t`).
-    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-    pub struct EVersion {
-        /// Version within the epoch.
-        pub version: u64,
-        /// Epoch.
-        pub epoch: u32,
     }
 }
 

@@ -29,6 +29,7 @@
 mod apply;
 pub mod constants;
 mod full;
+#[cfg(any(fuzzing, test, feature = "fuzzing"))]
 pub mod fuzzing;
 mod incremental;
 mod osd_info;

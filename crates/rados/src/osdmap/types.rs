@@ -7,10 +7,11 @@ use ceph_encoding::bytes::{BufMut, BytesMut};
 use ceph_encoding::{Decode, DecodeError, Encode, ErrorKind, Reader};
 
 /// Ceph's `pg_t`: a placement group, named by its pool and its placement
-/// seed (`ps`).
+/// seed (`ps`); the OSD map's keys and the OSD messages' PG.
 ///
-/// Encoded as a version byte (1), the pool (`u64`), the seed (`u32`) and a
-/// long-obsolete "preferred OSD" (`i32`, always -1), which is dropped.
+/// Encoded as a version byte (1), the pool (`u64` on the wire), the seed
+/// (`u32`) and a long-obsolete "preferred OSD" (`i32`, always -1), which is
+/// dropped. Like Ceph, decoding reads past the version byte whatever it is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PgId {
     /// The pool id.
@@ -149,7 +150,8 @@ impl Decode for SnapIntervalSet {
 }
 
 ceph_encoding::ceph_struct! {
-    /// Ceph's `eversion_t`: a PG log version (`version`, then the `epoch`).
+    /// Ceph's `eversion_t`: a PG log version (`version`, then the `epoch`);
+    /// pool records and OSD replies carry it.
     #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
     pub struct EVersion {
         /// The version within the epoch.

@@ -7,8 +7,8 @@
 //! with a `u16` version below 7 and no length; they date from before
 //! Firefly (2014) and are refused.
 
+use ceph_common::ceph_crc32c;
 use ceph_encoding::{DecodeError, ErrorKind, Reader};
-use ceph_msgr2::crc::ceph_crc32c;
 
 /// What the wrapper's body returns besides the value: where the crc field
 /// sits (absolute offset), when the encoding has one.

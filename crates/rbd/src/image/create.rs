@@ -2,6 +2,7 @@
 
 use std::hash::{BuildHasher, Hasher};
 
+use ceph_common::errno::{EEXIST, ENOENT};
 use ceph_rados::{IoCtx, Rados};
 use futures::stream::{self, StreamExt};
 
@@ -18,10 +19,6 @@ use crate::names::{
 use crate::object_map::OBJECT_NONEXISTENT;
 use crate::striper::Layout;
 use crate::{Error, Result};
-
-/// -ENOENT, -EEXIST.
-const ENOENT: i32 = -2;
-const EEXIST: i32 = -17;
 
 /// The features `rbd create` gives by default (layering, exclusive-lock,
 /// object-map, fast-diff, deep-flatten).

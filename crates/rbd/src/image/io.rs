@@ -4,6 +4,8 @@
 //! depth of parents).
 
 use bytes::{Bytes, BytesMut};
+use ceph_common::errno::ENOENT;
+use ceph_common::Errno;
 use ceph_rados::osd::OsdOp;
 use ceph_rados::IoCtx;
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -14,8 +16,6 @@ use crate::{Error, Result};
 
 /// Object reads in flight per image read.
 const READ_AHEAD: usize = 16;
-/// -ENOENT.
-const ENOENT: i32 = -2;
 
 /// What one piece read gave.
 struct Piece {
@@ -73,7 +73,7 @@ pub(super) async fn object_op(io: &IoCtx, oid: &str, op: OsdOp) -> Result<Option
         return Err(Error::Rados {
             context: format!("reading {oid}"),
             errno: Some(r.result),
-            message: ceph_rados::error::errno_text(r.result),
+            message: Errno(r.result).to_string(),
         });
     }
     Ok(Some(

@@ -1,46 +1,22 @@
 //! Listing a pool's images from `rbd_directory`.
 
+use ceph_common::errno::ENOENT;
 use ceph_rados::IoCtx;
 
 use super::call;
+use super::paging::list_all;
 use crate::cls::rbd::DirList;
 use crate::names::RBD_DIRECTORY;
 use crate::Result;
 
-/// Directory entries asked for per round trip.
-const PAGE: u64 = 1024;
-/// -ENOENT.
-const ENOENT: i32 = -2;
-
 /// The images of `io`'s pool (and namespace), as `(name, id)` pairs in
 /// name order. A pool without a directory has none.
 pub async fn list_images(io: &IoCtx) -> Result<Vec<(String, String)>> {
-    let mut out = Vec::new();
-    let mut start_after = String::new();
-    loop {
-        let page = match call(
-            io,
-            RBD_DIRECTORY,
-            &DirList {
-                start_after: start_after.clone(),
-                max_return: PAGE,
-            },
-        )
-        .await
-        {
-            Err(e) if e.errno() == Some(ENOENT) => break,
-            other => other?,
-        };
-        let n = page.len() as u64;
-        if let Some((last, _)) = page.iter().next_back() {
-            start_after = last.clone();
-        }
-        out.extend(page);
-        if n < PAGE {
-            break;
-        }
-    }
-    Ok(out)
+    list_all(io, RBD_DIRECTORY, |start_after, max_return| DirList {
+        start_after,
+        max_return,
+    })
+    .await
 }
 
 impl super::Image {

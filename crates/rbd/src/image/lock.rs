@@ -16,6 +16,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use ceph_common::errno::{EBUSY, EEXIST, ERESTART, EROFS, ETIMEDOUT};
+use ceph_common::Errno;
 use ceph_encoding::{Encode, UTime};
 use ceph_rados::objecter::{WatchEvent, WatchRegistration};
 use ceph_rados::IoCtx;
@@ -33,13 +35,6 @@ use crate::notify::{
 };
 use crate::object_map::BitVector2;
 use crate::{Error, Result};
-
-/// -EBUSY, -EEXIST, -ETIMEDOUT, -ERESTART, -EROFS.
-const EBUSY: i32 = -16;
-const EEXIST: i32 = -17;
-const ETIMEDOUT: i32 = -110;
-const ERESTART: i32 = -85;
-const EROFS: i32 = -30;
 
 /// How long watchers have to answer a notification.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(5);
@@ -411,7 +406,7 @@ pub(crate) async fn snap_create_by_owner(
                             img.id, owner.locker
                         ),
                         errno: Some(r.result),
-                        message: ceph_rados::error::errno_text(r.result),
+                        message: Errno(r.result).to_string(),
                     });
                 }
             }
@@ -442,7 +437,7 @@ async fn wait_async_complete(
                 return Err(Error::Rados {
                     context: "waiting for the lock owner to finish".into(),
                     errno: Some(ETIMEDOUT),
-                    message: ceph_rados::error::errno_text(ETIMEDOUT),
+                    message: Errno(ETIMEDOUT).to_string(),
                 })
             }
             Ok(Err(broadcast::error::RecvError::Lagged(_))) => continue,
@@ -457,7 +452,7 @@ async fn wait_async_complete(
                     return Err(Error::Rados {
                         context: "the lock owner failed the request".into(),
                         errno: Some(result),
-                        message: ceph_rados::error::errno_text(result),
+                        message: Errno(result).to_string(),
                     });
                 }
                 return Ok(());

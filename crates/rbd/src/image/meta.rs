@@ -2,6 +2,8 @@
 //! compound op for the image, one for its snapshots), as librbd's refresh
 //! reads it.
 
+use ceph_common::errno::ENOENT;
+use ceph_common::Errno;
 use ceph_encoding::UTime;
 use ceph_rados::osd::op::OP_FLAG_FAILOK;
 use ceph_rados::osd::OsdOp;
@@ -18,9 +20,6 @@ use crate::features;
 use crate::names::{header_object, id_object, NOSNAP};
 use crate::striper::Layout;
 use crate::{Error, Result};
-
-/// -ENOENT.
-const ENOENT: i32 = -2;
 
 /// A clone's parent and how much of the child it still backs.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,7 +167,7 @@ impl ImageMeta {
             return Err(Error::Rados {
                 context: format!("reading the header of image {id}"),
                 errno: Some(r.result),
-                message: ceph_rados::error::errno_text(r.result),
+                message: Errno(r.result).to_string(),
             });
         }
         let missing = |what: &str| Error::Invalid {

@@ -12,6 +12,7 @@ mod list;
 mod lock;
 mod meta;
 mod object_map;
+mod paging;
 mod resize;
 mod snapshot;
 mod sparse;

@@ -4,6 +4,7 @@
 //! `assert_locked` on it, and the in-memory copy follows each update the
 //! OSD accepted.
 
+use ceph_common::errno::{EBUSY, EEXIST, ENOENT};
 use ceph_rados::osd::OsdOp;
 
 use super::lock::WriteState;
@@ -14,11 +15,6 @@ use crate::cls::ClsMethod;
 use crate::names::{object_map_object, NOSNAP};
 use crate::object_map::BitVector2;
 use crate::{Error, Result};
-
-/// -EBUSY, -EEXIST, -ENOENT.
-const EBUSY: i32 = -16;
-const EEXIST: i32 = -17;
-const ENOENT: i32 = -2;
 
 fn oid(img: &Image) -> String {
     object_map_object(&img.id, NOSNAP)

@@ -4,6 +4,8 @@
 //! sets the header's size (which also lowers a clone's parent overlap),
 //! then shrinks the object map.
 
+use ceph_common::errno::ENOENT;
+use ceph_common::Errno;
 use ceph_rados::osd::OsdOp;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
@@ -16,8 +18,6 @@ use crate::{Error, Result};
 
 /// Object removals in flight.
 const IN_FLIGHT: usize = 32;
-/// -ENOENT.
-const ENOENT: i32 = -2;
 
 impl Image {
     /// Changes the head's size to `size` bytes. Shrinking discards the
@@ -112,7 +112,7 @@ fn check(
         return Err(Error::Rados {
             context: format!("trimming {oid}"),
             errno: Some(r.result),
-            message: ceph_rados::error::errno_text(r.result),
+            message: Errno(r.result).to_string(),
         });
     }
     Ok(())

@@ -2,6 +2,8 @@
 //! then the object map's copy), remove, protect and unprotect, following
 //! librbd's rules for images with the exclusive lock.
 
+use ceph_common::errno::{EACCES, EBUSY, EEXIST, EINVAL, ENOENT, EPERM, ESTALE};
+
 use super::lock::{self, OpLock};
 use super::{call, Image};
 use crate::cls::rbd::{
@@ -15,11 +17,6 @@ use crate::features::{
 };
 use crate::names::{object_map_object, NOSNAP, RBD_CHILDREN};
 use crate::{Error, Result};
-
-/// -ESTALE, -EEXIST, -ENOENT.
-const ESTALE: i32 = -116;
-const EEXIST: i32 = -17;
-const ENOENT: i32 = -2;
 
 /// A child of a snapshot, wherever it lives.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -180,7 +177,7 @@ impl Image {
         if snap.is_protected() {
             return Err(Error::Rados {
                 context: format!("protecting snapshot {name}"),
-                errno: Some(-16),
+                errno: Some(EBUSY),
                 message: "it is already protected".into(),
             });
         }
@@ -205,7 +202,7 @@ impl Image {
         if !snap.is_protected() {
             return Err(Error::Rados {
                 context: format!("unprotecting snapshot {name}"),
-                errno: Some(-22),
+                errno: Some(EINVAL),
                 message: "it is not protected".into(),
             });
         }
@@ -271,7 +268,7 @@ impl Image {
                     image_id,
                 })),
                 // No rbd_children object, or a pool we may not read.
-                Err(e) if matches!(e.errno(), Some(ENOENT) | Some(-1) | Some(-13)) => {}
+                Err(e) if matches!(e.errno(), Some(ENOENT) | Some(EPERM) | Some(EACCES)) => {}
                 Err(e) => return Err(e),
             }
         }

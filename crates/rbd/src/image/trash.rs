@@ -5,10 +5,12 @@
 
 use std::time::Duration;
 
+use ceph_common::errno::{EEXIST, ENOENT};
 use ceph_encoding::UTime;
 use ceph_rados::osd::OsdOp;
 use ceph_rados::{IoCtx, Rados};
 
+use super::paging::list_all;
 use super::{call, create, Image};
 use crate::cls::rbd::{DirAddImage, DirRemoveImage, SetId, TrashAdd, TrashGet, TrashList};
 use crate::cls::rbd::{TrashRemove, TrashStateSet};
@@ -19,12 +21,6 @@ use crate::cls::types::{
 use crate::cls::ClsMethod;
 use crate::names::{id_object, NOSNAP, RBD_DIRECTORY, RBD_TRASH};
 use crate::{Error, Result};
-
-/// -ENOENT, -EEXIST.
-const ENOENT: i32 = -2;
-const EEXIST: i32 = -17;
-/// Trash records asked for per round trip.
-const PAGE: u64 = 1024;
 
 /// An image in the trash.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,32 +130,15 @@ pub async fn trash_move(rados: &Rados, io: &IoCtx, name: &str, delay: Duration) 
 
 /// The images in `io`'s trash, in id order.
 pub async fn trash_list(io: &IoCtx) -> Result<Vec<TrashEntry>> {
-    let mut out = Vec::new();
-    let mut start_after = String::new();
-    loop {
-        let page = match call(
-            io,
-            RBD_TRASH,
-            &TrashList {
-                start_after: start_after.clone(),
-                max_return: PAGE,
-            },
-        )
-        .await
-        {
-            Err(e) if e.errno() == Some(ENOENT) => break,
-            other => other?,
-        };
-        let n = page.len() as u64;
-        if let Some((last, _)) = page.iter().next_back() {
-            start_after = last.clone();
-        }
-        out.extend(page.into_iter().map(|(id, spec)| TrashEntry { id, spec }));
-        if n < PAGE {
-            break;
-        }
-    }
-    Ok(out)
+    let records = list_all(io, RBD_TRASH, |start_after, max_return| TrashList {
+        start_after,
+        max_return,
+    })
+    .await?;
+    Ok(records
+        .into_iter()
+        .map(|(id, spec)| TrashEntry { id, spec })
+        .collect())
 }
 
 async fn trash_get(io: &IoCtx, id: &str) -> Result<TrashImageSpec> {

@@ -9,6 +9,8 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
+use ceph_common::errno::ENOENT;
+use ceph_common::Errno;
 use ceph_rados::osd::OsdOp;
 use ceph_rados::IoCtx;
 use futures::stream::{self, StreamExt, TryStreamExt};
@@ -26,8 +28,6 @@ use crate::{Error, Result};
 
 /// Object writes in flight per image write.
 const WRITES_IN_FLIGHT: usize = 16;
-/// -ENOENT.
-const ENOENT: i32 = -2;
 
 /// Refuses writes to a snapshot or to an image whose features this
 /// client cannot keep consistent.
@@ -190,7 +190,7 @@ async fn write_object(
     let fail = |status: i32| Error::Rados {
         context: format!("writing {oid}"),
         errno: Some(status),
-        message: ceph_rados::error::errno_text(status),
+        message: Errno(status).to_string(),
     };
     if overwrites_all || !in_overlap(img, n) {
         let r = data_io
@@ -333,7 +333,7 @@ pub(super) async fn discard(img: &Image, offset: u64, len: u64) -> Result<()> {
                 return Err(Error::Rados {
                     context: format!("removing {oid}"),
                     errno: Some(r.result),
-                    message: ceph_rados::error::errno_text(r.result),
+                    message: Errno(r.result).to_string(),
                 });
             }
             Ok(n)
@@ -354,7 +354,7 @@ pub(super) async fn discard(img: &Image, offset: u64, len: u64) -> Result<()> {
                 return Err(Error::Rados {
                     context: format!("zeroing {oid}"),
                     errno: Some(r.result),
-                    message: ceph_rados::error::errno_text(r.result),
+                    message: Errno(r.result).to_string(),
                 });
             }
             Ok(())

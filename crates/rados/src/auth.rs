@@ -1,24 +1,21 @@
-//! cephx behind msgr2's [`AuthProvider`]: the monitor handshake, and the
-//! authorizer exchange with OSDs and managers.
+//! Where the messenger meets cephx: the cephx crate's handshakes behind
+//! msgr2's [`AuthProvider`], for a monitor (proves our key, gets the
+//! tickets) and for an OSD or manager (shows an authorizer). cephx's own
+//! errors reach the messenger typed, in [`ceph_msgr2::Error::Auth`].
 
-use std::sync::{Arc, Mutex};
+use std::sync::MutexGuard;
 use std::time::SystemTime;
 
 use bytes::Bytes;
-use ceph_msgr2::session::{AuthKeys, AuthProvider};
+use ceph_cephx::{Authorizer, CephxClient, SharedClient, AUTH_METHOD_CEPHX};
+use ceph_msgr2::session::{AuthFailure, AuthKeys, AuthProvider};
 use ceph_msgr2::Error as MsgrError;
 
-use crate::client::{CephxClient, AUTH_METHOD_CEPHX};
-use crate::tickets::Authorizer;
-
-/// A cephx client shared by the connections that use its tickets.
-pub type SharedClient = Arc<Mutex<CephxClient>>;
-
-fn auth_err(e: impl std::fmt::Display) -> MsgrError {
-    MsgrError::Auth(e.to_string())
+fn auth_err(e: ceph_cephx::CephxError) -> MsgrError {
+    MsgrError::Auth(AuthFailure::new(e))
 }
 
-fn lock(client: &SharedClient) -> Result<std::sync::MutexGuard<'_, CephxClient>, MsgrError> {
+fn lock(client: &SharedClient) -> Result<MutexGuard<'_, CephxClient>, MsgrError> {
     client
         .lock()
         .map_err(|_| MsgrError::Auth("cephx client state poisoned".into()))
@@ -108,5 +105,50 @@ impl AuthProvider for ServiceHandshake {
             session_key: self.authorizer.session_key().as_bytes().to_vec(),
             connection_secret: secret.to_vec(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use ceph_cephx::{CephxError, CryptoKey, SecretKey, SERVICE_OSD};
+    use ceph_encoding::EntityName;
+
+    use super::*;
+
+    fn client() -> SharedClient {
+        let key = CryptoKey {
+            created: (0, 0),
+            secret: SecretKey::new(ceph_cephx::Cipher::Aes, &[7; 16]).unwrap(),
+        };
+        let name: EntityName = "client.admin".parse().unwrap();
+        Arc::new(Mutex::new(CephxClient::new(name, key, SERVICE_OSD)))
+    }
+
+    /// A cephx failure reaches the messenger as cephx's own error, with
+    /// its text.
+    #[test]
+    fn cephx_errors_stay_typed() {
+        let Err(e) = ServiceHandshake::new(&client(), SERVICE_OSD) else {
+            panic!("a ticket without a handshake");
+        };
+        let MsgrError::Auth(failure) = &e else {
+            panic!("{e:?}");
+        };
+        let cephx = failure.downcast_ref::<CephxError>();
+        assert!(matches!(cephx, Some(CephxError::NoTicket(_))), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "authentication failed: {}",
+                CephxError::NoTicket(SERVICE_OSD)
+            )
+        );
+        let mut mon = MonHandshake::new(client());
+        assert!(matches!(
+            mon.handle_more(b"\x01"),
+            Err(MsgrError::Auth(f)) if f.downcast_ref::<CephxError>().is_some()
+        ));
     }
 }
