@@ -1,5 +1,6 @@
 //! The command's error type: what failed, and a hint on what to do.
 
+use ceph_common::errno::{EACCES, EPERM};
 use ceph_rados::RadosError;
 use thiserror::Error;
 
@@ -50,7 +51,7 @@ fn upload_hint(e: &rbd_upload::Error) -> Option<&'static str> {
         U::Glance(glance_client::Error::Connect { .. }) => Some(
             "check that Keystone and Glance are reachable at the configured URLs (OS_AUTH_URL, the catalog)",
         ),
-        U::Rbd(e) if matches!(e.errno(), Some(-1) | Some(-13)) => Some(
+        U::Rbd(e) if matches!(e.errno(), Some(EPERM) | Some(EACCES)) => Some(
             "the Ceph user lacks the caps for this: check `ceph auth get` for it (profile rbd on the pools involved)",
         ),
         _ => None,
@@ -66,7 +67,9 @@ fn rados_hint(e: &RadosError) -> Option<&'static str> {
         R::NoMonitor { .. } => Some(
             "check mon_host in ceph.conf (or -m), that the monitors run, and that no firewall blocks port 3300",
         ),
-        R::Config(_) => Some("pass -c PATH to a ceph.conf, or set CEPH_CONF"),
+        R::Config(_) => Some(
+            "check the client's Ceph settings: ceph.conf (-c PATH or CEPH_CONF), the monitors (-m), the user (--name) and its key (--keyring)",
+        ),
         R::ModeMismatch { .. } => Some(
             "pass --ms-mode with a mode the peer accepts (or set ms_mon_client_mode / ms_client_mode in ceph.conf)",
         ),

@@ -57,16 +57,9 @@ pub async fn run(global: &GlobalArgs, args: &MonCommandArgs) -> Result<i32, Erro
     Ok(0)
 }
 
+/// `ENOENT` for 2, as the ceph CLI prints it; `errno N` for one not named.
 fn errno_name(e: i32) -> String {
-    match e {
-        1 => "EPERM".into(),
-        2 => "ENOENT".into(),
-        13 => "EACCES".into(),
-        16 => "EBUSY".into(),
-        17 => "EEXIST".into(),
-        22 => "EINVAL".into(),
-        95 => "EOPNOTSUPP".into(),
-        110 => "ETIMEDOUT".into(),
-        other => format!("errno {other}"),
-    }
+    ceph_common::Errno(-e)
+        .name()
+        .map_or_else(|| format!("errno {e}"), str::to_string)
 }
