@@ -199,7 +199,7 @@ pub struct EntityAddr {
 }
 
 /// The smallest versioned encoding: marker, envelope header, type, nonce, elen 0.
-const MIN_VERSIONED_ADDR_LEN: usize = 1 + crate::VERSION_HEADER_SIZE + 12;
+const MIN_VERSIONED_ADDR_LEN: usize = 1 + crate::envelope::VERSION_HEADER_SIZE + 12;
 
 impl EntityAddr {
     /// An address of `addr_type` at `addr` with `nonce`.

@@ -5,6 +5,15 @@ use bytes::{Bytes, BytesMut};
 use crate::error::DecodeError;
 use crate::reader::Reader;
 
+impl Reader<'_> {
+    /// Decodes a `T` (shorthand for `T::decode(reader)`).
+    ///
+    /// (Here rather than in `reader.rs`, which does not know [`Decode`].)
+    pub fn read<T: Decode>(&mut self) -> Result<T, DecodeError> {
+        T::decode(self)
+    }
+}
+
 /// A value with a Ceph wire encoding.
 ///
 /// `features` are the feature bits of the peer (or of the store) the bytes

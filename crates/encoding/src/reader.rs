@@ -100,11 +100,6 @@ impl<'a> Reader<'a> {
         self.take(n).map(|_| ())
     }
 
-    /// Decodes a `T` (shorthand for `T::decode(reader)`).
-    pub fn read<T: crate::Decode>(&mut self) -> Result<T, DecodeError> {
-        T::decode(self)
-    }
-
     /// Reads a `u32` length or element count and checks that `len` elements
     /// of at least `min_element_size` bytes each can fit in what is left.
     ///

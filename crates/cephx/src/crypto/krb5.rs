@@ -160,7 +160,7 @@ pub fn encrypt_with(
 /// Encrypts `plaintext` for `usage` with a random confounder.
 pub fn encrypt(base: &[u8; KEY_LEN], usage: KeyUsage, plaintext: &[u8]) -> Vec<u8> {
     let mut confounder = [0u8; CONFOUNDER_LEN];
-    super::random_bytes(&mut confounder);
+    super::random::random_bytes(&mut confounder);
     encrypt_with(base, usage, &confounder, plaintext)
 }
 

@@ -11,6 +11,7 @@
 
 pub mod aes_cbc;
 pub mod krb5;
+mod random;
 pub mod usage;
 
 use hmac::{Hmac, KeyInit, Mac};
@@ -18,6 +19,7 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::error::CephxError;
+pub use random::random_bytes;
 pub use usage::KeyUsage;
 
 /// The magic number that follows the version byte in encrypted envelopes.
@@ -217,22 +219,6 @@ impl SecretKey {
             .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
         mac.update(data);
         mac.finalize().into_bytes().into()
-    }
-}
-
-/// Fills `out` with random bytes from the operating system. getrandom only
-/// fails when the OS has no entropy source at all; a clock-derived value is
-/// then better than aborting the handshake (these values are nonces and
-/// confounders, never keys).
-pub fn random_bytes(out: &mut [u8]) {
-    if getrandom::fill(out).is_err() {
-        let t = std::time::SystemTime::now()
-            .duration_since(std::time::SystemTime::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or(0x5eed);
-        for (i, b) in out.iter_mut().enumerate() {
-            *b = (t.rotate_left((i % 8) as u32 * 8) >> 56) as u8 ^ i as u8;
-        }
     }
 }
 
