@@ -21,9 +21,9 @@ use bytes::{BufMut, Bytes, BytesMut};
 use crate::crc::{ceph_crc32c, SEGMENT_CRC_SEED};
 use crate::epilogue::{check_late_status, LATE_STATUS_ABORTED, LATE_STATUS_COMPLETE};
 use crate::error::{Error, Result};
+use crate::frame::Frame;
 use crate::preamble::{Preamble, PREAMBLE_LEN};
 use crate::segment::{Segment, MAX_SEGMENTS};
-use crate::Frame;
 
 /// Length of a segment crc.
 pub const CRC_LEN: usize = 4;

@@ -3,10 +3,11 @@
 use bytes::{Bytes, BytesMut};
 
 use crate::error::{Error, Result};
+use crate::frame::Frame;
 use crate::preamble::{Preamble, PREAMBLE_LEN};
 use crate::secure_mode::{DirectionKey, GcmStream, SECURE_HEAD_LEN};
 use crate::segment::FrameLimits;
-use crate::{crc_mode, secure_mode, Frame};
+use crate::{crc_mode, secure_mode};
 
 #[derive(Debug)]
 enum RxMode {

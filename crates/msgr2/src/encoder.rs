@@ -3,9 +3,10 @@
 use bytes::BytesMut;
 
 use crate::error::Result;
+use crate::frame::Frame;
 use crate::preamble::Preamble;
 use crate::secure_mode::{DirectionKey, GcmStream};
-use crate::{crc_mode, secure_mode, Frame};
+use crate::{crc_mode, secure_mode};
 
 #[derive(Debug)]
 enum TxMode {

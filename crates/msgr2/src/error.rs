@@ -1,4 +1,7 @@
-//! The one error type of the frame layer.
+//! The one error type of the frame layer, and the failure of an
+//! authentication method it carries.
+
+use std::sync::Arc;
 
 /// Everything that can go wrong while encoding or decoding the banner and
 /// frames of msgr2.1.
@@ -75,7 +78,7 @@ pub enum Error {
     #[error("segment {index} of a {tag:?} frame is {len} bytes, more than the {max} allowed")]
     SegmentTooLong {
         /// The frame tag.
-        tag: crate::Tag,
+        tag: crate::tag::Tag,
         /// The segment index (0..=3).
         index: usize,
         /// The announced length.
@@ -163,7 +166,7 @@ pub enum Error {
     #[error("protocol error: {tag:?} frame while {state}")]
     UnexpectedFrame {
         /// The frame's tag.
-        tag: crate::Tag,
+        tag: crate::tag::Tag,
         /// The connection's state.
         state: &'static str,
     },
@@ -182,7 +185,7 @@ pub enum Error {
     /// The authentication method failed on our side (bad reply, no ticket):
     /// its own error, kept typed.
     #[error("authentication failed: {0}")]
-    Auth(crate::session::AuthFailure),
+    Auth(AuthFailure),
     /// The server chose a connection mode we did not offer.
     #[error("the server chose connection mode {0}, which we did not offer")]
     UnwantedMode(u32),
@@ -240,3 +243,57 @@ impl Error {
 
 /// The frame layer's result type.
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// Why an authentication method failed on our side: the method's own
+/// error, kept as it is (find it with [`AuthFailure::downcast_ref`], for
+/// instance a `ceph_cephx::CephxError`), or a message. Its text is the
+/// method error's text.
+#[derive(Debug, Clone)]
+pub struct AuthFailure(Arc<dyn std::error::Error + Send + Sync + 'static>);
+
+impl AuthFailure {
+    /// The failure `error` of an authentication method.
+    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> AuthFailure {
+        AuthFailure(Arc::new(error))
+    }
+
+    /// The method's error, if it is an `E`.
+    pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        self.0.downcast_ref::<E>()
+    }
+}
+
+impl From<String> for AuthFailure {
+    fn from(message: String) -> AuthFailure {
+        AuthFailure(Arc::from(Box::<dyn std::error::Error + Send + Sync>::from(
+            message,
+        )))
+    }
+}
+
+impl From<&str> for AuthFailure {
+    fn from(message: &str) -> AuthFailure {
+        AuthFailure::from(message.to_string())
+    }
+}
+
+impl std::fmt::Display for AuthFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for AuthFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// Two failures are equal when they say the same.
+impl PartialEq for AuthFailure {
+    fn eq(&self, other: &AuthFailure) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.to_string() == other.to_string()
+    }
+}
+
+impl Eq for AuthFailure {}

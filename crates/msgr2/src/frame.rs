@@ -4,7 +4,7 @@ use bytes::Bytes;
 
 use crate::error::{Error, Result};
 use crate::segment::{Segment, DEFAULT_ALIGNMENT, MAX_SEGMENTS, MESSAGE_ALIGNMENTS};
-use crate::Tag;
+use crate::tag::Tag;
 
 /// A msgr2 frame: a [`Tag`] and one to four [`Segment`]s.
 ///

@@ -14,8 +14,29 @@
 
 use crate::crc::{ceph_crc32c, PREAMBLE_CRC_SEED};
 use crate::error::{Error, Result};
+use crate::frame::Frame;
 use crate::segment::{FrameLimits, MAX_SEGMENTS};
-use crate::{Frame, Tag};
+use crate::tag::Tag;
+
+impl Tag {
+    /// The tag of a wire number, or [`Error::UnknownTag`].
+    ///
+    /// (Here, where tags are read off the wire: `tag.rs` knows no errors.)
+    pub fn from_u8(value: u8) -> Result<Self> {
+        match value {
+            1..=22 => Ok(Self::ALL[usize::from(value) - 1]),
+            other => Err(Error::UnknownTag(other)),
+        }
+    }
+}
+
+impl TryFrom<u8> for Tag {
+    type Error = Error;
+
+    fn try_from(value: u8) -> Result<Self> {
+        Self::from_u8(value)
+    }
+}
 
 /// Length of a preamble on the wire (before encryption).
 pub const PREAMBLE_LEN: usize = 32;

@@ -40,9 +40,9 @@ use bytes::{BufMut, BytesMut};
 
 use crate::epilogue::{check_late_status, LATE_STATUS_ABORTED, LATE_STATUS_COMPLETE};
 use crate::error::{Error, Result};
+use crate::frame::Frame;
 use crate::preamble::{Preamble, PREAMBLE_LEN};
 use crate::segment::{Segment, MAX_SEGMENTS};
-use crate::Frame;
 
 /// AES-128 key length.
 pub const GCM_KEY_LEN: usize = 16;

@@ -108,8 +108,8 @@ impl Default for FrameLimits {
 impl FrameLimits {
     /// The bound on segment `index` of a frame with tag `tag`.
     #[must_use]
-    pub fn max_segment(&self, tag: crate::Tag, index: usize) -> u32 {
-        if tag != crate::Tag::Message {
+    pub fn max_segment(&self, tag: crate::tag::Tag, index: usize) -> u32 {
+        if tag != crate::tag::Tag::Message {
             return self.max_control;
         }
         match index {

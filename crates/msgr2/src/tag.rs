@@ -1,7 +1,5 @@
 //! The msgr2.1 frame tags.
 
-use crate::error::{Error, Result};
-
 /// The tag of a msgr2 frame: what its payload is.
 ///
 /// Numbers as in Ceph's `frames_v2.h` (`enum class Tag`) and the kernel's
@@ -88,22 +86,6 @@ impl Tag {
     pub const fn as_u8(self) -> u8 {
         self as u8
     }
-
-    /// The tag of a wire number, or [`Error::UnknownTag`].
-    pub fn from_u8(value: u8) -> Result<Self> {
-        match value {
-            1..=22 => Ok(Self::ALL[usize::from(value) - 1]),
-            other => Err(Error::UnknownTag(other)),
-        }
-    }
-}
-
-impl TryFrom<u8> for Tag {
-    type Error = Error;
-
-    fn try_from(value: u8) -> Result<Self> {
-        Self::from_u8(value)
-    }
 }
 
 impl From<Tag> for u8 {
@@ -115,6 +97,7 @@ impl From<Tag> for u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::error::Error;
 
     #[test]
     fn numbers_match_frames_v2() {

@@ -2,66 +2,12 @@
 //! plugged in above this crate (the RADOS client implements
 //! [`AuthProvider`] with the cephx crate); "none" is implemented here.
 
-use std::sync::Arc;
-
 use bytes::{Bytes, BytesMut};
 use ceph_encoding::{Encode, EntityName};
 
 use crate::error::Result;
 
-/// Why an authentication method failed on our side: the method's own
-/// error, kept as it is (find it with [`AuthFailure::downcast_ref`], for
-/// instance a `ceph_cephx::CephxError`), or a message. Its text is the
-/// method error's text.
-#[derive(Debug, Clone)]
-pub struct AuthFailure(Arc<dyn std::error::Error + Send + Sync + 'static>);
-
-impl AuthFailure {
-    /// The failure `error` of an authentication method.
-    pub fn new(error: impl std::error::Error + Send + Sync + 'static) -> AuthFailure {
-        AuthFailure(Arc::new(error))
-    }
-
-    /// The method's error, if it is an `E`.
-    pub fn downcast_ref<E: std::error::Error + 'static>(&self) -> Option<&E> {
-        self.0.downcast_ref::<E>()
-    }
-}
-
-impl From<String> for AuthFailure {
-    fn from(message: String) -> AuthFailure {
-        AuthFailure(Arc::from(Box::<dyn std::error::Error + Send + Sync>::from(
-            message,
-        )))
-    }
-}
-
-impl From<&str> for AuthFailure {
-    fn from(message: &str) -> AuthFailure {
-        AuthFailure::from(message.to_string())
-    }
-}
-
-impl std::fmt::Display for AuthFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
-
-impl std::error::Error for AuthFailure {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        self.0.source()
-    }
-}
-
-/// Two failures are equal when they say the same.
-impl PartialEq for AuthFailure {
-    fn eq(&self, other: &AuthFailure) -> bool {
-        Arc::ptr_eq(&self.0, &other.0) || self.to_string() == other.to_string()
-    }
-}
-
-impl Eq for AuthFailure {}
+pub use crate::error::AuthFailure;
 
 /// Auth method "none" (`CEPH_AUTH_NONE`).
 pub const AUTH_METHOD_NONE: u32 = 1;
@@ -151,7 +97,7 @@ impl AuthProvider for NoneAuth {
     }
 
     fn handle_more(&mut self, _payload: &[u8]) -> Result<Bytes> {
-        Err(crate::Error::Auth(
+        Err(crate::error::Error::Auth(
             "the server asked for more with method none".into(),
         ))
     }
@@ -179,7 +125,7 @@ mod tests {
         let f = AuthFailure::new(MethodError);
         assert_eq!(f.downcast_ref::<MethodError>(), Some(&MethodError));
         assert_eq!(
-            crate::Error::Auth(f.clone()).to_string(),
+            crate::error::Error::Auth(f.clone()).to_string(),
             "authentication failed: bad key: too short"
         );
         let m = AuthFailure::from("no more");

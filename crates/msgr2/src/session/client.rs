@@ -23,8 +23,13 @@ use super::control::{
 };
 use super::header::MsgHeader2;
 use super::message::Message;
+use crate::banner::Banner;
+use crate::decoder::FrameDecoder;
+use crate::encoder::FrameEncoder;
 use crate::error::{Error, Result};
-use crate::{Banner, Frame, FrameDecoder, FrameEncoder, Role, SecureKeys, Tag};
+use crate::frame::Frame;
+use crate::secure_mode::{Role, SecureKeys};
+use crate::tag::Tag;
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 
