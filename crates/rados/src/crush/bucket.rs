@@ -8,6 +8,7 @@
 
 use super::choose_args::ChooseArg;
 use super::hash::{hash32_3, hash32_4};
+use super::item::ITEM_NONE;
 use super::ln::crush_ln;
 
 /// The bucket algorithms, by their numbers on the wire (`CRUSH_BUCKET_*`).
@@ -158,7 +159,7 @@ impl Bucket {
             .get(pos)
             .or_else(|| self.items.first())
             .copied()
-            .unwrap_or(super::ITEM_NONE)
+            .unwrap_or(ITEM_NONE)
     }
 
     /// Chooses an item for input `x` and rank `r` with the bucket's own
@@ -328,7 +329,7 @@ impl Permutation {
     pub(super) fn choose(&mut self, bucket: &Bucket, x: i32, r: i32) -> i32 {
         let size = bucket.size();
         if size == 0 {
-            return super::ITEM_NONE;
+            return ITEM_NONE;
         }
         let x = x as u32;
         let rank = (r as u32) % size;

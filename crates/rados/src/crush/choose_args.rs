@@ -8,8 +8,6 @@
 
 use std::collections::BTreeMap;
 
-use super::bucket::{Bucket, BucketAlg};
-
 /// The index of the fallback choose_args map (`CrushWrapper::DEFAULT_CHOOSE_ARGS`).
 pub const DEFAULT_CHOOSE_ARGS: i64 = -1;
 
@@ -63,29 +61,12 @@ impl ChooseArgMap {
             .find(|&n| n != 0)
             .unwrap_or(1)
     }
-
-    /// Brings the map in line with the buckets, as Ceph does after
-    /// decoding (`update_choose_args`): entries for missing or non-straw2
-    /// buckets (and empty ones) are dropped.
-    ///
-    /// Ceph also pads a weight set shorter than its bucket with zeros and
-    /// cuts a longer one; here the sets stay as decoded and
-    /// [`ChooseArg::weight`] (and the mapper) read a missing weight as 0
-    /// and never look past the bucket's items: the same mapping, without
-    /// letting a set that costs 4 bytes on the wire allocate 4 bytes per
-    /// bucket item (64 Ki empty sets against a 64 Ki-item bucket would be
-    /// 16 GiB).
-    pub(super) fn normalize(&mut self, buckets: &[Option<Bucket>]) {
-        self.args.retain(|&index, arg| {
-            let bucket = buckets.get(index as usize).and_then(Option::as_ref);
-            bucket.is_some_and(|b| b.alg() == BucketAlg::Straw2) && !arg.is_empty()
-        });
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crush::bucket::Bucket;
     use crate::crush::bucket::BucketKind;
 
     fn straw2(id: i32, n: usize) -> Bucket {

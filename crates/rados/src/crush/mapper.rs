@@ -10,9 +10,9 @@
 use super::bucket::{Bucket, BucketAlg, Permutation};
 use super::choose_args::{ChooseArg, ChooseArgMap};
 use super::hash::{hash32_2, HASH_RJENKINS1};
+use super::item::{ITEM_NONE, ITEM_UNDEF};
 use super::map::CrushMap;
 use super::rule::StepOp;
-use super::{ITEM_NONE, ITEM_UNDEF};
 
 /// A bucket together with its slot in the map.
 type Slot<'a> = (usize, &'a Bucket);

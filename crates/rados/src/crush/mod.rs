@@ -40,6 +40,7 @@ mod decode;
 #[cfg(any(fuzzing, test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod hash;
+mod item;
 mod ln;
 mod ln_table;
 mod map;
@@ -50,15 +51,8 @@ mod tunables;
 pub use bucket::{exponential_draw, Bucket, BucketAlg, BucketKind};
 pub use choose_args::{ChooseArg, ChooseArgMap, DEFAULT_CHOOSE_ARGS};
 pub use decode::CRUSH_MAGIC;
+pub use item::ITEM_NONE;
 pub use ln::crush_ln;
 pub use map::{CrushMap, TailSections};
 pub use rule::{rule_type, Rule, RuleStep, StepOp};
 pub use tunables::{Tunables, LEGACY_ALLOWED_BUCKET_ALGS};
-
-/// The item an indep rule leaves in a position it could not fill
-/// (`CRUSH_ITEM_NONE`).
-pub const ITEM_NONE: i32 = 0x7fff_ffff;
-
-/// Placeholder for a position not decided yet, internal to the mapper
-/// (`CRUSH_ITEM_UNDEF`).
-pub(crate) const ITEM_UNDEF: i32 = 0x7fff_fffe;

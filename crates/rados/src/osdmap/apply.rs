@@ -10,7 +10,9 @@
 
 use ceph_encoding::{DecodeError, EntityAddrVec, Uuid};
 
-use super::constants::{map_flags, osd_state, release, DEFAULT_PRIMARY_AFFINITY, OSD_OUT_WEIGHT};
+use super::constants::{
+    map_flags, osd_state, release, DEFAULT_PRIMARY_AFFINITY, NO_RELEASE_CHANGE, OSD_OUT_WEIGHT,
+};
 use super::full::OsdMap;
 use super::incremental::Incremental;
 use super::osd_info::{OsdInfo, OsdXInfo};
@@ -435,9 +437,6 @@ impl OsdMap {
         }
     }
 }
-
-/// The value of `new_require_osd_release` meaning "unchanged".
-pub(crate) const NO_RELEASE_CHANGE: u8 = 0xff;
 
 #[cfg(test)]
 mod tests {

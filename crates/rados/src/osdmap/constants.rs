@@ -107,6 +107,9 @@ pub const OSD_OUT_WEIGHT: u32 = 0;
 /// The primary affinity an OSD has unless set (`CEPH_OSD_DEFAULT_PRIMARY_AFFINITY`).
 pub const DEFAULT_PRIMARY_AFFINITY: u32 = 0x10000;
 
+/// The value of `new_require_osd_release` meaning "unchanged".
+pub(crate) const NO_RELEASE_CHANGE: u8 = 0xff;
+
 /// Ceph release numbers (`ceph_release_t`), as in
 /// [`OsdMap::require_osd_release`](super::OsdMap::require_osd_release).
 pub mod release {

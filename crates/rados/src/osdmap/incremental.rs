@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use ceph_encoding::bytes::Bytes;
 use ceph_encoding::{Decode, DecodeError, EntityAddr, EntityAddrVec, Reader, UTime, Uuid};
 
-use super::constants::{map_flags, release};
+use super::constants::{map_flags, release, NO_RELEASE_CHANGE};
 use super::osd_info::OsdXInfo;
 use super::pool::PgPool;
 use super::types::{field, read_f32, within, PgId, SnapIntervalSet};
@@ -198,7 +198,7 @@ impl Default for Incremental {
             new_full_ratio: -1.0,
             new_backfillfull_ratio: -1.0,
             new_require_min_compat_client: release::UNKNOWN,
-            new_require_osd_release: super::apply::NO_RELEASE_CHANGE,
+            new_require_osd_release: NO_RELEASE_CHANGE,
             new_crush_node_flags: BTreeMap::new(),
             new_device_class_flags: BTreeMap::new(),
             stretch: StretchModeChange::default(),
