@@ -5,13 +5,13 @@ use ceph_msgr2::session::Message;
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
-use super::{OpRequest, Task};
+use super::request::OpRequest;
+use super::task::Task;
 use crate::error::Result;
 use crate::osd::backoff::{backoff_op, MOsdBackoff, MOSDBACKOFF_VERSION};
-use crate::osd::listing::HObject;
 use crate::osd::messages::MSG_OSD_BACKOFF;
 use crate::osd::session::OsdSession;
-use crate::osd::types::PgId;
+use crate::osd::types::{HObject, PgId};
 
 impl Task {
     /// Whether an op for `req` to `osd` in PG `pgid` is blocked.

@@ -5,14 +5,15 @@
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use ceph_common::errno::ENOTCONN;
 use ceph_encoding::Decode;
 use ceph_msgr2::session::Message;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
-use super::{Cmd, Objecter, OpReply, OpRequest, Task, Waiter};
+use super::linger_state::{Linger, LingerCmd, WatchEvent};
+use super::request::{OpReply, OpRequest};
+use super::task::{Cmd, Objecter, Task, Waiter};
 use crate::error::{RadosError, Result};
 use crate::osd::op::code;
 use crate::osd::session::OsdSession;
@@ -22,27 +23,6 @@ use crate::placement::Placer;
 
 /// How often registered watches are pinged.
 const PING_INTERVAL: Duration = Duration::from_secs(5);
-
-/// Something that happened to a watch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum WatchEvent {
-    /// A notification: answer it with [`WatchRegistration::ack`].
-    Notify {
-        /// The notification's id.
-        notify_id: u64,
-        /// The notifier's global id.
-        notifier_gid: u64,
-        /// What it says.
-        payload: Bytes,
-    },
-    /// The watch was lost for a while (notifications may have been
-    /// missed); the objecter registers it again by itself unless the
-    /// error says the object is gone.
-    Error {
-        /// The negative errno.
-        errno: i32,
-    },
-}
 
 /// A registered watch on one object. Dropping it does not unwatch (the
 /// OSD drops the watch when our session ends); call
@@ -87,39 +67,6 @@ impl WatchRegistration {
         req.ops = vec![OsdOp::watch(self.cookie, watch_op::UNWATCH, 0)];
         self.objecter.execute(req).await
     }
-}
-
-/// Requests to the objecter's task about watches and notifies.
-pub(super) enum LingerCmd {
-    Add {
-        cookie: u64,
-        target: OpRequest,
-        events: mpsc::UnboundedSender<WatchEvent>,
-    },
-    Remove {
-        cookie: u64,
-    },
-    AddNotify {
-        cookie: u64,
-        done: oneshot::Sender<(i32, Bytes)>,
-    },
-    RemoveNotify {
-        cookie: u64,
-    },
-}
-
-/// A watch the task keeps registered.
-pub(super) struct Linger {
-    target: OpRequest,
-    events: mpsc::UnboundedSender<WatchEvent>,
-    /// The OSD and session incarnation it is registered with.
-    attached: Option<(i32, u64)>,
-    /// Registration generation (reconnects count up).
-    gen: u32,
-    /// One of our own ops for it is in flight.
-    busy: bool,
-    /// Given up (the object is gone).
-    dead: bool,
 }
 
 type OpenedTx = mpsc::UnboundedSender<(i32, u64, Result<OsdSession>)>;

@@ -6,8 +6,7 @@ use std::cmp::Ordering;
 use bytes::{Bytes, BytesMut};
 use ceph_encoding::{Decode, DecodeError, Encode, Reader};
 
-use super::listing::HObject;
-use super::types::SPgId;
+use super::types::{HObject, SPgId};
 
 /// The message version we write.
 pub const MOSDBACKOFF_VERSION: u16 = 1;

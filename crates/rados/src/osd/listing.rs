@@ -4,47 +4,12 @@ use bytes::{Bytes, BytesMut};
 use ceph_encoding::{ceph_struct, Decode, Encode, Reader};
 
 use super::op::{code, OsdOp};
+pub use super::types::HObject;
 use crate::error::{RadosError, Result};
 use crate::objecter::{Objecter, OpRequest};
 
 /// The namespace value that asks for objects of every namespace.
 pub const ALL_NAMESPACES: &str = "\u{1}";
-
-ceph_struct! {
-    /// An object's position in a PG's sort order (`hobject_t`).
-    #[derive(Debug, Clone, PartialEq, Eq)]
-    pub struct HObject : version 4, compat 3 {
-        /// Locator key.
-        pub key: String,
-        /// Object name.
-        pub oid: String,
-        /// Snapshot id.
-        pub snap: u64,
-        /// Hash.
-        pub hash: u32,
-        /// The end of the PG.
-        pub max: bool,
-        /// Namespace.
-        pub nspace: String,
-        /// Pool.
-        pub pool: i64,
-    }
-}
-
-impl HObject {
-    /// The start of a listing.
-    pub fn min() -> HObject {
-        HObject {
-            key: String::new(),
-            oid: String::new(),
-            snap: 0,
-            hash: 0,
-            max: false,
-            nspace: String::new(),
-            pool: i64::MIN,
-        }
-    }
-}
 
 /// One listed object.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]

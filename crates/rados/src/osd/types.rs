@@ -92,3 +92,39 @@ ceph_struct! {
         pub osd_instructions: bytes::Bytes,
     }
 }
+
+ceph_struct! {
+    /// An object's position in a PG's sort order (`hobject_t`).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct HObject : version 4, compat 3 {
+        /// Locator key.
+        pub key: String,
+        /// Object name.
+        pub oid: String,
+        /// Snapshot id.
+        pub snap: u64,
+        /// Hash.
+        pub hash: u32,
+        /// The end of the PG.
+        pub max: bool,
+        /// Namespace.
+        pub nspace: String,
+        /// Pool.
+        pub pool: i64,
+    }
+}
+
+impl HObject {
+    /// The start of a listing.
+    pub fn min() -> HObject {
+        HObject {
+            key: String::new(),
+            oid: String::new(),
+            snap: 0,
+            hash: 0,
+            max: false,
+            nspace: String::new(),
+            pool: i64::MIN,
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! What the objecter keeps of a watch, and what a watch hears.
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+
+use super::request::OpRequest;
+
+/// Something that happened to a watch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WatchEvent {
+    /// A notification: answer it with [`WatchRegistration::ack`].
+    Notify {
+        /// The notification's id.
+        notify_id: u64,
+        /// The notifier's global id.
+        notifier_gid: u64,
+        /// What it says.
+        payload: Bytes,
+    },
+    /// The watch was lost for a while (notifications may have been
+    /// missed); the objecter registers it again by itself unless the
+    /// error says the object is gone.
+    Error {
+        /// The negative errno.
+        errno: i32,
+    },
+}
+
+/// Requests to the objecter's task about watches and notifies.
+pub(super) enum LingerCmd {
+    Add {
+        cookie: u64,
+        target: OpRequest,
+        events: mpsc::UnboundedSender<WatchEvent>,
+    },
+    Remove {
+        cookie: u64,
+    },
+    AddNotify {
+        cookie: u64,
+        done: oneshot::Sender<(i32, Bytes)>,
+    },
+    RemoveNotify {
+        cookie: u64,
+    },
+}
+
+/// A watch the task keeps registered.
+pub(super) struct Linger {
+    pub(super) target: OpRequest,
+    pub(super) events: mpsc::UnboundedSender<WatchEvent>,
+    /// The OSD and session incarnation it is registered with.
+    pub(super) attached: Option<(i32, u64)>,
+    /// Registration generation (reconnects count up).
+    pub(super) gen: u32,
+    /// One of our own ops for it is in flight.
+    pub(super) busy: bool,
+    /// Given up (the object is gone).
+    pub(super) dead: bool,
+}
