@@ -187,7 +187,8 @@ def parse_use_tree(toks, i, prefix, out, line):
         if t == "{":
             i += 1
             while i < len(toks) and toks[i][0] != "}":
-                i = parse_use_tree(toks, i, path, out, toks[i][1])
+                j = parse_use_tree(toks, i, path, out, toks[i][1])
+                i = j if j > i else i + 1
                 if i < len(toks) and toks[i][0] == ",":
                     i += 1
             return i + 1

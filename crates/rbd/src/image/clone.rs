@@ -4,8 +4,10 @@
 
 use ceph_rados::{IoCtx, Rados};
 
+use super::cls_call::call;
 use super::create::{create_image, remove_image, CreateOptions};
-use super::{call, lock, Image};
+use super::handle::Image;
+use super::lock;
 use crate::cls::rbd::{
     AddChild, ChildAttach, MetadataList, MetadataSet, OpFeaturesSet, ParentAttach,
 };
@@ -116,7 +118,7 @@ impl Image {
 
     async fn attach_child(
         &self,
-        snap: &super::SnapInfo,
+        snap: &super::meta::SnapInfo,
         child_io: &IoCtx,
         child_id: &str,
         format: CloneFormat,

@@ -6,7 +6,8 @@ use ceph_common::errno::{EEXIST, ENOENT};
 use ceph_rados::{IoCtx, Rados};
 use futures::stream::{self, StreamExt};
 
-use super::{call, Image};
+use super::cls_call::call;
+use super::handle::Image;
 use crate::cls::rbd::{
     ChildDetach, Create, DirAddImage, DirRemoveImage, ObjectMapResize, RemoveChild, SetId,
     SetStripeUnitCount,

@@ -10,7 +10,7 @@ use ceph_rados::osd::OsdOp;
 use ceph_rados::IoCtx;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
-use super::Image;
+use super::handle::Image;
 use crate::names::data_object;
 use crate::{Error, Result};
 
@@ -147,4 +147,11 @@ pub(super) async fn read(img: &Image, offset: u64, len: u64) -> Result<Bytes> {
         }
     }
     Ok(buf.freeze())
+}
+
+impl Image {
+    /// Reads `len` bytes at `offset` (short at the end of the image).
+    pub async fn read(&self, offset: u64, len: u64) -> Result<Bytes> {
+        read(self, offset, len).await
+    }
 }

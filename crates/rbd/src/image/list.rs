@@ -3,7 +3,7 @@
 use ceph_common::errno::ENOENT;
 use ceph_rados::IoCtx;
 
-use super::call;
+use super::cls_call::call;
 use super::paging::list_all;
 use crate::cls::rbd::DirList;
 use crate::names::RBD_DIRECTORY;
@@ -19,7 +19,7 @@ pub async fn list_images(io: &IoCtx) -> Result<Vec<(String, String)>> {
     .await
 }
 
-impl super::Image {
+impl super::handle::Image {
     /// Bytes the image (at the snapshot it was opened at) has allocated,
     /// as `rbd du` counts them: whole objects marked existing in a valid
     /// object map, or, without one, the sizes of the objects that exist.

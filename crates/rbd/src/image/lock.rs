@@ -12,71 +12,28 @@
 //! "the peer will not release the lock") and refuses operation requests
 //! the same way, so peers fail fast instead of retrying until timeout.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use ceph_common::errno::{EBUSY, EEXIST, ERESTART, EROFS, ETIMEDOUT};
+use ceph_common::errno::{EBUSY, EEXIST, ERESTART, ETIMEDOUT};
 use ceph_common::Errno;
 use ceph_encoding::{Encode, UTime};
-use ceph_rados::objecter::{WatchEvent, WatchRegistration};
-use ceph_rados::IoCtx;
-use tokio::sync::{broadcast, oneshot};
-use tokio::task::JoinHandle;
+use tokio::sync::broadcast;
 
-use super::{call, Image};
+use super::cls_call::call;
+use super::handle::Image;
+use super::write_state::{HeaderWatch, HeldLock, WriteState};
 use crate::cls::lock::{
     managed_lock_cookie, BreakLock, GetInfo, Lock, LockType, LockerId, Unlock, RBD_LOCK_NAME,
     WATCHER_LOCK_TAG,
 };
-use crate::cls::types::SnapContext;
-use crate::notify::{
-    AsyncRequestId, ClientId, NotifyMessage, NotifyPayload, NotifyReplies, ResponseMessage,
-};
-use crate::object_map::BitVector2;
+use crate::notify::{AsyncRequestId, NotifyMessage, NotifyPayload, NotifyReplies};
 use crate::{Error, Result};
 
 /// How long watchers have to answer a notification.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a lock owner may take over a request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// What the clones of one [`Image`] handle share for writing: the lock
-/// we hold, the head's object map (kept in step with the OSD's copy) and
-/// the newest snapshot context.
-#[derive(Default)]
-pub(crate) struct WriteState {
-    /// The exclusive lock, while we hold it.
-    pub(crate) held: Option<HeldLock>,
-    /// The head's object map, loaded when the lock was taken.
-    pub(crate) object_map: Option<BitVector2>,
-    /// The snapshot context writes carry (`None`: the image's).
-    pub(crate) snapc: Option<SnapContext>,
-}
-
-impl std::fmt::Debug for WriteState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WriteState")
-            .field("locked", &self.held.is_some())
-            .field("object_map", &self.object_map.as_ref().map(BitVector2::len))
-            .field("snapc", &self.snapc)
-            .finish()
-    }
-}
-
-/// The write state, shared by an image handle's clones.
-pub(crate) type SharedState = Arc<tokio::sync::Mutex<WriteState>>;
-
-/// Our watch on an image header, with its acking task.
-pub(crate) struct HeaderWatch {
-    gid: u64,
-    cookie: u64,
-    /// Whether we own the lock (how the task answers lock requests).
-    owner: Arc<AtomicBool>,
-    messages: broadcast::Sender<NotifyMessage>,
-    stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<WatchRegistration>>,
-}
 
 /// Where the exclusive lock stands for us.
 pub(crate) enum LockState {
@@ -89,132 +46,6 @@ pub(crate) enum LockState {
         /// Who holds it.
         owner: LockerId,
     },
-}
-
-/// The lock, held by us.
-pub(crate) struct HeldLock {
-    watch: HeaderWatch,
-    cookie: String,
-}
-
-/// The reply a lock owner that keeps its lock gives to `payload`.
-fn owner_reply(payload: &NotifyPayload, me: &ClientId) -> Option<ResponseMessage> {
-    use NotifyPayload as P;
-    match payload {
-        P::RequestLock { client_id, .. } if client_id != me => {
-            Some(ResponseMessage { result: EROFS })
-        }
-        P::Flatten { .. }
-        | P::Resize { .. }
-        | P::SnapCreate { .. }
-        | P::SnapRemove { .. }
-        | P::RebuildObjectMap { .. }
-        | P::SnapRename { .. }
-        | P::SnapProtect { .. }
-        | P::SnapUnprotect { .. }
-        | P::Rename { .. }
-        | P::UpdateFeatures { .. }
-        | P::Migrate { .. }
-        | P::Sparsify { .. }
-        | P::MetadataUpdate { .. } => Some(ResponseMessage { result: EROFS }),
-        _ => None,
-    }
-}
-
-impl HeaderWatch {
-    /// Watches `header` and starts the acking task.
-    pub(crate) async fn start(io: &IoCtx, header: &str, gid: u64) -> Result<HeaderWatch> {
-        let mut watch = io
-            .watch(header)
-            .await
-            .map_err(|e| Error::rados(format!("watching {header}"), e))?;
-        let cookie = watch.cookie();
-        let me = ClientId {
-            gid,
-            handle: cookie,
-        };
-        let owner = Arc::new(AtomicBool::new(false));
-        let (messages, _) = broadcast::channel(64);
-        let (stop, mut stopped) = oneshot::channel::<()>();
-        let task = {
-            let owner = owner.clone();
-            let messages = messages.clone();
-            tokio::spawn(async move {
-                loop {
-                    let ev = tokio::select! {
-                        _ = &mut stopped => break,
-                        ev = watch.next_event() => ev,
-                    };
-                    let Some(ev) = ev else { break };
-                    let WatchEvent::Notify {
-                        notify_id, payload, ..
-                    } = ev
-                    else {
-                        continue;
-                    };
-                    let msg = NotifyMessage::from_bytes(&payload).ok();
-                    let reply = match &msg {
-                        Some(m) if owner.load(Ordering::SeqCst) => owner_reply(&m.payload, &me)
-                            .map(|r| r.to_bytes(0))
-                            .unwrap_or_default(),
-                        _ => bytes::Bytes::new(),
-                    };
-                    if let Err(e) = watch.ack(notify_id, &reply).await {
-                        tracing::debug!("acknowledging a header notification: {e}");
-                    }
-                    if let Some(m) = msg {
-                        let _ = messages.send(m);
-                    }
-                }
-                watch
-            })
-        };
-        Ok(HeaderWatch {
-            gid,
-            cookie,
-            owner,
-            messages,
-            stop: Some(stop),
-            task: Some(task),
-        })
-    }
-
-    fn client_id(&self) -> ClientId {
-        ClientId {
-            gid: self.gid,
-            handle: self.cookie,
-        }
-    }
-
-    /// Decoded notifications from now on.
-    fn subscribe(&self) -> broadcast::Receiver<NotifyMessage> {
-        self.messages.subscribe()
-    }
-
-    /// Stops the task and removes the watch.
-    pub(crate) async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            match t.await {
-                Ok(watch) => {
-                    let _ = watch.unwatch().await;
-                }
-                Err(e) => tracing::warn!("header watch task: {e}"),
-            }
-        }
-    }
-}
-
-impl Drop for HeaderWatch {
-    fn drop(&mut self) {
-        // Dropped without `stop` (a cancelled future): end the task; the
-        // OSD drops the watch when the session ends.
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-    }
 }
 
 /// The error for an image whose lock another live client holds.

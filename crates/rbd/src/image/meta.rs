@@ -122,7 +122,7 @@ fn output<M: ClsMethod>(r: &ceph_rados::objecter::OpReply, i: usize) -> Result<O
 
 /// The id of image `name`.
 pub(crate) async fn id_of(io: &IoCtx, name: &str) -> Result<String> {
-    match super::call(io, &id_object(name), &GetId {}).await {
+    match super::cls_call::call(io, &id_object(name), &GetId {}).await {
         Err(e) if e.errno() == Some(ENOENT) => {
             Err(Error::NotFound(format!("image {}/{name}", io.pool_name())))
         }

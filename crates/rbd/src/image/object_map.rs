@@ -7,8 +7,9 @@
 use ceph_common::errno::{EBUSY, EEXIST, ENOENT};
 use ceph_rados::osd::OsdOp;
 
-use super::lock::WriteState;
-use super::{call, Image};
+use super::cls_call::call;
+use super::handle::Image;
+use super::write_state::WriteState;
 use crate::cls::lock::{AssertLocked, BreakLock, GetInfo, Lock, LockType, Unlock, RBD_LOCK_NAME};
 use crate::cls::rbd::{ObjectMapLoad, ObjectMapResize, ObjectMapUpdate};
 use crate::cls::ClsMethod;

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use ceph_common::errno::ENOENT;
 use ceph_rados::IoCtx;
 
-use super::call;
+use super::cls_call::call;
 use crate::cls::ClsMethod;
 use crate::Result;
 

@@ -9,8 +9,10 @@ use ceph_common::Errno;
 use ceph_rados::osd::OsdOp;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
+use super::cls_call::call;
+use super::handle::Image;
 use super::write::{check_writable, ensure_locked};
-use super::{call, lock, object_map, Image};
+use super::{lock, object_map};
 use crate::cls::rbd::SetSize;
 use crate::names::data_object;
 use crate::object_map::OBJECT_NONEXISTENT;

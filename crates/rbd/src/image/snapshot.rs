@@ -4,8 +4,9 @@
 
 use ceph_common::errno::{EACCES, EBUSY, EEXIST, EINVAL, ENOENT, EPERM, ESTALE};
 
+use super::cls_call::call;
+use super::handle::Image;
 use super::lock::{self, OpLock};
-use super::{call, Image};
 use crate::cls::rbd::{
     ChildrenList, GetChildren, ObjectMapSnapAdd, SetProtectionStatus, SnapshotAdd, SnapshotRemove,
     SnapshotTrashAdd,

@@ -8,7 +8,7 @@ use ceph_rados::osd::watch::decode_sparse_read;
 use ceph_rados::osd::OsdOp;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
-use super::Image;
+use super::handle::Image;
 use crate::names::data_object;
 use crate::striper::ObjectExtent;
 use crate::{Error, Result};

@@ -10,8 +10,10 @@ use ceph_encoding::UTime;
 use ceph_rados::osd::OsdOp;
 use ceph_rados::{IoCtx, Rados};
 
+use super::cls_call::call;
+use super::create;
+use super::handle::Image;
 use super::paging::list_all;
-use super::{call, create, Image};
 use crate::cls::rbd::{DirAddImage, DirRemoveImage, SetId, TrashAdd, TrashGet, TrashList};
 use crate::cls::rbd::{TrashRemove, TrashStateSet};
 use crate::cls::types::{

@@ -16,8 +16,11 @@ use ceph_rados::IoCtx;
 use futures::stream::{self, StreamExt, TryStreamExt};
 use tokio::sync::OwnedMutexGuard;
 
-use super::lock::{self, LockState, WriteState};
-use super::{call, object_map, Image};
+use super::cls_call::call;
+use super::handle::Image;
+use super::lock::{self, LockState};
+use super::object_map;
+use super::write_state::WriteState;
 use crate::cls::rbd::GetSnapContext;
 use crate::features::{
     DIRTY_CACHE, EXCLUSIVE_LOCK, JOURNALING, MIGRATING, NON_PRIMARY, OBJECT_MAP,
@@ -366,4 +369,46 @@ pub(super) async fn discard(img: &Image, offset: u64, len: u64) -> Result<()> {
     removed.sort_unstable();
     let mut st = img.shared.lock().await;
     object_map::set_state(img, &mut st, &removed, OBJECT_NONEXISTENT).await
+}
+
+impl Image {
+    /// Writes `data` at `offset` of the head; the range must lie within
+    /// the image. Objects are written in parallel with the image's
+    /// snapshot context. An image with the exclusive lock has it taken on
+    /// the first write and kept (by this handle and its clones) until
+    /// [`close`](Image::close); when another live client holds it the
+    /// write is refused (an [`Error::Refused`] naming the holder). The
+    /// object map, if any, is updated before the data, and a clone's
+    /// objects are copied up from the parent first, as librbd does.
+    pub async fn write(&self, offset: u64, data: Bytes) -> Result<()> {
+        write(self, offset, data).await
+    }
+
+    /// Discards `len` bytes at `offset` of the head: whole objects are
+    /// removed, parts zeroed (in a clone, within the parent overlap, zeros
+    /// are written so the parent's data does not show through). Reads of
+    /// the range give zeros afterwards.
+    pub async fn discard(&self, offset: u64, len: u64) -> Result<()> {
+        discard(self, offset, len).await
+    }
+
+    /// Releases the exclusive lock (and the object map's lock) if this
+    /// handle took them for writing. Call it when done writing: a handle
+    /// dropped without it keeps the lock until the client disconnects
+    /// (after which librbd clients break it). Idempotent.
+    pub async fn close(&self) -> Result<()> {
+        let _gate = self.gate.write().await;
+        let mut st = self.shared.lock().await;
+        let Some(held) = st.held.take() else {
+            return Ok(());
+        };
+        let had_map = st.object_map.take().is_some();
+        st.snapc = None;
+        if had_map {
+            if let Err(e) = object_map::unlock(self).await {
+                tracing::warn!("unlocking the object map: {e}");
+            }
+        }
+        lock::release(self, held).await
+    }
 }
