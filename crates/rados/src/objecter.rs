@@ -4,10 +4,10 @@
 //! A background task holds the OSD map, the sessions and the operations
 //! in flight; [`Objecter`] is a handle on it.
 //!
-//! This file only declares the parts: the request types
-//! ([`request`]), the task and its handle ([`task`]), the watches'
-//! state ([`linger_state`]) and the code of watches and backoffs
-//! ([`lingers`], [`backoffs`]).
+//! This file only declares the parts: the request types (`request.rs`),
+//! the task and its handle (`task.rs`), the watches' state
+//! (`linger_state.rs`) and the code of watches and backoffs (`lingers.rs`,
+//! `backoffs.rs`).
 
 mod backoffs;
 mod linger_state;

@@ -8,7 +8,7 @@ use super::request::OpRequest;
 /// Something that happened to a watch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum WatchEvent {
-    /// A notification: answer it with [`WatchRegistration::ack`].
+    /// A notification: answer it with [`WatchRegistration::ack`](super::WatchRegistration::ack).
     Notify {
         /// The notification's id.
         notify_id: u64,
