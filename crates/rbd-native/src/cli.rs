@@ -103,7 +103,7 @@ mod tests {
     fn format_is_plain_or_json() {
         let format = |args: &[&str]| {
             Cli::try_parse_from(args).map(|c| match c.command {
-                Action::Check(a) => a.format,
+                Action::Check(a) => a.common.format,
                 _ => Format::Plain,
             })
         };

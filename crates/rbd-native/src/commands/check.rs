@@ -1,15 +1,11 @@
 //! `rbd-native check`: would an upload clone, and if not, why (nothing is
 //! changed).
 
-use std::path::PathBuf;
-
 use clap::Args;
-use rbd_upload::settings::ToolSettings;
-use rbd_upload::{Decision, Uploader};
+use rbd_upload::Decision;
 
-use super::upload::openstack_of;
+use super::upload::CommonArgs;
 use crate::error::Error;
-use crate::format::Format;
 use crate::global::GlobalArgs;
 
 /// Options of `check`.
@@ -18,24 +14,16 @@ pub struct CheckArgs {
     /// The Glance store to check (default: Glance's default store).
     #[arg(long = "store")]
     pub store: Option<String>,
-    /// Output format.
-    #[arg(long = "format", value_enum, default_value_t)]
-    pub format: Format,
-    /// The tool's config file.
-    #[arg(long = "config", value_name = "PATH")]
-    pub config: Option<PathBuf>,
-    /// The cloud of clouds.yaml.
-    #[arg(long = "os-cloud")]
-    pub os_cloud: Option<String>,
+    /// Output format, the tool's config and the cloud.
+    #[command(flatten)]
+    pub common: CommonArgs,
 }
 
 /// Runs `check`; returns the exit status.
 pub async fn run(global: &GlobalArgs, a: &CheckArgs) -> Result<i32, Error> {
-    let tool = ToolSettings::load(a.config.as_deref())?;
-    let uploader =
-        Uploader::connect(&global.client_args(), openstack_of(a.os_cloud.as_deref())).await?;
+    let (tool, uploader) = a.common.connect(global).await?;
     let r = uploader.check(a.store.as_deref()).await?;
-    if a.format.is_json() {
+    if a.common.format.is_json() {
         let v = serde_json::json!({
             "store": r.store,
             "store_type": r.store_type,

@@ -2,6 +2,7 @@
 //! spec, the options every image command takes, sizes and feature names.
 
 use ceph_rados::{IoCtx, Rados};
+use ceph_rbd::image::Image;
 use clap::Args;
 
 use crate::error::Error;
@@ -123,6 +124,21 @@ pub fn ioctx(rados: &Rados, pool: &str, namespace: &str) -> Result<IoCtx, Error>
 pub fn io_err(context: impl Into<String>) -> impl FnOnce(std::io::Error) -> Error {
     let context = context.into();
     move |source| Error::Io { context, source }
+}
+
+/// Opens the image `spec` names (at its head).
+pub async fn open(rados: &Rados, spec: &ImageSpec) -> Result<Image, Error> {
+    let io = ioctx(rados, &spec.pool, &spec.namespace)?;
+    Image::open(rados, &io, &spec.image).await.map_err(rbd_err)
+}
+
+/// Opens the image `spec` names, at its snapshot when it names one.
+pub async fn open_at_snap(rados: &Rados, spec: &ImageSpec) -> Result<Image, Error> {
+    let img = open(rados, spec).await?;
+    match &spec.snap {
+        Some(s) => img.at_snapshot(s).await.map_err(rbd_err),
+        None => Ok(img),
+    }
 }
 
 #[cfg(test)]

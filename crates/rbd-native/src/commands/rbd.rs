@@ -7,12 +7,12 @@ use std::io::Write;
 
 use ceph_rados::config::ClientSettings;
 use ceph_rados::Rados;
-use ceph_rbd::image::{
-    create_image, remove_image, CloneFormat, CloneOptions, CreateOptions, Image,
-};
+use ceph_rbd::image::{create_image, remove_image, CloneFormat, CloneOptions, CreateOptions};
 use clap::{Args, Subcommand};
 
-use super::image_spec::{feature_bits, ioctx, parse_size, rbd_err, ImageArgs, ImageSpec};
+use super::image_spec::{
+    feature_bits, ioctx, open, open_at_snap, parse_size, rbd_err, ImageArgs, ImageSpec,
+};
 use super::rbd_io::{self, ExportArgs, ImportArgs, LsArgs, ResizeArgs, TrashAction};
 use crate::error::Error;
 use crate::global::GlobalArgs;
@@ -95,14 +95,6 @@ pub enum RbdAction {
     Children(ImageArgs),
 }
 
-async fn open(rados: &Rados, spec: &ImageSpec) -> Result<Image, Error> {
-    let io = ioctx(rados, &spec.pool, &spec.namespace)?;
-    let img = Image::open(rados, &io, &spec.image)
-        .await
-        .map_err(rbd_err)?;
-    Ok(img)
-}
-
 /// Runs an image command.
 pub async fn run(global: &GlobalArgs, action: &RbdAction) -> Result<i32, Error> {
     let settings = ClientSettings::resolve(&global.client_args())?;
@@ -134,10 +126,7 @@ pub async fn run(global: &GlobalArgs, action: &RbdAction) -> Result<i32, Error> 
         }
         RbdAction::Info(a) => {
             let spec = ImageSpec::parse(&a.spec, a.pool.as_deref())?;
-            let mut img = open(&rados, &spec).await?;
-            if let Some(s) = &spec.snap {
-                img = img.at_snapshot(s).await.map_err(rbd_err)?;
-            }
+            let img = open_at_snap(&rados, &spec).await?;
             let m = img.meta();
             let parent = match &m.parent {
                 Some(p) => serde_json::json!({

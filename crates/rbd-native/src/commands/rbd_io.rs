@@ -14,7 +14,7 @@ use ceph_rbd::image::{
 use clap::{Args, Subcommand};
 use futures::stream::{self, FuturesUnordered, StreamExt, TryStreamExt};
 
-use super::image_spec::{io_err, ioctx, rbd_err, ImageArgs, ImageSpec};
+use super::image_spec::{io_err, ioctx, open_at_snap, rbd_err, ImageArgs, ImageSpec};
 use crate::error::Error;
 use crate::format::Format;
 
@@ -177,13 +177,7 @@ fn is_zero(d: &[u8]) -> bool {
 /// to a file, all-zero blocks become holes.
 pub async fn export(rados: &Rados, a: &ExportArgs) -> Result<(), Error> {
     let spec = ImageSpec::parse(&a.image.spec, a.image.pool.as_deref())?;
-    let io = ioctx(rados, &spec.pool, &spec.namespace)?;
-    let mut img = Image::open(rados, &io, &spec.image)
-        .await
-        .map_err(rbd_err)?;
-    if let Some(s) = &spec.snap {
-        img = img.at_snapshot(s).await.map_err(rbd_err)?;
-    }
+    let img = open_at_snap(rados, &spec).await?;
     let layout = img.meta().layout;
     let chunk = (layout.object_size * layout.stripe_count).max(4 << 20);
     let size = img.size();
@@ -487,13 +481,7 @@ pub async fn ls(rados: &Rados, a: &LsArgs, out: &mut dyn Write) -> Result<(), Er
 /// `du SPEC`.
 pub async fn du(rados: &Rados, a: &ImageArgs, out: &mut dyn Write) -> Result<(), Error> {
     let spec = ImageSpec::parse(&a.spec, a.pool.as_deref())?;
-    let io = ioctx(rados, &spec.pool, &spec.namespace)?;
-    let mut img = Image::open(rados, &io, &spec.image)
-        .await
-        .map_err(rbd_err)?;
-    if let Some(s) = &spec.snap {
-        img = img.at_snapshot(s).await.map_err(rbd_err)?;
-    }
+    let img = open_at_snap(rados, &spec).await?;
     let used = img.used_bytes().await.map_err(rbd_err)?;
     let w = io_err("writing the output");
     if a.format.is_json() {

@@ -64,6 +64,20 @@ pub struct UploadArgs {
     /// is given; nothing is made) or when it fails (its steps undone).
     #[arg(long = "no-fallback")]
     pub no_fallback: bool,
+    /// Output format, the tool's config and the cloud.
+    #[command(flatten)]
+    pub common: CommonArgs,
+    /// Remove what an interrupted upload of IMAGE_ID left behind.
+    #[arg(long = "cleanup", value_name = "IMAGE_ID", value_parser = naming::image_id)]
+    pub cleanup: Option<String>,
+    /// Seconds to wait for the image to become active.
+    #[arg(long = "timeout", default_value_t = 600)]
+    pub timeout: u64,
+}
+
+/// The options `upload` and `check` share.
+#[derive(Args, Debug, Clone)]
+pub struct CommonArgs {
     /// Output format.
     #[arg(long = "format", value_enum, default_value_t)]
     pub format: Format,
@@ -73,12 +87,19 @@ pub struct UploadArgs {
     /// The cloud of clouds.yaml (default: $OS_CLOUD, then the OS_* variables).
     #[arg(long = "os-cloud")]
     pub os_cloud: Option<String>,
-    /// Remove what an interrupted upload of IMAGE_ID left behind.
-    #[arg(long = "cleanup", value_name = "IMAGE_ID", value_parser = naming::image_id)]
-    pub cleanup: Option<String>,
-    /// Seconds to wait for the image to become active.
-    #[arg(long = "timeout", default_value_t = 600)]
-    pub timeout: u64,
+}
+
+impl CommonArgs {
+    /// The tool's settings and an uploader connected with `global`.
+    pub async fn connect(&self, global: &GlobalArgs) -> Result<(ToolSettings, Uploader), Error> {
+        let tool = ToolSettings::load(self.config.as_deref())?;
+        let uploader = Uploader::connect(
+            &global.client_args(),
+            openstack_of(self.os_cloud.as_deref()),
+        )
+        .await?;
+        Ok((tool, uploader))
+    }
 }
 
 /// The OpenStack settings of `--os-cloud`.
@@ -203,9 +224,7 @@ fn print_failed_report(r: &Report, format: Format) {
 
 /// Runs `upload`; returns the exit status.
 pub async fn run(global: &GlobalArgs, a: &UploadArgs) -> Result<i32, Error> {
-    let tool = ToolSettings::load(a.config.as_deref())?;
-    let mut uploader =
-        Uploader::connect(&global.client_args(), openstack_of(a.os_cloud.as_deref())).await?;
+    let (tool, mut uploader) = a.common.connect(global).await?;
     if std::io::stderr().is_terminal() {
         uploader = uploader.on_progress(show_progress);
     }
@@ -231,11 +250,11 @@ pub async fn run(global: &GlobalArgs, a: &UploadArgs) -> Result<i32, Error> {
         if let Some(o) = outcomes.into_iter().next() {
             return match o.error {
                 None => {
-                    print_report(&o.report, a.format);
+                    print_report(&o.report, a.common.format);
                     Ok(0)
                 }
                 Some(e) => {
-                    print_failed_report(&o.report, a.format);
+                    print_failed_report(&o.report, a.common.format);
                     Err(e.into())
                 }
             };
@@ -246,7 +265,7 @@ pub async fn run(global: &GlobalArgs, a: &UploadArgs) -> Result<i32, Error> {
     let mut all = Vec::new();
     for o in &outcomes {
         match &o.error {
-            None if !a.format.is_json() => print_report(&o.report, a.format),
+            None if !a.common.format.is_json() => print_report(&o.report, a.common.format),
             None => {}
             Some(e) => {
                 failed += 1;
@@ -255,7 +274,7 @@ pub async fn run(global: &GlobalArgs, a: &UploadArgs) -> Result<i32, Error> {
         }
         all.push(&o.report);
     }
-    if a.format.is_json() {
+    if a.common.format.is_json() {
         println!("{}", serde_json::to_string(&all).unwrap_or_default());
     }
     Ok(i32::from(failed > 0))
