@@ -43,6 +43,7 @@ impl Rados {
     pub async fn connect(settings: &ClientSettings) -> Result<Rados> {
         let mon = MonClient::connect(MonClientOptions::from_settings(settings)).await?;
         let opts = ObjecterOptions {
+            op_timeout: settings.timeouts.osd_op,
             modes: settings.modes.clone(),
             connect_timeout: settings
                 .connect_timeout

@@ -7,6 +7,7 @@ use std::time::Duration;
 use ceph_cephx::{CryptoKey, Keyring};
 use ceph_encoding::EntityName;
 
+use super::ceph_args::CephArgs;
 use super::ini::ConfFile;
 use super::mon_host::{parse_mon_host, MonAddrs};
 use crate::error::{RadosError, Result};
@@ -55,8 +56,75 @@ pub struct ClientSettings {
     pub mon_modes: Vec<u32>,
     /// Modes for OSD and manager connections.
     pub modes: Vec<u32>,
-    /// How long to look for a monitor.
+    /// How long to look for a monitor (`client_mount_timeout`, 300 s).
     pub connect_timeout: Duration,
+    /// The other waits, with Ceph's option names.
+    pub timeouts: Timeouts,
+}
+
+/// How long a client waits, with the options librados reads and their
+/// meaning there. A zero `rados_*_op_timeout` means no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// `rados_mon_op_timeout`: give up on a monitor command, version
+    /// query or pool op after this long (default 0: wait for ever).
+    pub mon_op: Option<Duration>,
+    /// `rados_osd_op_timeout`: give up on an OSD op after this long
+    /// (default 0: wait for ever).
+    pub osd_op: Option<Duration>,
+    /// `mon_client_ping_interval`: keepalive period on the monitor
+    /// session (10 s).
+    pub mon_ping_interval: Duration,
+    /// `mon_client_ping_timeout`: drop the monitor session and hunt for
+    /// another when nothing (no keepalive ack) came for this long (30 s).
+    pub mon_ping_timeout: Duration,
+    /// `mon_client_hunt_interval`: how long one attempt on one monitor
+    /// may take while hunting (3 s).
+    pub mon_hunt_interval: Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            mon_op: None,
+            osd_op: None,
+            mon_ping_interval: Duration::from_secs(10),
+            mon_ping_timeout: Duration::from_secs(30),
+            mon_hunt_interval: Duration::from_secs(3),
+        }
+    }
+}
+
+impl Timeouts {
+    /// Reads the options through `get` (CEPH_ARGS, then ceph.conf);
+    /// unset or unparsable values keep Ceph's defaults.
+    fn read(get: impl Fn(&str) -> Option<String>) -> Result<Timeouts> {
+        let secs = |opt: &str| -> Result<Option<f64>> {
+            match get(opt) {
+                None => Ok(None),
+                Some(v) => v
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|x| x.is_finite() && *x >= 0.0 && *x < 1e9)
+                    .map(Some)
+                    .ok_or_else(|| RadosError::Config(format!("{opt} = {v:?}: expected seconds"))),
+            }
+        };
+        let limit = |opt: &str| -> Result<Option<Duration>> {
+            Ok(secs(opt)?.filter(|x| *x > 0.0).map(Duration::from_secs_f64))
+        };
+        let d = Timeouts::default();
+        let or =
+            |opt: &str, dflt: Duration| -> Result<Duration> { Ok(limit(opt)?.unwrap_or(dflt)) };
+        Ok(Timeouts {
+            mon_op: limit("rados_mon_op_timeout")?,
+            osd_op: limit("rados_osd_op_timeout")?,
+            mon_ping_interval: or("mon_client_ping_interval", d.mon_ping_interval)?,
+            mon_ping_timeout: or("mon_client_ping_timeout", d.mon_ping_timeout)?,
+            mon_hunt_interval: or("mon_client_hunt_interval", d.mon_hunt_interval)?,
+        })
+    }
 }
 
 /// Parses a mode setting: `crc`, `secure`, `prefer-crc`, `prefer-secure`,
@@ -139,8 +207,30 @@ fn load_key(paths: &[PathBuf], name: &EntityName) -> Result<Option<(CryptoKey, P
 }
 
 impl ClientSettings {
-    /// Resolves `args` against the environment and ceph.conf.
+    /// Resolves `args` against the environment (`CEPH_CONF`, `CEPH_ARGS`)
+    /// and ceph.conf.
     pub fn resolve(args: &ClientArgs) -> Result<ClientSettings> {
+        ClientSettings::resolve_with(args, &CephArgs::from_env()?)
+    }
+
+    /// Resolves `args`, then `env_args` (what `CEPH_ARGS` says), then
+    /// ceph.conf.
+    pub fn resolve_with(args: &ClientArgs, env_args: &CephArgs) -> Result<ClientSettings> {
+        let merged = ClientArgs {
+            conf: args
+                .conf
+                .clone()
+                .or(env_args.conf.as_ref().map(PathBuf::from)),
+            cluster: args.cluster.clone().or(env_args.cluster.clone()),
+            name: args.name.clone().or(env_args.name.clone()),
+            keyring: args
+                .keyring
+                .clone()
+                .or(env_args.keyring.as_ref().map(PathBuf::from)),
+            mon_host: args.mon_host.clone().or(env_args.mon_host.clone()),
+            ..args.clone()
+        };
+        let args = &merged;
         let cluster = args.cluster.clone().unwrap_or_else(|| "ceph".into());
         let name = parse_name(args.name.as_deref().unwrap_or("client.admin"))?;
         let conf_path = find_conf(args, &cluster);
@@ -154,7 +244,12 @@ impl ClientSettings {
             None => ConfFile::default(),
         };
         let who = name.to_string();
-        let get = |opt: &str| conf.get(&who, opt).map(str::to_string);
+        let get = |opt: &str| {
+            env_args
+                .get(opt)
+                .or_else(|| conf.get(&who, opt))
+                .map(str::to_string)
+        };
 
         let mon_host = args
             .mon_host
@@ -243,7 +338,9 @@ impl ClientSettings {
                     .unwrap_or(300.0),
             ),
         };
+        let timeouts = Timeouts::read(get)?;
         Ok(ClientSettings {
+            timeouts,
             conf_path,
             conf,
             name,
@@ -325,6 +422,42 @@ mod tests {
         assert_eq!(s.mons.len(), 1);
         assert_eq!(s.mon_modes, [MODE_CRC]);
         assert_eq!(s.connect_timeout, Duration::from_secs(7));
+        assert_eq!(s.timeouts, Timeouts::default());
+
+        std::fs::write(
+            &conf,
+            format!(
+                "[global]\nmon host = 10.1.1.1\nkeyring = {}/ceph.$name.keyring\nrados osd op timeout = 30\nrados_mon_op_timeout = 0\n",
+                dir.display()
+            ),
+        )
+        .unwrap();
+        let env =
+            CephArgs::parse("--id cinder --rados-mon-op-timeout 2.5 --mon_client_ping_timeout=9")
+                .unwrap();
+        let s = ClientSettings::resolve_with(
+            &ClientArgs {
+                conf: Some(conf.clone()),
+                ..ClientArgs::default()
+            },
+            &env,
+        )
+        .unwrap();
+        assert_eq!(s.name.to_string(), "client.cinder");
+        assert_eq!(s.timeouts.osd_op, Some(Duration::from_secs(30)));
+        assert_eq!(s.timeouts.mon_op, Some(Duration::from_millis(2500)));
+        assert_eq!(s.timeouts.mon_ping_timeout, Duration::from_secs(9));
+        assert_eq!(s.timeouts.mon_ping_interval, Duration::from_secs(10));
+        let bad = CephArgs::parse("--rados-osd-op-timeout soon").unwrap();
+        let e = ClientSettings::resolve_with(
+            &ClientArgs {
+                conf: Some(conf.clone()),
+                name: Some("cinder".into()),
+                ..ClientArgs::default()
+            },
+            &bad,
+        );
+        assert!(e.unwrap_err().to_string().contains("rados_osd_op_timeout"));
 
         let missing = ClientSettings::resolve(&ClientArgs {
             conf: Some(conf),

@@ -45,6 +45,8 @@ pub struct MonClientOptions {
     pub want_services: u32,
     /// Our host name, sent with subscriptions.
     pub hostname: String,
+    /// Request, keepalive and hunting deadlines.
+    pub timeouts: crate::config::Timeouts,
 }
 
 impl MonClientOptions {
@@ -62,6 +64,7 @@ impl MonClientOptions {
                 | ceph_cephx::SERVICE_OSD
                 | ceph_cephx::SERVICE_MGR,
             hostname: crate::config::ClientSettings::hostname(),
+            timeouts: s.timeouts,
         }
     }
 }
