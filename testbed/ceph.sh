@@ -8,8 +8,10 @@
 #   ceph.sh down [main|other]...   stop the daemons (by pid), keep the data
 #   ceph.sh status [main|other]... print `ceph -s` of each cluster
 #
-# "main": 1 mon (v2 + v1), 1 mgr, 3 bluestore OSDs on sparse files, pools
-# volumes and images, users admin, cinder and glance; cephx everywhere.
+# "main": 3 mons (a, b, c; v2 + v1), 1 mgr, 3 bluestore OSDs on sparse
+# files, pools volumes and images, an erasure-coded pool ecdata (k=2 m=1,
+# overwrites allowed: RBD data pools), users admin, cinder and glance;
+# cephx everywhere.
 # "other": an independent cluster (own fsid, ports, data): 1 mon, 1 mgr,
 # 1 OSD, pool images, users admin, glance and cinder.
 # "noauth": a monitor alone with authentication off (auth none).
@@ -18,7 +20,10 @@
 # sets cluster main's mode. Cluster "other" always requires secure mode, so
 # that every run of the tests has a cluster that refuses crc clients.
 #
-#   ceph.sh restart-mon main|other  stop and start the monitor (for tests)
+#   ceph.sh restart-mon main|other  stop and start monitor a (for tests)
+#   ceph.sh signal-mon ID SIGNAL [main|other]  send SIGNAL (STOP, CONT...)
+#                                  to monitor ID (a, b, c), for tests
+#   ceph.sh signal-osd ID SIGNAL [main|other]  the same for one OSD
 #   ceph.sh stop-osd ID [main|other]   stop one OSD (TERM, then KILL), for tests
 #   ceph.sh start-osd ID [main|other]  start it again and wait until it is up
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -36,13 +41,21 @@ cluster_vars() {
         V2PORT=${MAIN_MON_V2_PORT:-$((3300 + PORT_OFFSET))}
         V1PORT=${MAIN_MON_V1_PORT:-$((6789 - PORT_OFFSET))}
         NOSD=3
+        # Three monitors, as a production cluster has: a quorum survives
+        # one monitor stopped. b and c sit on the ports after noauth's.
+        MONS="a b c"
+        MON_V2PORTS="$V2PORT $((3303 + PORT_OFFSET)) $((3304 + PORT_OFFSET))"
+        MON_V1PORTS="$V1PORT $((6786 - PORT_OFFSET)) $((6785 - PORT_OFFSET))"
         POOLS="volumes images"
+        EC_POOL=ecdata
         ;;
     other)
         V2PORT=${OTHER_MON_V2_PORT:-$((3301 + PORT_OFFSET))}
         V1PORT=${OTHER_MON_V1_PORT:-$((6788 - PORT_OFFSET))}
         NOSD=1
+        MONS=a MON_V2PORTS=$V2PORT MON_V1PORTS=$V1PORT
         POOLS="images"
+        EC_POOL=
         ;;
     noauth)
         # A monitor alone, with authentication off: clients using the
@@ -50,7 +63,9 @@ cluster_vars() {
         V2PORT=${NOAUTH_MON_V2_PORT:-$((3302 + PORT_OFFSET))}
         V1PORT=${NOAUTH_MON_V1_PORT:-$((6787 - PORT_OFFSET))}
         NOSD=0
+        MONS=a MON_V2PORTS=$V2PORT MON_V1PORTS=$V1PORT
         POOLS=""
+        EC_POOL=
         ;;
     *)
         echo "unknown cluster '$NAME' (main, other or noauth)" >&2
@@ -60,6 +75,28 @@ cluster_vars() {
 }
 
 ceph_() { timeout 60 ceph -c "$CONF" --connect-timeout 20 "$@"; }
+
+# mon_addrs: "[v2:...,v1:...],[...]" for every monitor of the cluster;
+# mon_addr ID: one monitor's.
+mon_addr() {
+    local i=0 id v2 v1
+    read -ra v2 <<<"$MON_V2PORTS"
+    read -ra v1 <<<"$MON_V1PORTS"
+    for id in $MONS; do
+        if [ "$id" = "$1" ]; then
+            echo "[v2:127.0.0.1:${v2[$i]},v1:127.0.0.1:${v1[$i]}]"
+            return 0
+        fi
+        i=$((i + 1))
+    done
+    echo "cluster $NAME has monitors $MONS, not '$1'" >&2
+    exit 2
+}
+mon_addrs() {
+    local id out=
+    for id in $MONS; do out=${out:+$out,}$(mon_addr "$id"); done
+    echo "$out"
+}
 
 write_conf() {
     local fsid=$1 mode_svc mode_cli mode=$MS_MODE auth=cephx
@@ -81,7 +118,7 @@ write_conf() {
 # Written by testbed/ceph.sh for the test bed's cluster "$NAME".
 [global]
 fsid = $fsid
-mon_host = [v2:127.0.0.1:$V2PORT,v1:127.0.0.1:$V1PORT]
+mon_host = $(mon_addrs)
 auth_cluster_required = $auth
 auth_service_required = $auth
 auth_client_required = $auth
@@ -146,13 +183,18 @@ quiet() {
     }
 }
 
-mon_pidfile() { echo "$DIR/run/mon.a.pid"; }
+mon_pidfile() { echo "$DIR/run/mon.${1:-a}.pid"; }
 mgr_pidfile() { echo "$DIR/run/mgr.x.pid"; }
 osd_pidfile() { echo "$DIR/run/osd.$1.pid"; }
 
+# start_mon [ID]: one monitor (every monitor without ID).
 start_mon() {
-    pid_alive "$(mon_pidfile)" && return 0
-    spawn "$(mon_pidfile)" "$DIR/log/mon.a.out" ceph-mon -c "$CONF" -i a -f
+    local id
+    for id in ${1:-$MONS}; do
+        pid_alive "$(mon_pidfile "$id")" && continue
+        spawn "$(mon_pidfile "$id")" "$DIR/log/mon.$id.out" \
+            ceph-mon -c "$CONF" -i "$id" -f
+    done
 }
 
 start_mgr() {
@@ -165,9 +207,19 @@ start_osd() {
     spawn "$(osd_pidfile "$1")" "$DIR/log/osd.$1.out" ceph-osd -c "$CONF" -i "$1" -f
 }
 
+# wait_mon: every monitor of the cluster in the quorum.
 wait_mon() {
-    wait_until 60 "$NAME/mon.a" "$DIR/log/mon.a.log" "$(mon_pidfile)" \
-        ceph_ mon stat
+    local want id
+    want=$(echo $MONS | wc -w)
+    in_quorum() {
+        ceph_ quorum_status -f json | python3 -c \
+            'import json,sys; sys.exit(0 if len(json.load(sys.stdin)["quorum"]) == int(sys.argv[1]) else 1)' "$want"
+    }
+    wait_until 90 "$NAME/mon" "$DIR/log/mon.a.log" "$(mon_pidfile a)" in_quorum
+    for id in $MONS; do
+        pid_alive "$(mon_pidfile "$id")" ||
+            fail "$NAME/mon.$id" "$DIR/log/mon.$id.log" "the process exited"
+    done
 }
 
 # create: a new cluster from nothing. Leaves $DIR/.created when complete.
@@ -177,7 +229,7 @@ create() {
     mkdir -p "$DIR"/{run,log,blocks,mgr.x}
     fsid=$(uuidgen)
     write_conf "$fsid"
-    log "$NAME: creating cluster $fsid (mon v2 127.0.0.1:$V2PORT, $NOSD OSD(s), ms mode $(grep -m1 '^ms_service_mode' "$CONF" | cut -d= -f2 | xargs))"
+    log "$NAME: creating cluster $fsid (mons $(mon_addrs), $NOSD OSD(s), ms mode $(grep -m1 '^ms_service_mode' "$CONF" | cut -d= -f2 | xargs))"
 
     ceph-authtool --create-keyring "$DIR/mon.keyring" --gen-key -n mon. \
         --cap mon 'allow *' >/dev/null
@@ -186,12 +238,14 @@ create() {
         --cap mds 'allow *' --cap mgr 'allow *' >/dev/null
     ceph-authtool "$DIR/mon.keyring" \
         --import-keyring "$DIR/ceph.client.admin.keyring" >/dev/null
-    monmaptool --create --fsid "$fsid" \
-        --addv a "[v2:127.0.0.1:$V2PORT,v1:127.0.0.1:$V1PORT]" \
-        "$DIR/monmap" >/dev/null
-    ceph-mon -c "$CONF" --mkfs -i a --monmap "$DIR/monmap" \
-        --keyring "$DIR/mon.keyring" >"$DIR/log/mon.a.mkfs" 2>&1 ||
-        fail "$NAME/mon.a" "$DIR/log/mon.a.mkfs" "mkfs failed"
+    local addv=()
+    for id in $MONS; do addv+=(--addv "$id" "$(mon_addr "$id")"); done
+    monmaptool --create --fsid "$fsid" "${addv[@]}" "$DIR/monmap" >/dev/null
+    for id in $MONS; do
+        ceph-mon -c "$CONF" --mkfs -i "$id" --monmap "$DIR/monmap" \
+            --keyring "$DIR/mon.keyring" >"$DIR/log/mon.$id.mkfs" 2>&1 ||
+            fail "$NAME/mon.$id" "$DIR/log/mon.$id.mkfs" "mkfs failed"
+    done
     start_mon
     wait_mon
 
@@ -233,11 +287,21 @@ create() {
         quiet "$NAME/pool $pool" ceph_ osd pool application enable "$pool" rbd
         quiet "$NAME/pool $pool" timeout 60 rbd -c "$CONF" pool init "$pool"
     done
+    # An erasure-coded data pool (k=2 m=1 over the three OSDs), the layout
+    # operators use for capacity: image headers stay in a replicated pool,
+    # data objects go here (`rbd create --data-pool`).
+    if [ -n "$EC_POOL" ]; then
+        quiet "$NAME/pool $EC_POOL" ceph_ osd erasure-code-profile set ec21 \
+            k=2 m=1 crush-failure-domain=osd
+        quiet "$NAME/pool $EC_POOL" ceph_ osd pool create "$EC_POOL" 16 16 erasure ec21
+        quiet "$NAME/pool $EC_POOL" ceph_ osd pool set "$EC_POOL" allow_ec_overwrites true
+        quiet "$NAME/pool $EC_POOL" ceph_ osd pool application enable "$EC_POOL" rbd
+    fi
 
     case $NAME in
     main)
         ceph_ auth get-or-create client.cinder mon 'profile rbd' \
-            osd 'profile rbd pool=volumes, profile rbd pool=images' \
+            osd "profile rbd pool=volumes, profile rbd pool=images, profile rbd pool=$EC_POOL" \
             -o "$DIR/ceph.client.cinder.keyring" >/dev/null
         ;;
     other)
@@ -251,7 +315,7 @@ create() {
     # volume reads through to its parent in volumes, hence read-only
     # access there (on cluster main, where volumes live).
     local glance_osd='profile rbd pool=images'
-    [ "$NAME" = main ] && glance_osd='profile rbd pool=images, profile rbd-read-only pool=volumes'
+    [ "$NAME" = main ] && glance_osd="profile rbd pool=images, profile rbd-read-only pool=volumes, profile rbd-read-only pool=$EC_POOL"
     ceph_ auth get-or-create client.glance mon 'profile rbd' osd "$glance_osd" \
         -o "$DIR/ceph.client.glance.keyring" >/dev/null
     touch "$DIR/.created"
@@ -301,6 +365,12 @@ sys.exit(0 if total > 0 and clean == total else 1)'
 up_one() {
     cluster_vars "$1"
     local i
+    local id
+    for id in $MONS; do
+        if [ -f "$DIR/.created" ] && [ ! -d "$DIR/mon.$id" ]; then
+            fail "$NAME/mon.$id" "" "this bed was made with fewer monitors; remove it (make testbed-clean) and make it again"
+        fi
+    done
     if [ ! -f "$DIR/.created" ]; then
         create
     elif [ "$NOSD" -eq 0 ]; then
@@ -331,15 +401,37 @@ down_one() {
         stop_pid "$NAME/osd.$i" "$(osd_pidfile "$i")"
     done
     stop_pid "$NAME/mgr.x" "$(mgr_pidfile)"
-    stop_pid "$NAME/mon.a" "$(mon_pidfile)"
+    local id
+    for id in $MONS; do
+        # A stopped (SIGSTOP) monitor left by a failed test still ends.
+        kill -CONT "$(cat "$(mon_pidfile "$id")" 2>/dev/null)" 2>/dev/null || true
+        stop_pid "$NAME/mon.$id" "$(mon_pidfile "$id")"
+    done
 }
 
 restart_mon_one() {
     cluster_vars "$1"
-    stop_pid "$NAME/mon.a" "$(mon_pidfile)"
-    start_mon
+    stop_pid "$NAME/mon.a" "$(mon_pidfile a)"
+    start_mon a
     wait_mon
-    log "$NAME: monitor restarted"
+    log "$NAME: monitor a restarted"
+}
+
+# signal_one KIND ID SIGNAL CLUSTER: send SIGNAL to monitor or OSD ID,
+# by its pid file.
+signal_one() {
+    local kind=$1 id=$2 sig=$3 pidfile
+    cluster_vars "$4"
+    case $kind in
+    mon) mon_addr "$id" >/dev/null && pidfile=$(mon_pidfile "$id") ;;
+    osd) osd_id_check "$id" && pidfile=$(osd_pidfile "$id") ;;
+    esac
+    pid_alive "$pidfile" || {
+        echo "$NAME/$kind.$id is not running" >&2
+        exit 1
+    }
+    kill -s "$sig" "$(cat "$pidfile")"
+    log "$NAME: SIG$sig sent to $kind.$id"
 }
 
 # osd_id_check ID: ID must name one of this cluster's OSDs.
@@ -407,6 +499,13 @@ up)
 down) for c in "${clusters[@]}"; do down_one "$c"; done ;;
 status) for c in "${clusters[@]}"; do status_one "$c"; done ;;
 restart-mon) for c in "${clusters[@]}"; do restart_mon_one "$c"; done ;;
+signal-mon | signal-osd)
+    [ $# -ge 2 ] || {
+        echo "usage: $0 $cmd ID SIGNAL [main|other]" >&2
+        exit 2
+    }
+    signal_one "${cmd#signal-}" "$1" "$2" "${3:-main}"
+    ;;
 stop-osd | start-osd)
     # ceph.sh stop-osd|start-osd ID [CLUSTER] (cluster main by default)
     [ $# -ge 1 ] || {

@@ -80,6 +80,12 @@ bedvars="CEPH_RELEASE=$CEPH_RELEASE BED=$BED"
     echo "# how tests stop and start one OSD of cluster main ({id}: its number)"
     echo "export RBD_NATIVE_OSD_STOP_CMD=$(q "$bedvars bash $TOP/testbed/ceph.sh stop-osd {id} main")"
     echo "export RBD_NATIVE_OSD_START_CMD=$(q "$bedvars bash $TOP/testbed/ceph.sh start-osd {id} main")"
+    echo "# how tests send a signal ({sig}: STOP, CONT...) to monitor {id} (a, b, c)"
+    echo "# or OSD {id} of cluster main"
+    echo "export RBD_NATIVE_MON_SIGNAL_CMD=$(q "$bedvars bash $TOP/testbed/ceph.sh signal-mon {id} {sig} main")"
+    echo "export RBD_NATIVE_OSD_SIGNAL_CMD=$(q "$bedvars bash $TOP/testbed/ceph.sh signal-osd {id} {sig} main")"
+    echo "# cluster main's erasure-coded data pool (k=2 m=1, overwrites allowed)"
+    echo "export RBD_NATIVE_EC_POOL=ecdata"
     if [ -f "$BED/openstack.env" ]; then
         cat "$BED/openstack.env"
     else

@@ -658,12 +658,29 @@ impl Testbed {
     /// bytes of [`pattern`]`(len, seed)`, written with `rbd import`; its
     /// name and bytes.
     pub fn import_volume(&self, prefix: &str, len: usize, seed: u64) -> (String, Vec<u8>) {
+        self.import_volume_with(prefix, len, seed, &[])
+    }
+
+    /// [`Testbed::import_volume`] with more arguments for `rbd import`
+    /// (`--data-pool POOL`, say).
+    pub fn import_volume_with(
+        &self,
+        prefix: &str,
+        len: usize,
+        seed: u64,
+        extra: &[&str],
+    ) -> (String, Vec<u8>) {
         let name = unique_name(prefix);
         let data = pattern(len, seed);
         let dir = ScratchDir::new(prefix);
         let f = dir.path().join("v");
         std::fs::write(&f, &data).expect("write the volume's data");
-        self.rbd_ok(&["import", &f.to_string_lossy(), &format!("volumes/{name}")]);
+        let file = f.to_string_lossy();
+        let spec = format!("volumes/{name}");
+        let mut args = vec!["import"];
+        args.extend_from_slice(extra);
+        args.extend([file.as_ref(), spec.as_str()]);
+        self.rbd_ok(&args);
         (name, data)
     }
 

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use bytes::Bytes;
-use ceph_common::errno::{EACCES, EPERM};
+use ceph_common::errno::{EACCES, EOPNOTSUPP, EPERM};
 use ceph_common::Errno;
 use ceph_encoding::{Decode, Reader, UTime};
 
@@ -231,11 +231,29 @@ impl IoCtx {
                 ),
             };
         }
+        if status == EOPNOTSUPP && self.is_erasure() {
+            return RadosError::Op {
+                object,
+                status,
+                hint: format!(
+                    "pool {} is erasure-coded, and erasure-coded pools have no omap (RBD image headers, directories, class methods): keep metadata in a replicated pool and put data in {} as a data pool (`--data-pool {}`)",
+                    self.pool_name, self.pool_name, self.pool_name
+                ),
+            };
+        }
         RadosError::Op {
             object,
             status,
             hint: Errno(status).to_string(),
         }
+    }
+
+    /// Whether this context's pool is erasure-coded (per the current map).
+    pub fn is_erasure(&self) -> bool {
+        self.objecter
+            .maps()
+            .and_then(|m| m.osdmap.pools.get(&self.pool).map(|p| p.is_erasure()))
+            .unwrap_or(false)
     }
 
     fn target(&self, oid: &str) -> OpRequest {

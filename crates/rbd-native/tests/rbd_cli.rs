@@ -191,3 +191,82 @@ fn import_from_standard_input_and_export_match_rbd() {
     ours_ok(&bed, &["rm", &spec]);
     assert!(bed.objects_of(POOL, &id).is_empty());
 }
+
+/// `create`, `import`, `clone` and `info` with `--data-pool` (the bed's
+/// erasure-coded pool), `snap create` and `export`: what `rbd` shows and
+/// exports; an image whose header would be in the EC pool is refused.
+#[test]
+fn data_pool_images_on_an_erasure_coded_pool() {
+    let bed = Testbed::load();
+    let ec = bed.var("RBD_NATIVE_EC_POOL");
+    let dir = ScratchDir::new("cli-ec");
+    let data = pattern(6 << 20, 21);
+    let f = dir.path().join("in");
+    std::fs::write(&f, &data).unwrap();
+    let vol = format!("{POOL}/{}", unique_name("cli-ec"));
+    ours_ok(
+        &bed,
+        &[
+            "import",
+            "--no-progress",
+            "--data-pool",
+            &ec,
+            &f.to_string_lossy(),
+            &vol,
+        ],
+    );
+    assert_eq!(bed.rbd_json(&["info", &vol])["data_pool"], ec.as_str());
+    assert_eq!(
+        json(&ours_ok(&bed, &["info", &vol, "--format", "json"]))["data_pool"],
+        ec.as_str()
+    );
+    ours_ok(&bed, &["snap", "create", &format!("{vol}@s")]);
+    let child = format!("images/{}", unique_name("cli-ec-child"));
+    ours_ok(
+        &bed,
+        &[
+            "clone",
+            "--rbd-default-clone-format",
+            "2",
+            &format!("{vol}@s"),
+            &child,
+            "--data-pool",
+            &ec,
+        ],
+    );
+    assert_eq!(bed.rbd_json(&["info", &child])["data_pool"], ec.as_str());
+    let out = dir.path().join("out");
+    ours_ok(
+        &bed,
+        &["export", "--no-progress", &child, &out.to_string_lossy()],
+    );
+    assert!(std::fs::read(&out).unwrap() == data);
+    assert!(bed.rbd_export(&child) == data);
+    let empty = format!("{POOL}/{}", unique_name("cli-ec-new"));
+    ours_ok(
+        &bed,
+        &["create", "--size", "8M", "--data-pool", &ec, &empty],
+    );
+    assert_eq!(bed.rbd_json(&["info", &empty])["data_pool"], ec.as_str());
+
+    let bad = ours(&bed, &["create", "--size", "8M", &format!("{ec}/never")]);
+    let msg = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        !bad.status.success() && msg.contains("erasure-coded"),
+        "{msg}"
+    );
+
+    let ids: Vec<String> = [&child, &vol, &empty]
+        .iter()
+        .map(|s| image_id(&bed, s))
+        .collect();
+    bed.remove_image_and_snaps(&child);
+    bed.remove_image_and_snaps(&vol);
+    bed.remove_image_and_snaps(&empty);
+    for id in ids {
+        assert!(
+            bed.objects_of(&ec, &id).is_empty(),
+            "objects of {id} left in {ec}"
+        );
+    }
+}

@@ -127,6 +127,49 @@ async fn clone_and_stream_uploads_download_as_the_volume() {
         .success());
 }
 
+/// A volume whose data is in the bed's erasure-coded pool (its header in
+/// `volumes`) uploads by clone and by stream; both images download as the
+/// volume, and deleting them leaves nothing in any pool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_volume_with_an_erasure_coded_data_pool_uploads_both_ways() {
+    let _one = SERIAL.lock().await;
+    let bed = Testbed::load();
+    let ec = bed.var("RBD_NATIVE_EC_POOL");
+    let g = bed.glance().await;
+    let (vol, data) = bed.import_volume_with("upload-ec", 12 << 20, 17, &["--data-pool", &ec]);
+    let spec = format!("volumes/{vol}");
+    let vol_id = bed.rbd_json(&["info", &spec])["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(!bed.objects_of(&ec, &vol_id).is_empty());
+
+    let cloned = upload_by_clone(&bed, &spec, "t-ec-clone");
+    let r = upload_json(&bed, &["--volume", &spec, "--name", "t-ec-stream"]);
+    assert_eq!(r["path"], "stream", "{r}");
+    let streamed = r["image_id"].as_str().unwrap().to_string();
+    for id in [&cloned, &streamed] {
+        assert!(
+            glance_download(&g, id).await == data,
+            "image {id} differs from the EC-backed volume"
+        );
+    }
+    for id in [&cloned, &streamed] {
+        glance_delete(&g, id).await;
+    }
+    bed.remove_image_and_snaps(&spec);
+    for pool in [ec.as_str(), "volumes", "images"] {
+        assert!(
+            bed.objects_of(pool, &vol_id).is_empty(),
+            "{vol_id} left in {pool}"
+        );
+        assert!(
+            bed.objects_of(pool, &cloned).is_empty(),
+            "{cloned} left in {pool}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_reason_not_to_clone_streams_and_says_why() {
     let _one = SERIAL.lock().await;

@@ -188,6 +188,7 @@ async fn our_snapshots_and_clones_are_what_librbd_sees() {
                 format,
                 features: Some(1), // layering only, as Glance makes them
                 order: None,
+                data_pool: None,
             },
         )
         .await
@@ -333,6 +334,7 @@ async fn a_clone_of_our_clone_is_what_librbd_sees_and_goes_cleanly() {
         format: CloneFormat::V2,
         features: None,
         order: None,
+        data_pool: None,
     };
     img.clone_to("s1", &images, &c1, &v2).await.unwrap();
     let child = Image::open(&rados, &images, &c1).await.unwrap();
@@ -349,6 +351,7 @@ async fn a_clone_of_our_clone_is_what_librbd_sees_and_goes_cleanly() {
         format: CloneFormat::V1,
         features: Some(1),
         order: None,
+        data_pool: None,
     };
     child.clone_to("s2", &volumes, &c2, &v1).await.unwrap();
 

@@ -118,6 +118,7 @@ impl CloneSteps for Cluster<'_> {
             format: self.format,
             features: Some(ceph_rbd::features::LAYERING),
             order: None,
+            data_pool: None,
         };
         self.vol.clone_to(snap, &self.sio, image_id, &opts).await?;
         Ok(())

@@ -141,6 +141,17 @@ pub async fn open_at_snap(rados: &Rados, spec: &ImageSpec) -> Result<Image, Erro
     }
 }
 
+/// The id of the pool named by `--data-pool`, if given.
+pub fn data_pool_id(rados: &Rados, name: Option<&str>) -> Result<Option<i64>, Error> {
+    name.map(|n| {
+        rados
+            .objecter()
+            .pool_id(n)
+            .map_err(|e| Error::Input(format!("data pool {n}: {e}")))
+    })
+    .transpose()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

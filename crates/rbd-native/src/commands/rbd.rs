@@ -11,7 +11,8 @@ use ceph_rbd::image::{create_image, remove_image, CloneFormat, CloneOptions, Cre
 use clap::{Args, Subcommand};
 
 use super::image_spec::{
-    feature_bits, ioctx, open, open_at_snap, parse_size, rbd_err, ImageArgs, ImageSpec,
+    data_pool_id, feature_bits, ioctx, open, open_at_snap, parse_size, rbd_err, ImageArgs,
+    ImageSpec,
 };
 use super::rbd_io::{self, ExportArgs, ImportArgs, LsArgs, ResizeArgs, TrashAction};
 use crate::error::Error;
@@ -32,6 +33,10 @@ pub struct CreateArgs {
     /// Object order.
     #[arg(long = "order", default_value_t = 22)]
     pub order: u8,
+    /// A pool for the image's data objects, such as an erasure-coded pool
+    /// with overwrites allowed; the header stays in the image's pool.
+    #[arg(long = "data-pool")]
+    pub data_pool: Option<String>,
 }
 
 /// `clone`.
@@ -47,6 +52,10 @@ pub struct CloneArgs {
     /// Feature names (repeatable).
     #[arg(long = "image-feature")]
     pub features: Vec<String>,
+    /// A pool for the clone's data objects (erasure-coded pools need it:
+    /// the header stays in the clone's pool).
+    #[arg(long = "data-pool")]
+    pub data_pool: Option<String>,
 }
 
 /// `snap ...`.
@@ -109,6 +118,7 @@ pub async fn run(global: &GlobalArgs, action: &RbdAction) -> Result<i32, Error> 
             let spec = ImageSpec::parse(&a.image.spec, a.image.pool.as_deref())?;
             let mut opts = CreateOptions {
                 order: a.order,
+                data_pool: data_pool_id(&rados, a.data_pool.as_deref())?,
                 ..CreateOptions::default()
             };
             if let Some(f) = feature_bits(&a.features)? {
@@ -144,6 +154,15 @@ pub async fn run(global: &GlobalArgs, action: &RbdAction) -> Result<i32, Error> 
                 "stripe_unit": m.layout.stripe_unit, "stripe_count": m.layout.stripe_count,
                 "snapshot_count": m.snaps.len(), "parent": parent,
             });
+            let mut v = v;
+            if m.data_pool_id >= 0 {
+                let name = rados
+                    .objecter()
+                    .maps()
+                    .and_then(|maps| maps.osdmap.pool_name(m.data_pool_id).map(str::to_string))
+                    .unwrap_or_else(|| m.data_pool_id.to_string());
+                v["data_pool"] = serde_json::Value::String(name);
+            }
             if a.format.is_json() {
                 writeln!(out, "{v}").map_err(w)?;
             } else {
@@ -156,6 +175,9 @@ pub async fn run(global: &GlobalArgs, action: &RbdAction) -> Result<i32, Error> 
                 )
                 .map_err(w)?;
                 writeln!(out, "\tid: {}", img.id()).map_err(w)?;
+                if let Some(d) = v["data_pool"].as_str() {
+                    writeln!(out, "\tdata_pool: {d}").map_err(w)?;
+                }
                 writeln!(out, "\tblock_name_prefix: {}", m.object_prefix).map_err(w)?;
                 writeln!(
                     out,
@@ -260,6 +282,7 @@ pub async fn run(global: &GlobalArgs, action: &RbdAction) -> Result<i32, Error> 
                 format,
                 features: feature_bits(&a.features)?,
                 order: None,
+                data_pool: data_pool_id(&rados, a.data_pool.as_deref())?,
             };
             img.clone_to(
                 parent.need_snap()?,

@@ -14,7 +14,7 @@ use ceph_rbd::image::{
 use clap::{Args, Subcommand};
 use futures::stream::{self, FuturesUnordered, StreamExt, TryStreamExt};
 
-use super::image_spec::{io_err, ioctx, open_at_snap, rbd_err, ImageArgs, ImageSpec};
+use super::image_spec::{data_pool_id, io_err, ioctx, open_at_snap, rbd_err, ImageArgs, ImageSpec};
 use crate::error::Error;
 use crate::format::Format;
 
@@ -39,6 +39,9 @@ pub struct ImportArgs {
     /// Object order.
     #[arg(long = "order", default_value_t = 22)]
     pub order: u8,
+    /// A pool for the image's data objects (such as an erasure-coded pool).
+    #[arg(long = "data-pool")]
+    pub data_pool: Option<String>,
     /// No progress bar.
     #[arg(long = "no-progress")]
     pub no_progress: bool,
@@ -249,6 +252,7 @@ pub async fn import(rados: &Rados, a: &ImportArgs, features: Option<u64>) -> Res
     };
     let mut opts = CreateOptions {
         order: a.order,
+        data_pool: data_pool_id(rados, a.data_pool.as_deref())?,
         ..CreateOptions::default()
     };
     if let Some(f) = features {

@@ -37,6 +37,8 @@ pub struct CloneOptions {
     pub features: Option<u64>,
     /// The child's object order (`None`: the parent's).
     pub order: Option<u8>,
+    /// The pool of the child's data objects (`None`: with its header).
+    pub data_pool: Option<i64>,
 }
 
 impl Default for CloneOptions {
@@ -45,6 +47,7 @@ impl Default for CloneOptions {
             format: CloneFormat::Auto,
             features: None,
             order: None,
+            data_pool: None,
         }
     }
 }
@@ -103,7 +106,7 @@ impl Image {
                 .meta
                 .has(STRIPINGV2)
                 .then_some((self.meta.layout.stripe_unit, self.meta.layout.stripe_count)),
-            data_pool: None,
+            data_pool: opts.data_pool,
         };
         let child_id = create_image(&self.rados, child_io, child_name, snap.size, &create).await?;
         let attached = self.attach_child(&snap, child_io, &child_id, format).await;

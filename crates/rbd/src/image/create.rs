@@ -109,6 +109,37 @@ fn validate(opts: &CreateOptions) -> Result<u64> {
     Ok(f)
 }
 
+/// Refuses what librbd refuses: a header in an erasure-coded pool (it
+/// needs omap) and a data pool that is erasure-coded without overwrites.
+fn check_pools(rados: &Rados, io: &IoCtx, opts: &CreateOptions) -> Result<()> {
+    let Some(maps) = rados.objecter().maps() else {
+        return Ok(());
+    };
+    if maps
+        .osdmap
+        .pools
+        .get(&io.pool_id())
+        .is_some_and(|p| p.is_erasure())
+    {
+        let pool = io.pool_name();
+        return Err(Error::Refused(format!(
+            "pool {pool} is erasure-coded and cannot hold an image's header (it needs omap); create the image in a replicated pool with --data-pool {pool}"
+        )));
+    }
+    if let Some(data) = opts.data_pool {
+        let Some(p) = maps.osdmap.pools.get(&data) else {
+            return Err(Error::NotFound(format!("data pool {data}")));
+        };
+        if p.is_erasure() && !p.has_flag(ceph_rados::osdmap::pool_flags::EC_OVERWRITES) {
+            let name = maps.osdmap.pool_name(data).unwrap_or("?").to_string();
+            return Err(Error::Refused(format!(
+                "data pool {name} is erasure-coded without overwrites; run `ceph osd pool set {name} allow_ec_overwrites true`"
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Creates image `name` of `size` bytes in `io`'s pool; returns its id.
 pub async fn create_image(
     rados: &Rados,
@@ -118,6 +149,7 @@ pub async fn create_image(
     opts: &CreateOptions,
 ) -> Result<String> {
     let features = validate(opts)?;
+    check_pools(rados, io, opts)?;
     let layout = match opts.striping {
         Some((unit, count)) => Layout {
             object_size: 1 << opts.order,
@@ -133,7 +165,9 @@ pub async fn create_image(
         )));
     }
     let id = new_image_id(rados);
-    let prefix = crate::names::data_object_prefix(&id, opts.data_pool);
+    // With a data pool, librbd names data objects after the header's pool
+    // (`rbd_data.<header pool id>.<id>`), whatever the data pool is.
+    let prefix = crate::names::data_object_prefix(&id, opts.data_pool.map(|_| io.pool_id()));
 
     // The id object, exclusively: an existing name fails here.
     let id_oid = id_object(name);
