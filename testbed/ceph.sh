@@ -143,6 +143,10 @@ mon_warn_on_pool_no_redundancy = false
 mon_data_avail_warn = 2
 mon_data_avail_crit = 1
 auth_allow_insecure_global_id_reclaim = false
+# The OSDs share one host: count each OSD as a reporter of a peer's
+# failure (the default counts hosts), so that an OSD that stops answering
+# is marked down after the heartbeat grace, as on a cluster of hosts.
+mon_osd_reporter_subtree_level = osd
 
 [mon]
 keyring = $DIR/mon.\$id/keyring

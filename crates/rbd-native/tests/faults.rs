@@ -1,0 +1,215 @@
+//! Faults an operator's cluster has, on the test bed, while `rbd-native`
+//! works: an OSD that stops answering (SIGSTOP) for longer than the
+//! heartbeat grace during an export and during a streaming upload (the
+//! monitors mark it down, ops go to the new primary, and the bytes are
+//! right); a client that outlives its service tickets and keeps opening
+//! OSD sessions. These tests change the cluster: one at a time.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use rbd_native_tests::{
+    glance_delete, glance_download, rbd_native_bin, run_ok, ScratchDir, Testbed,
+};
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Sends `sig` to OSD `id` of cluster main through the bed's command.
+fn signal_osd(bed: &Testbed, id: u32, sig: &str) {
+    let line = bed
+        .var("RBD_NATIVE_OSD_SIGNAL_CMD")
+        .replace("{id}", &id.to_string())
+        .replace("{sig}", sig);
+    run_ok(Command::new("sh").arg("-c").arg(line));
+}
+
+/// Stops an OSD with SIGSTOP; sends SIGCONT when dropped, even when the
+/// test fails, and waits until the cluster is clean again.
+struct StoppedOsd<'a> {
+    bed: &'a Testbed,
+    id: u32,
+}
+
+impl<'a> StoppedOsd<'a> {
+    fn stop(bed: &'a Testbed, id: u32) -> StoppedOsd<'a> {
+        signal_osd(bed, id, "STOP");
+        StoppedOsd { bed, id }
+    }
+}
+
+impl Drop for StoppedOsd<'_> {
+    fn drop(&mut self) {
+        signal_osd(self.bed, self.id, "CONT");
+        wait_osd(self.bed, self.id, true, 180);
+        self.bed.wait_for_clean("CEPH_CONF", 300);
+    }
+}
+
+/// Waits until OSD `id` is up (`up`) or down in the map.
+fn wait_osd(bed: &Testbed, id: u32, up: bool, secs: u64) {
+    let end = Instant::now() + Duration::from_secs(secs);
+    loop {
+        let d = bed.ceph_json("CEPH_CONF", &["osd", "dump"]);
+        let is_up = d["osds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["osd"] == id && o["up"] == 1);
+        if is_up == up {
+            return;
+        }
+        assert!(
+            Instant::now() < end,
+            "osd.{id} not {} after {secs} s",
+            if up { "up" } else { "down" }
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// `rbd-native ARGS` as the uploader, started in the background.
+fn spawn_ours(bed: &Testbed, args: &[&str]) -> Child {
+    let bin = rbd_native_bin(env!("CARGO_BIN_EXE_rbd-native"));
+    bed.rbd_native_uploader(&bin)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for `child`, at most `secs` seconds (then kills it and fails).
+fn finish(mut child: Child, secs: u64) -> std::process::Output {
+    let end = Instant::now() + Duration::from_secs(secs);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > end {
+            let _ = child.kill();
+            panic!("rbd-native still running after {secs} s");
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_osd_stopped_past_its_heartbeat_grace_during_an_export_and_an_upload() {
+    let _one = SERIAL.lock().await;
+    let bed = Testbed::load();
+    bed.wait_for_clean("CEPH_CONF", 120);
+    let (vol, data) = bed.import_volume("fault-osd", 96 << 20, 41);
+    let spec = format!("volumes/{vol}");
+    let dir = ScratchDir::new("fault-osd");
+
+    // An export: the OSD stops as it starts, so a third of its reads
+    // wait until the monitors mark the OSD down and its PGs move.
+    let out = dir.path().join("export");
+    let export = spawn_ours(
+        &bed,
+        &["export", "--no-progress", &spec, &out.to_string_lossy()],
+    );
+    {
+        let _stopped = StoppedOsd::stop(&bed, 1);
+        wait_osd(&bed, 1, false, 120);
+        let done = finish(export, 300);
+        assert!(
+            done.status.success(),
+            "{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+    }
+    assert!(
+        std::fs::read(&out).unwrap() == data,
+        "the export's bytes differ"
+    );
+
+    // A streaming upload, the same way.
+    let upload = spawn_ours(
+        &bed,
+        &[
+            "upload",
+            "--format",
+            "json",
+            "--volume",
+            &spec,
+            "--name",
+            "t-fault-osd",
+        ],
+    );
+    let done = {
+        let _stopped = StoppedOsd::stop(&bed, 2);
+        wait_osd(&bed, 2, false, 120);
+        finish(upload, 300)
+    };
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&done.stdout).unwrap();
+    assert_eq!(r["path"], "stream", "{r}");
+    let id = r["image_id"].as_str().unwrap();
+    let g = bed.glance().await;
+    assert!(
+        glance_download(&g, id).await == data,
+        "the image's bytes differ"
+    );
+    glance_delete(&g, id).await;
+    bed.remove_image_and_snaps(&spec);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_outliving_its_service_tickets_keeps_opening_osd_sessions() {
+    let _one = SERIAL.lock().await;
+    let bed = Testbed::load();
+    let ceph = |args: &[&str]| {
+        let mut c = bed.ceph_tool("ceph", "CEPH_CONF", "admin");
+        c.args(args);
+        run_ok(&mut c);
+    };
+    // Service tickets of 10 s, for this test only.
+    ceph(&["config", "set", "mon", "auth_service_ticket_ttl", "10"]);
+    struct Restore<'a>(&'a dyn Fn(&[&str]));
+    impl Drop for Restore<'_> {
+        fn drop(&mut self) {
+            (self.0)(&["config", "rm", "mon", "auth_service_ticket_ttl"]);
+        }
+    }
+    let _restore = Restore(&ceph);
+
+    let rados = bed
+        .rados("CEPH_CONF", "client.cinder", "CEPH_CINDER_KEYRING")
+        .await;
+    let io = rados.ioctx("volumes").unwrap();
+    // Three times the tickets' life: objects written and read all along;
+    // every OSD restarted on the way, so sessions are opened anew with
+    // renewed tickets.
+    let start = Instant::now();
+    let mut restarted = 0u32;
+    let mut i = 0u64;
+    while start.elapsed() < Duration::from_secs(32) {
+        let name = format!("ttl-{}-{i}", std::process::id());
+        let body = bytes::Bytes::from(vec![i as u8; 4096 + i as usize]);
+        io.write_full(&name, body.clone()).await.unwrap();
+        assert!(io.read_full(&name).await.unwrap() == body);
+        io.remove(&name).await.unwrap();
+        i += 1;
+        let due = start.elapsed() > Duration::from_secs(12 + 6 * u64::from(restarted));
+        if restarted < 3 && due {
+            let stop = bed
+                .var("RBD_NATIVE_OSD_STOP_CMD")
+                .replace("{id}", &restarted.to_string());
+            let go = bed
+                .var("RBD_NATIVE_OSD_START_CMD")
+                .replace("{id}", &restarted.to_string());
+            run_ok(Command::new("sh").arg("-c").arg(stop));
+            run_ok(Command::new("sh").arg("-c").arg(go));
+            restarted += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(restarted, 3);
+    assert!(i > 20, "only {i} rounds");
+    bed.wait_for_clean("CEPH_CONF", 300);
+}
