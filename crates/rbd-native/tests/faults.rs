@@ -6,7 +6,10 @@
 //! OSD sessions; the leader monitor stopped (SIGSTOP) while a clone upload
 //! allots its snapshot ids; a monitor restarted at several points of clone
 //! and streaming uploads (each finishes, or fails with a message, and
-//! leaves nothing). These tests change the cluster: one at a time.
+//! leaves nothing); an undo that fails (Glance refusing, through a proxy
+//! in front of it, to delete the image the failed upload made) shows in
+//! the report, the message and the exit status. These tests change the
+//! cluster: one at a time.
 
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
@@ -18,7 +21,7 @@ use rbd_native_tests::{
 };
 
 mod common;
-use common::{admin_glance, assert_nothing_left, image_id, ours};
+use common::{admin_env, admin_glance, assert_nothing_left, image_id, ours, report, stderr};
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
@@ -368,5 +371,156 @@ async fn a_monitor_restarted_during_uploads_leaves_each_finished_or_undone() {
             assert_nothing_left(&bed, &g, &vol, &name, &[id]).await;
         }
     }
+    bed.remove_image_and_snaps(&spec);
+}
+
+/// A proxy in front of Glance that answers 503 to every image delete and
+/// forwards everything else, one request per connection; it stops when
+/// dropped.
+struct NoDeleteProxy {
+    url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl NoDeleteProxy {
+    async fn start(upstream: &str) -> NoDeleteProxy {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let up = upstream
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .to_string();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let task = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let up = up.clone();
+                tokio::spawn(async move {
+                    // The request: its head, then Content-Length bytes.
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 8192];
+                    let head_end = loop {
+                        let n = client.read(&mut chunk).await.unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break i + 4;
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&buf[..head_end]).into_owned();
+                    let len: usize = head
+                        .lines()
+                        .filter_map(|l| l.split_once(':'))
+                        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+                        .and_then(|(_, v)| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    while buf.len() < head_end + len {
+                        let n = client.read(&mut chunk).await.unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                    }
+                    if head.starts_with("DELETE /v2/images/") {
+                        let body = "{\"message\": \"deletes refused by the test's proxy\"}";
+                        let reply = format!(
+                            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                        let _ = client.write_all(reply.as_bytes()).await;
+                        return;
+                    }
+                    // Forwarded with `Connection: close`, so that the
+                    // client opens a connection (and this proxy sees a
+                    // request) each time.
+                    let mut lines: Vec<&str> = head[..head_end - 4]
+                        .split("\r\n")
+                        .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+                        .collect();
+                    lines.push("Connection: close");
+                    let mut out = lines.join("\r\n").into_bytes();
+                    out.extend_from_slice(b"\r\n\r\n");
+                    out.extend_from_slice(&buf[head_end..]);
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&up).await else {
+                        return;
+                    };
+                    if server.write_all(&out).await.is_err() {
+                        return;
+                    }
+                    let _ = tokio::io::copy(&mut server, &mut client).await;
+                });
+            }
+        });
+        NoDeleteProxy { url, task }
+    }
+}
+
+impl Drop for NoDeleteProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undo_that_fails_shows_in_the_report_and_the_exit_status() {
+    let _one = SERIAL.lock().await;
+    let bed = Testbed::load();
+    let g = admin_glance(&bed).await;
+    let (vol, _) = bed.import_volume("fault-undo", 4 << 20, 45);
+    let spec = format!("volumes/{vol}");
+    let proxy = NoDeleteProxy::start(&bed.var("GLANCE_URL")).await;
+    // The bed's admin lacks the `service` role: Glance refuses the
+    // clone's location, the upload (--no-fallback) fails and undoes its
+    // steps; the proxy makes the last, deleting the Glance image, fail.
+    let mut env = admin_env(&bed);
+    env.push(("OS_IMAGE_URL".into(), proxy.url.clone()));
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let name = unique_name("t-fault-undo");
+    let out = tokio::task::block_in_place(|| {
+        ours(
+            &bed,
+            &[
+                "upload",
+                "--format",
+                "json",
+                "--volume",
+                &spec,
+                "--name",
+                &name,
+                "--clone-optimization",
+                "--no-fallback",
+            ],
+            &env,
+        )
+    });
+    drop(proxy);
+    let err = stderr(&out);
+    println!("{err}");
+    assert!(!out.status.success(), "{err}");
+    let r = report(&out);
+    let id = image_id(&r);
+    assert!(!id.is_empty(), "{r}");
+    let failures = r["undo_failures"].as_array().unwrap();
+    assert_eq!(failures.len(), 1, "{r}");
+    assert_eq!(
+        failures[0]["step"],
+        format!("delete Glance image {id}"),
+        "{r}"
+    );
+    assert!(
+        failures[0]["error"].as_str().unwrap().contains("503"),
+        "{r}"
+    );
+    assert!(err.contains("undoing the upload then failed"), "{err}");
+    assert!(err.contains(&format!("upload --cleanup {id}")), "{err}");
+    // Only the Glance image is left; the documented cleanup (by its
+    // owner) removes it.
+    assert_eq!(g.show_image(&id).await.unwrap().status, "queued");
+    let env = admin_env(&bed);
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let out = ours(&bed, &["upload", "--cleanup", &id], &env);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_nothing_left(&bed, &g, &vol, &name, &[id]).await;
     bed.remove_image_and_snaps(&spec);
 }
