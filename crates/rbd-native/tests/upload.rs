@@ -304,6 +304,26 @@ async fn cleanup_removes_what_a_killed_run_left_and_check_reports() {
     assert!(snapshots(&bed, &vol).is_empty());
     bed.remove_image_and_snaps(&format!("volumes/{vol}"));
 
+    // Only what this tool makes is removed: an image named like a Glance
+    // image id that is not a clone of the volume snapshot named after it
+    // stays; an id that is not a UUID is refused.
+    let other = "55555555-6666-7777-8888-999999999999";
+    bed.rbd_ok(&["create", "--size", "4M", &format!("images/{other}")]);
+    let out = ours(&bed, &["upload", "--cleanup", other], &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(bed
+        .rbd(&["info", &format!("images/{other}")])
+        .status
+        .success());
+    bed.remove_image_and_snaps(&format!("images/{other}"));
+    let out = ours(&bed, &["upload", "--cleanup", "../volumes/x"], &[]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("UUID"), "{err}");
+
     let out = ours(&bed, &["check", "--format", "json"], &[]);
     assert!(
         out.status.success(),

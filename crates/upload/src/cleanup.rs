@@ -8,9 +8,49 @@ use crate::error::Error;
 use crate::naming::{clone_snap, image_of_snap};
 use crate::undo::remove_clone;
 
+/// Whether `img` is the clone an upload of `image_id` makes: a child of a
+/// snapshot named [`clone_snap`]`(image_id)`, still in the user namespace
+/// or moved to the snapshot trash.
+async fn is_our_clone(c: &Clients, img: &Image, image_id: &str) -> bool {
+    let Some(parent) = &img.meta().parent else {
+        return false;
+    };
+    let spec = &parent.spec;
+    let Some(pool) = c
+        .rados
+        .objecter()
+        .maps()
+        .and_then(|m| m.osdmap.pool_name(spec.pool_id).map(str::to_string))
+    else {
+        return false;
+    };
+    let Ok(mut pio) = c.rados.ioctx(&pool) else {
+        return false;
+    };
+    pio.set_namespace(&spec.pool_namespace);
+    let Ok(vol) = Image::open_id(
+        &c.rados,
+        &pio,
+        &spec.image_id,
+        None,
+        ceph_rbd::names::NOSNAP,
+    )
+    .await
+    else {
+        return false;
+    };
+    let want = clone_snap(image_id);
+    vol.meta()
+        .snaps
+        .iter()
+        .filter(|s| s.id == spec.snap_id)
+        .any(|s| s.name == want || s.trashed_name() == Some(want.as_str()))
+}
+
 /// Removes what an interrupted upload of `image_id` left: a Glance image
 /// still `queued` (or failed), the clone in an RBD store of our cluster
-/// when Glance has no active image of it, and the volume snapshots named
+/// when Glance has no active image of it and it is a clone of the volume
+/// snapshot named after `image_id`, and the volume snapshots named
 /// after it in `volume_pool` (the clone's parent only once the clone is
 /// gone), the snapshot trash included. Returns what it removed.
 pub(crate) async fn cleanup(
@@ -44,10 +84,20 @@ pub(crate) async fn cleanup(
         let Ok(sio) = c.rados.ioctx(&pool) else {
             continue;
         };
-        if Image::open(&c.rados, &sio, image_id).await.is_err() {
+        let Ok(found) = Image::open(&c.rados, &sio, image_id).await else {
+            continue;
+        };
+        if active {
+            clone_exists = true;
             continue;
         }
-        if active {
+        if !is_our_clone(c, &found, image_id).await {
+            // Named like the image, but not a clone of the volume snapshot
+            // this tool makes for it: not ours to remove.
+            tracing::warn!(
+                "RBD image {pool}/{image_id} is not a clone of a snapshot named {}; left alone",
+                clone_snap(image_id)
+            );
             clone_exists = true;
             continue;
         }
