@@ -106,7 +106,8 @@ impl ObjecterCore {
             return;
         };
         l.busy = false;
-        let errno = match r {
+        // (errno, whether the OSD said it)
+        let (errno, answered) = match r {
             Ok(reply) if reply.result >= 0 => {
                 if op != watch_op::PING {
                     l.attached = from;
@@ -115,10 +116,10 @@ impl ObjecterCore {
                 }
                 return;
             }
-            Ok(reply) => reply.result,
+            Ok(reply) => (reply.result, true),
             Err(e) => {
                 warn!(cookie, "watch op failed: {e}");
-                ETIMEDOUT
+                (ETIMEDOUT, false)
             }
         };
         info!(cookie, op, errno, "watch lost; registering it again");
@@ -127,9 +128,9 @@ impl ObjecterCore {
             cookie,
             event: WatchEvent::Error { errno },
         });
-        if op == watch_op::WATCH && errno != ENOTCONN {
-            // Even a fresh registration fails (the object is gone, or we
-            // may not): stop trying.
+        if op == watch_op::WATCH && answered && errno != ENOTCONN {
+            // The OSD refuses even a fresh registration (the object is
+            // gone, or we may not): stop trying. A timeout keeps trying.
             if let Some(l) = self.lingers.get_mut(&cookie) {
                 l.dead = true;
             }
