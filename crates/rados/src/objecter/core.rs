@@ -356,7 +356,6 @@ impl ObjecterCore {
                 "cannot open a session with osd.{osd}: {error}; retrying"
             );
         }
-        self.lingers_lost_session(osd, incarnation);
         let lost: Vec<(u64, OpState)> = self
             .ops
             .iter()
@@ -372,6 +371,8 @@ impl ObjecterCore {
                 self.try_send(tid);
             }
         }
+        // After the scan above, which must not catch the ops this sends.
+        self.lingers_lost_session(osd, incarnation);
     }
 
     /// Timed work due at `now`: op expiry, retries, watch pings.

@@ -11,13 +11,15 @@ use bytes::Bytes;
 use ceph_encoding::{Reader, UTime};
 use ceph_msgr2::session::Message;
 
-use super::core::{Action, ObjecterCore};
+use super::core::{Action, ObjecterCore, PING_INTERVAL};
 use super::fuzzing::osdmap_message;
+use super::linger_state::WatchEvent;
 use super::request::{Maps, ObjecterOptions, OpReply, OpRequest};
 use crate::error::{RadosError, Result};
 use crate::osd::messages::{flag, MSG_OSD_OP, MSG_OSD_OPREPLY};
 use crate::osd::op::code;
 use crate::osd::types::{ObjectLocator, PgId, ReqId, RequestRedirect, SPgId};
+use crate::osd::watch::{event, watch_op, MWatchNotify, MSG_WATCH_NOTIFY};
 use crate::osd::{MOsdOpReply, OpResult, OsdOp};
 use crate::osdmap::constants::{map_flags, osd_state};
 use crate::osdmap::{pool_type, OsdMap};
@@ -38,6 +40,8 @@ struct Sent {
     oloc: ObjectLocator,
     oid: String,
     attempt: i32,
+    /// The first op's code and arguments.
+    first_op: Option<(u16, Vec<u8>)>,
 }
 
 fn decode_op(osd: i32, incarnation: u64, msg: &Message) -> Sent {
@@ -54,8 +58,14 @@ fn decode_op(osd: i32, incarnation: u64, msg: &Message) -> Sent {
     let oloc: ObjectLocator = r.read().unwrap();
     let oid: String = r.read().unwrap();
     let nops: u16 = r.read().unwrap();
-    r.skip(usize::from(nops) * crate::osd::op::OSD_OP_LEN)
-        .unwrap();
+    let mut first_op = None;
+    for _ in 0..nops {
+        let code: u16 = r.read().unwrap();
+        let _flags: u32 = r.read().unwrap();
+        let args = r.take(28).unwrap().to_vec();
+        let _len: u32 = r.read().unwrap();
+        first_op.get_or_insert((code, args));
+    }
     let _snapid: u64 = r.read().unwrap();
     let _snap_seq: u64 = r.read().unwrap();
     let _snaps: Vec<u64> = r.read().unwrap();
@@ -71,6 +81,7 @@ fn decode_op(osd: i32, incarnation: u64, msg: &Message) -> Sent {
         oloc,
         oid,
         attempt,
+        first_op,
     }
 }
 
@@ -82,6 +93,8 @@ struct Out {
     closed: Vec<(i32, u64)>,
     done: Vec<(u64, Result<OpReply>)>,
     asked_from: Vec<u32>,
+    watch_events: Vec<(u64, WatchEvent)>,
+    notified: Vec<(u64, i32, Bytes)>,
 }
 
 /// A core, its clock, and scripted OSDs that open every session asked
@@ -168,7 +181,11 @@ impl Bed {
                 Action::CloseSession { osd, incarnation } => out.closed.push((osd, incarnation)),
                 Action::Complete { tid, result } => out.done.push((tid, result)),
                 Action::RequestMaps { from } => out.asked_from.push(from),
-                Action::Watch { .. } | Action::NotifyDone { .. } | Action::PublishMaps(_) => {}
+                Action::Watch { cookie, event } => out.watch_events.push((cookie, event)),
+                Action::NotifyDone { cookie, code, data } => {
+                    out.notified.push((cookie, code, data))
+                }
+                Action::PublishMaps(_) => {}
             }
         }
         out
@@ -624,4 +641,119 @@ fn a_redirected_op_stays_put_on_an_unrelated_map_change() {
         m.pools.entry(1).and_modify(|p| p.pg_num_target += 1);
     });
     assert!(out.sent.is_empty(), "{out:?}");
+}
+
+/// The watch op (`watch_op::*`) a sent op carries, if it is a WATCH.
+fn watch_op_of(sent: &Sent) -> Option<u8> {
+    let (c, args) = sent.first_op.as_ref()?;
+    (*c == code::WATCH).then(|| args[16])
+}
+
+/// A watch lives through a session failure (RECONNECT to its primary),
+/// is pinged, hears notifications, and a notify's completion reaches
+/// its notifier.
+#[test]
+fn a_watch_reconnects_is_pinged_and_hears_notifications() {
+    let mut bed = Bed::new(None);
+    let target = OpRequest::new(2, "watched", vec![]);
+    bed.core.add_watch(bed.now, 9, target.clone());
+    let mut watch = target.clone();
+    watch.ops = vec![OsdOp::watch(9, watch_op::WATCH, 0)];
+    let (_, out) = bed.submit(watch);
+    let first = only(&out).clone();
+    assert_eq!(watch_op_of(&first), Some(watch_op::WATCH));
+    assert_eq!(bed.reply(&first, 0, None).done.len(), 1);
+
+    bed.core
+        .session_failed(bed.now, first.osd, first.incarnation, "reset");
+    let out = bed.step();
+    let reconnect = only(&out).clone();
+    assert_eq!(watch_op_of(&reconnect), Some(watch_op::RECONNECT));
+    assert_eq!(reconnect.osd, first.osd);
+    assert!(
+        bed.reply(&reconnect, 0, None).done.is_empty(),
+        "the core's own op"
+    );
+
+    assert!(bed
+        .core
+        .poll_timeout()
+        .is_some_and(|t| t <= bed.now + PING_INTERVAL));
+    let out = bed.advance(PING_INTERVAL);
+    let ping = only(&out).clone();
+    assert_eq!(watch_op_of(&ping), Some(watch_op::PING));
+    let _ = bed.reply(&ping, 0, None);
+
+    let notify = |opcode, cookie| MWatchNotify {
+        opcode,
+        cookie,
+        ver: 1,
+        notify_id: 42,
+        payload: Bytes::from_static(b"hi"),
+        return_code: 0,
+        notifier_gid: 7,
+    };
+    for (opcode, cookie) in [(event::NOTIFY, 9), (event::NOTIFY_COMPLETE, 11)] {
+        let msg = Message::new(
+            MSG_WATCH_NOTIFY,
+            3,
+            1,
+            notify(opcode, cookie).encode_front(),
+        );
+        bed.core
+            .handle_message(bed.now, ping.osd, ping.incarnation, &msg);
+    }
+    let out = bed.step();
+    assert!(matches!(
+        &out.watch_events[..],
+        [(
+            9,
+            WatchEvent::Notify {
+                notify_id: 42,
+                notifier_gid: 7,
+                ..
+            }
+        )]
+    ));
+    assert_eq!(out.notified.len(), 1);
+    assert_eq!(out.notified[0].0, 11);
+}
+
+/// An OSD backoff holds back new ops to its range until it unblocks.
+#[test]
+fn a_backoff_holds_ops_until_unblocked() {
+    use crate::osd::backoff::{backoff_op, MOsdBackoff};
+    use crate::osd::messages::MSG_OSD_BACKOFF;
+    use crate::osd::types::HObject;
+    use ceph_encoding::Encode;
+    let mut bed = Bed::new(None);
+    let (_, out) = bed.submit(stat(2, "obj"));
+    let first = only(&out).clone();
+    let _ = bed.reply(&first, 0, None);
+    let mut begin = HObject::min();
+    begin.pool = 2;
+    let block = MOsdBackoff {
+        spgid: first.spgid,
+        map_epoch: 35,
+        op: backoff_op::BLOCK,
+        id: 3,
+        begin: begin.clone(),
+        end: HObject { max: true, ..begin },
+    };
+    let send = |bed: &mut Bed, m: &MOsdBackoff| {
+        let msg = Message::new(MSG_OSD_BACKOFF, 1, 1, m.to_bytes(0));
+        bed.core
+            .handle_message(bed.now, first.osd, first.incarnation, &msg);
+    };
+    send(&mut bed, &block);
+    let _ = bed.step();
+    let (_, out) = bed.submit(stat(2, "obj"));
+    assert!(out.sent.is_empty(), "held back");
+    let unblock = MOsdBackoff {
+        op: backoff_op::UNBLOCK,
+        ..block.clone()
+    };
+    send(&mut bed, &unblock);
+    let out = bed.step();
+    assert_eq!(only(&out).osd, first.osd);
 }

@@ -209,7 +209,6 @@ impl ObjecterCore {
             self.backoffs.remove(&osd);
             self.actions
                 .push_back(Action::CloseSession { osd, incarnation });
-            self.lingers_lost_session(osd, incarnation);
             let lost: Vec<u64> = self
                 .ops
                 .iter()
@@ -222,6 +221,7 @@ impl ObjecterCore {
             for tid in lost {
                 self.set_state(tid, OpState::Unsent(Wait::Session(osd)));
             }
+            self.lingers_lost_session(osd, incarnation);
         }
         let tids: Vec<u64> = self.ops.keys().copied().collect();
         for tid in tids {
