@@ -127,8 +127,13 @@ pub(super) enum Wait {
 pub(super) enum OpState {
     /// Not sent, and why.
     Unsent(Wait),
-    /// Waiting for a session with this OSD to open.
-    Opening(i32),
+    /// Waiting for this session to open.
+    Opening {
+        /// The OSD.
+        osd: i32,
+        /// The session's incarnation.
+        incarnation: u64,
+    },
     /// Sent on this session.
     Sent {
         /// The OSD.
@@ -326,7 +331,7 @@ impl ObjecterCore {
         let waiting: Vec<u64> = self
             .ops
             .iter()
-            .filter(|(_, o)| o.state == OpState::Opening(osd))
+            .filter(|(_, o)| o.state == OpState::Opening { osd, incarnation })
             .map(|(t, _)| *t)
             .collect();
         for tid in waiting {
@@ -360,7 +365,14 @@ impl ObjecterCore {
             .ops
             .iter()
             .filter(|(_, o)| match o.state {
-                OpState::Sent { osd: o_osd, .. } | OpState::Opening(o_osd) => o_osd == osd,
+                OpState::Sent {
+                    osd: o_osd,
+                    incarnation: o_inc,
+                }
+                | OpState::Opening {
+                    osd: o_osd,
+                    incarnation: o_inc,
+                } => (o_osd, o_inc) == (osd, incarnation),
                 OpState::Unsent(_) => false,
             })
             .map(|(t, o)| (*t, o.state))
@@ -437,7 +449,7 @@ fn timeout_error(op: &InFlight, limit: Duration) -> RadosError {
         OpState::Unsent(Wait::Backoff) => "held back by an OSD backoff".into(),
         OpState::Unsent(Wait::Session(osd)) => format!("no session with osd.{osd} could be opened"),
         OpState::Unsent(Wait::NoAddress(osd)) => format!("osd.{osd} has no msgr2 address"),
-        OpState::Opening(osd) => format!("waiting for a session with osd.{osd}"),
+        OpState::Opening { osd, .. } => format!("waiting for a session with osd.{osd}"),
         OpState::Sent { osd, .. } => format!("sent to osd.{osd}, no reply"),
     };
     RadosError::Timeout(format!(

@@ -88,24 +88,26 @@ impl ObjecterCore {
                 let incarnation = s.incarnation;
                 self.send_now(tid, osd, incarnation, &target, maps.osdmap.epoch);
             }
-            Some(_) => self.set_state(tid, OpState::Opening(osd)),
+            Some(s) => {
+                let incarnation = s.incarnation;
+                self.set_state(tid, OpState::Opening { osd, incarnation });
+            }
             None => {
-                let state = if self.open_session(osd, &maps) {
-                    OpState::Opening(osd)
-                } else {
-                    OpState::Unsent(Wait::NoAddress(osd))
+                let state = match self.open_session(osd, &maps) {
+                    Some(incarnation) => OpState::Opening { osd, incarnation },
+                    None => OpState::Unsent(Wait::NoAddress(osd)),
                 };
                 self.set_state(tid, state);
             }
         }
     }
 
-    /// Asks the driver to open a session with `osd`; false if the map
-    /// gives it no msgr2 address.
-    fn open_session(&mut self, osd: i32, maps: &Maps) -> bool {
+    /// Asks the driver to open a session with `osd`: its incarnation, or
+    /// `None` if the map gives the OSD no msgr2 address.
+    fn open_session(&mut self, osd: i32, maps: &Maps) -> Option<u64> {
         let Some(addr) = maps.osdmap.addrs(osd).and_then(|v| v.msgr2_addr()) else {
             warn!(osd, "osd.{osd} has no msgr2 address in the map");
-            return false;
+            return None;
         };
         let incarnation = self.next_incarnation;
         self.next_incarnation += 1;
@@ -122,7 +124,7 @@ impl ObjecterCore {
             addr,
             incarnation,
         });
-        true
+        Some(incarnation)
     }
 
     /// Sends op `tid` to `target` on session `incarnation` of `osd`.
@@ -213,7 +215,7 @@ impl ObjecterCore {
                 .ops
                 .iter()
                 .filter(|(_, o)| match o.state {
-                    OpState::Sent { osd: to, .. } | OpState::Opening(to) => to == osd,
+                    OpState::Sent { osd: to, .. } | OpState::Opening { osd: to, .. } => to == osd,
                     OpState::Unsent(_) => false,
                 })
                 .map(|(t, _)| *t)
@@ -230,7 +232,7 @@ impl ObjecterCore {
             };
             match state {
                 OpState::Unsent(_) => self.try_send(tid),
-                OpState::Sent { .. } | OpState::Opening(_) => {
+                OpState::Sent { .. } | OpState::Opening { .. } => {
                     if let Some(Found::Target(_, true)) = self.target_of(tid, &maps) {
                         debug!(tid, "target changed; resending");
                         self.set_state(tid, OpState::Unsent(Wait::Map));
