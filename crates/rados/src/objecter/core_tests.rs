@@ -22,7 +22,7 @@ use crate::osd::types::{ObjectLocator, PgId, ReqId, RequestRedirect, SPgId};
 use crate::osd::watch::{event, watch_op, MWatchNotify, MSG_WATCH_NOTIFY};
 use crate::osd::{MOsdOpReply, OpResult, OsdOp};
 use crate::osdmap::constants::{map_flags, osd_state};
-use crate::osdmap::{pool_type, OsdMap};
+use crate::osdmap::{pool_type, Incremental, OsdMap};
 use crate::placement::Placer;
 
 const E35: &[u8] = include_bytes!("../../tests/fixtures/osdmap/pacific-e35.bin");
@@ -136,6 +136,20 @@ impl Bed {
         let mut map = (*maps.osdmap).clone();
         map.epoch += 1;
         edit(&mut map);
+        self.core.install_maps(Maps {
+            osdmap: Arc::new(map),
+            crush: maps.crush,
+        });
+        self.step()
+    }
+
+    /// The next epoch from an incremental, as the monitor sends it.
+    fn apply(&mut self, edit: impl FnOnce(&mut Incremental)) -> Out {
+        let maps = self.maps();
+        let mut map = (*maps.osdmap).clone();
+        let mut inc = Incremental::new(map.fsid, map.epoch + 1);
+        edit(&mut inc);
+        map.apply_incremental(&inc).unwrap();
         self.core.install_maps(Maps {
             osdmap: Arc::new(map),
             crush: maps.crush,
@@ -293,7 +307,10 @@ fn a_lost_reply_is_resent_on_a_new_session_then_to_a_new_primary() {
     );
 
     let down = second.osd;
-    let out = bed.new_epoch(|m| m.osd_state[down as usize] &= !osd_state::UP);
+    // new_state toggles the bits it names: osd `down` goes down.
+    let out = bed.apply(|inc| {
+        inc.new_state.insert(down, osd_state::UP);
+    });
     assert_eq!(out.closed, vec![(down, second.incarnation)]);
     let third = only(&out).clone();
     let (primary, ..) = bed.placement(2, "obj");

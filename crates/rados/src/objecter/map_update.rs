@@ -102,3 +102,69 @@ pub(super) fn apply_osdmap_message(
     });
     Ok(step)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::objecter::fuzzing::osdmap_message;
+
+    const E34: &[u8] = include_bytes!("../../tests/fixtures/osdmap/pacific-e34.bin");
+    const E35: &[u8] = include_bytes!("../../tests/fixtures/osdmap/pacific-e35.bin");
+
+    fn fsid() -> Uuid {
+        OsdMap::from_bytes(E35).map(|m| m.fsid).unwrap_or_default()
+    }
+
+    fn full(epoch: u32, bytes: &'static [u8]) -> (u32, Bytes) {
+        (epoch, Bytes::from_static(bytes))
+    }
+
+    #[test]
+    fn fulls_apply_in_order_and_old_epochs_are_skipped() {
+        let m = osdmap_message(fsid(), &[], &[full(34, E34), full(35, E35)]);
+        let step = apply_osdmap_message(None, fsid(), &m).unwrap_or_default();
+        let Some(maps) = step.maps else {
+            panic!("no maps")
+        };
+        assert_eq!((maps.osdmap.epoch, step.want_from), (35, None));
+        let old = osdmap_message(fsid(), &[], &[full(34, E34)]);
+        let step = apply_osdmap_message(Some(&maps), fsid(), &old).unwrap_or_default();
+        assert!(step.maps.is_none() && step.want_from.is_none());
+    }
+
+    #[test]
+    fn another_clusters_maps_are_refused() {
+        let other = Uuid([9; 16]);
+        let m = osdmap_message(other, &[], &[full(35, E35)]);
+        assert!(matches!(
+            apply_osdmap_message(None, fsid(), &m),
+            Err(RadosError::OtherCluster { .. })
+        ));
+        // A full map of another cluster inside our envelope.
+        let m = osdmap_message(other, &[], &[full(35, E35)]);
+        assert!(apply_osdmap_message(None, other, &m).is_err());
+    }
+
+    /// An incremental past a gap, or with no map to apply to, asks for
+    /// the maps from the one after ours; keys far apart cost nothing.
+    #[test]
+    fn gaps_ask_for_maps_and_far_keys_do_not_spin() {
+        let base = osdmap_message(fsid(), &[], &[full(35, E35)]);
+        let maps = apply_osdmap_message(None, fsid(), &base)
+            .ok()
+            .and_then(|s| s.maps);
+        let inc = |e| (e, Bytes::from_static(b"junk"));
+        let m = osdmap_message(fsid(), &[inc(37)], &[]);
+        let step = apply_osdmap_message(maps.as_ref(), fsid(), &m).unwrap_or_default();
+        assert_eq!(step.want_from, Some(36));
+        let step = apply_osdmap_message(None, fsid(), &m).unwrap_or_default();
+        assert_eq!(step.want_from, Some(1));
+        let m = osdmap_message(fsid(), &[inc(0), inc(u32::MAX)], &[full(35, E35)]);
+        let step = apply_osdmap_message(None, fsid(), &m).unwrap_or_default();
+        assert_eq!(step.maps.map(|m| m.osdmap.epoch), Some(35));
+        assert_eq!(step.want_from, Some(36));
+        // The next incremental is applied (and a bad one is an error).
+        let m = osdmap_message(fsid(), &[inc(36)], &[]);
+        assert!(apply_osdmap_message(maps.as_ref(), fsid(), &m).is_err());
+    }
+}
