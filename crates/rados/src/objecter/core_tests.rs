@@ -774,3 +774,22 @@ fn a_backoff_holds_ops_until_unblocked() {
     let out = bed.step();
     assert_eq!(only(&out).osd, first.osd);
 }
+
+/// A redirect that names another object and no pool sends the op to
+/// that object in its own pool.
+#[test]
+fn a_redirect_to_another_object_keeps_the_pool() {
+    let mut bed = Bed::new(None);
+    let (_, out) = bed.submit(stat(2, "obj"));
+    let first = only(&out).clone();
+    let mut redirect = redirect_to(-1, "");
+    redirect.redirect_object = "elsewhere".into();
+    let out = bed.reply(&first, 0, Some(redirect));
+    let second = only(&out).clone();
+    let (primary, _, pgid, hash) = bed.placement(2, "elsewhere");
+    assert_eq!((second.oid.as_str(), second.oloc.pool), ("elsewhere", 2));
+    assert_eq!(
+        (second.osd, second.spgid.pgid, second.hash),
+        (primary, pgid, hash)
+    );
+}

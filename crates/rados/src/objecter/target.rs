@@ -106,7 +106,12 @@ pub(crate) fn calc_target(
     // Tiering, unless redirected (a redirect ignores the overlay).
     let (pool_id, oid, key, nspace) = match base.redirect {
         Some((loc, object)) => (
-            loc.pool,
+            // A locator without a pool keeps the op's own.
+            if loc.pool >= 0 {
+                loc.pool
+            } else {
+                base.req.pool
+            },
             if object.is_empty() {
                 base.req.oid.clone()
             } else {
