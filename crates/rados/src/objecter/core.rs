@@ -308,7 +308,10 @@ impl ObjecterCore {
     /// Asks for maps again from the one after ours (some were missed).
     pub fn maps_lost(&mut self, now: Instant) {
         self.now = now;
-        let from = self.maps.as_ref().map_or(0, |m| m.osdmap.epoch + 1);
+        let from = self
+            .maps
+            .as_ref()
+            .map_or(0, |m| m.osdmap.epoch.saturating_add(1));
         self.asked_from = 0;
         self.request_maps(from);
     }
