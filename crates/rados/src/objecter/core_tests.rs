@@ -793,3 +793,59 @@ fn a_redirect_to_another_object_keeps_the_pool() {
         (primary, pgid, hash)
     );
 }
+
+/// Reads follow the pool's read tier and writes its write tier.
+#[test]
+fn ops_follow_the_pools_tiers() {
+    let mut bed = Bed::new(None);
+    let _ = bed.new_epoch(|m| {
+        m.pools.entry(2).and_modify(|p| p.read_tier = 3);
+    });
+    let (_, out) = bed.submit(stat(2, "obj"));
+    assert_eq!(only(&out).oloc.pool, 3);
+    assert_eq!(only(&out).spgid.pgid, bed.placement(3, "obj").2);
+    let write = OpRequest::new(2, "obj", vec![OsdOp::write_full(Bytes::from_static(b"x"))]);
+    let (_, out) = bed.submit(write);
+    assert_eq!(only(&out).oloc.pool, 2);
+}
+
+/// pg_num shrinks from 32 to 16: an op in a PG merged away goes to the
+/// merge target.
+#[test]
+fn a_pg_merge_resends_to_the_target() {
+    let mut bed = Bed::new(None);
+    let name = (0..200)
+        .map(|i| format!("obj{i}"))
+        .find(|o| bed.placement(2, o).3 & 16 != 0)
+        .unwrap();
+    let (tid, out) = bed.submit(stat(2, &name));
+    let first = only(&out).clone();
+    let out = bed.new_epoch(|m| {
+        m.pools.entry(2).and_modify(|p| p.pg_num = 16);
+    });
+    let again = only(&out);
+    assert_eq!(again.tid, tid);
+    assert_eq!(again.spgid.pgid, PgId::new(2, first.hash & 15));
+}
+
+/// A watch reconnects on any change of its PG's acting set, even when
+/// the primary stays (Ceph's rule for lingers); a plain op stays put.
+#[test]
+fn a_watch_reconnects_when_its_acting_set_changes() {
+    let mut bed = Bed::new(None);
+    let target = OpRequest::new(2, "watched", vec![]);
+    bed.core.add_watch(bed.now, 5, target.clone());
+    let mut watch = target;
+    watch.ops = vec![OsdOp::watch(5, watch_op::WATCH, 0)];
+    let (_, out) = bed.submit(watch);
+    let first = only(&out).clone();
+    let _ = bed.reply(&first, 0, None);
+    let (_, acting, pgid, _) = bed.placement(2, "watched");
+    let out = bed.new_epoch(|m| {
+        m.pg_temp
+            .insert(pgid, vec![acting[0], acting[2], acting[1]]);
+    });
+    let again = only(&out);
+    assert_eq!(watch_op_of(again), Some(watch_op::RECONNECT));
+    assert_eq!(again.osd, acting[0]);
+}
