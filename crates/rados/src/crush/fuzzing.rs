@@ -44,6 +44,47 @@ pub fn decode_and_map(data: &[u8]) {
     }
 }
 
+/// Whether mapping with `map` is cheap: few bucket items and devices,
+/// and retry counts and choose widths like a real cluster's (for fuzz
+/// bodies that place objects with maps they do not bound themselves).
+pub fn cheap_to_map(map: &CrushMap) -> bool {
+    const TRIES: u32 = 100;
+    let items: usize = map.buckets.iter().flatten().map(|b| b.items.len()).sum();
+    let t = &map.tunables;
+    let steps_ok = map
+        .rules
+        .iter()
+        .flatten()
+        .flat_map(|r| &r.steps)
+        .all(|s| match s.op {
+            StepOp::ChooseFirstN
+            | StepOp::ChooseIndep
+            | StepOp::ChooseLeafFirstN
+            | StepOp::ChooseLeafIndep
+            | StepOp::ChooseMsr => (-16..=16).contains(&s.arg1),
+            StepOp::SetMsrDescents | StepOp::SetMsrCollisionTries => s.arg1 <= TRIES as i32,
+            StepOp::SetChooseTries
+            | StepOp::SetChooseLeafTries
+            | StepOp::SetChooseLocalTries
+            | StepOp::SetChooseLocalFallbackTries => s.arg1 <= TRIES as i32,
+            _ => true,
+        });
+    let devices_ok = map
+        .buckets
+        .iter()
+        .flatten()
+        .flat_map(|b| &b.items)
+        .all(|&i| i <= 1024);
+    items <= MAX_ITEMS_TO_MAP
+        && t.choose_total_tries <= TRIES
+        && t.choose_local_tries <= 10
+        && t.choose_local_fallback_tries <= 10
+        && t.msr_descents <= TRIES
+        && t.msr_collision_tries <= TRIES
+        && steps_ok
+        && devices_ok
+}
+
 /// A copy of `map` whose retry counts and choose widths are small.
 fn bounded(mut map: CrushMap) -> CrushMap {
     let t = &mut map.tunables;

@@ -1,55 +1,40 @@
-//! The objecter's side of OSD backoffs: remember each block, acknowledge
+//! The core's side of OSD backoffs: remember each block, acknowledge
 //! it, hold back ops it covers, and send them when the OSD unblocks.
 
 use ceph_msgr2::session::Message;
-use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
+use super::core::{Action, ObjecterCore, OpState, Wait};
 use super::request::OpRequest;
-use super::task::Task;
-use crate::error::Result;
+use super::target::OpTarget;
 use crate::osd::backoff::{backoff_op, MOsdBackoff, MOSDBACKOFF_VERSION};
 use crate::osd::messages::MSG_OSD_BACKOFF;
-use crate::osd::session::OsdSession;
-use crate::osd::types::{HObject, PgId};
+use crate::osd::types::HObject;
 
-impl Task {
-    /// Whether an op for `req` to `osd` in PG `pgid` is blocked.
-    pub(super) fn blocked_by_backoff(
-        &self,
-        osd: i32,
-        pgid: PgId,
-        hash: u32,
-        req: &OpRequest,
-        nspace: &str,
-        key: &str,
-    ) -> bool {
+impl ObjecterCore {
+    /// Whether an op for `req` going to `target` on `osd` is blocked.
+    pub(super) fn blocked_by_backoff(&self, osd: i32, target: &OpTarget, req: &OpRequest) -> bool {
         let Some(list) = self.backoffs.get(&osd) else {
             return false;
         };
+        let pgid = target.pgid;
         if req.pg.is_some() {
             return list.iter().any(|b| b.spgid.pgid == pgid);
         }
         let obj = HObject {
-            key: key.to_string(),
-            oid: req.oid.clone(),
+            key: target.key.clone(),
+            oid: target.oid.clone(),
             snap: req.snapid,
-            hash,
+            hash: target.hash,
             max: false,
-            nspace: nspace.to_string(),
+            nspace: target.nspace.clone(),
             pool: pgid.pool,
         };
         list.iter().any(|b| b.spgid.pgid == pgid && b.covers(&obj))
     }
 
-    /// An `MOSDBackoff` from `osd`.
-    pub(super) fn handle_backoff(
-        &mut self,
-        osd: i32,
-        incarnation: u64,
-        msg: &Message,
-        opened_tx: &mpsc::UnboundedSender<(i32, u64, Result<OsdSession>)>,
-    ) {
+    /// An `MOSDBackoff` from `osd` on session `incarnation`.
+    pub(super) fn handle_backoff(&mut self, osd: i32, incarnation: u64, msg: &Message) {
         let m = match <MOsdBackoff as ceph_encoding::Decode>::decode_exact(&msg.front) {
             Ok(m) => m,
             Err(e) => {
@@ -57,17 +42,23 @@ impl Task {
                 return;
             }
         };
+        let current = self
+            .sessions
+            .get(&osd)
+            .is_some_and(|s| s.incarnation == incarnation && s.open);
+        if !current {
+            debug!(osd, "backoff from an old session; ignored");
+            return;
+        }
         match m.op {
             backoff_op::BLOCK => {
                 debug!(osd, id = m.id, pg = %m.spgid.pgid, "OSD backoff: block");
-                if let Some(s) = self
-                    .sessions
-                    .get(&osd)
-                    .filter(|s| s.incarnation == incarnation)
-                {
-                    let ack = Message::new(MSG_OSD_BACKOFF, MOSDBACKOFF_VERSION, 1, m.ack());
-                    s.send(ack);
-                }
+                let ack = Message::new(MSG_OSD_BACKOFF, MOSDBACKOFF_VERSION, 1, m.ack());
+                self.actions.push_back(Action::Send {
+                    osd,
+                    incarnation,
+                    msg: ack,
+                });
                 self.backoffs.entry(osd).or_default().push(m);
             }
             backoff_op::UNBLOCK => {
@@ -77,22 +68,23 @@ impl Task {
                 }
                 // Ops held back, and those the OSD dropped while blocked
                 // (every op sent to that PG there: a resend of one it did
-                // answer is recognised by its tid).
+                // answer is recognised by its reqid).
                 let pg = m.spgid.pgid;
                 let held: Vec<u64> = self
                     .ops
                     .iter()
-                    .filter(|(_, o)| match o.sent_to {
-                        None => true,
-                        Some((to, p, _)) => to == osd && p == pg,
+                    .filter(|(_, o)| match o.state {
+                        OpState::Unsent(Wait::Backoff) => true,
+                        OpState::Sent { osd: to, .. } => {
+                            to == osd && o.target.as_ref().is_some_and(|t| t.pgid == pg)
+                        }
+                        _ => false,
                     })
                     .map(|(t, _)| *t)
                     .collect();
                 for tid in held {
-                    if let Some(op) = self.ops.get_mut(&tid) {
-                        op.sent_to = None;
-                    }
-                    self.dispatch(tid, opened_tx);
+                    self.set_state(tid, OpState::Unsent(Wait::Backoff));
+                    self.try_send(tid);
                 }
             }
             other => warn!(osd, op = other, "unknown backoff op"),

@@ -1,9 +1,9 @@
 //! What the objecter keeps of a watch, and what a watch hears.
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot};
 
 use super::request::OpRequest;
+use super::target::OpTarget;
 
 /// Something that happened to a watch.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,31 +26,15 @@ pub enum WatchEvent {
     },
 }
 
-/// Requests to the objecter's task about watches and notifies.
-pub(super) enum LingerCmd {
-    Add {
-        cookie: u64,
-        target: OpRequest,
-        events: mpsc::UnboundedSender<WatchEvent>,
-    },
-    Remove {
-        cookie: u64,
-    },
-    AddNotify {
-        cookie: u64,
-        done: oneshot::Sender<(i32, Bytes)>,
-    },
-    RemoveNotify {
-        cookie: u64,
-    },
-}
-
-/// A watch the task keeps registered.
+/// A watch the core keeps registered.
+#[derive(Debug)]
 pub(super) struct Linger {
     pub(super) target: OpRequest,
-    pub(super) events: mpsc::UnboundedSender<WatchEvent>,
     /// The OSD and session incarnation it is registered with.
     pub(super) attached: Option<(i32, u64)>,
+    /// Where it was registered (to tell, when a map arrives, whether its
+    /// PG changed).
+    pub(super) placed: Option<OpTarget>,
     /// Registration generation (reconnects count up).
     pub(super) gen: u32,
     /// One of our own ops for it is in flight.

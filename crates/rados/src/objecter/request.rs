@@ -57,6 +57,19 @@ impl OpRequest {
         self.ops.iter().any(OsdOp::is_write)
     }
 
+    /// What the request is about, for messages: the object (or PG), its
+    /// pool and namespace.
+    pub(super) fn what(&self) -> String {
+        let mut what = match self.pg {
+            Some(seed) => format!("pg {seed:x} of pool {}", self.pool),
+            None => format!("object {} in pool {}", self.oid, self.pool),
+        };
+        if !self.nspace.is_empty() {
+            what.push_str(&format!(" namespace {}", self.nspace));
+        }
+        what
+    }
+
     pub(super) fn bytes(&self) -> usize {
         self.ops.iter().map(|o| o.indata.len()).sum::<usize>() + 256
     }

@@ -35,12 +35,19 @@ pub mod flag {
     pub const PGOP: u32 = 0x0400;
     /// May execute a class method.
     pub const EXEC: u32 = 0x0800;
-    /// The OSD may not redirect (we handle redirects ourselves).
+    /// The client handles redirects itself (the REDIRECTED bit says
+    /// whether it was redirected).
     pub const KNOWN_REDIR: u32 = 0x0040_0000;
     /// Send to any replica, not only the primary.
     pub const BALANCE_READS: u32 = 0x0100;
+    /// Ignore cache-tier logic.
+    pub const IGNORE_CACHE: u32 = 0x8000;
+    /// Ignore the pool's overlay (tiering): the op names its pool.
+    pub const IGNORE_OVERLAY: u32 = 0x0002_0000;
+    /// The op was redirected by an OSD.
+    pub const REDIRECTED: u32 = 0x0020_0000;
     /// Full-force: write even when the cluster is full.
-    pub const FULL_FORCE: u32 = 0x0010_0000;
+    pub const FULL_FORCE: u32 = 0x0100_0000;
 }
 
 /// An operation request to an OSD.
@@ -226,6 +233,46 @@ impl MOsdOpReply {
             user_version,
             redirect,
         })
+    }
+}
+
+impl MOsdOpReply {
+    /// The front and data parts of this reply as an OSD sends it
+    /// (encoding version 8), for scripted OSDs in tests and fuzz seeds.
+    pub fn encode_parts(&self) -> (Bytes, Bytes) {
+        let mut b = BytesMut::new();
+        self.oid.encode(&mut b, 0);
+        self.pgid.encode(&mut b, 0);
+        self.flags.encode(&mut b, 0);
+        self.result.encode(&mut b, 0);
+        b.extend_from_slice(&[0u8; 12]); // bad_replay_version
+        self.epoch.encode(&mut b, 0);
+        (self.ops.len() as u32).encode(&mut b, 0);
+        for op in &self.ops {
+            op.code.encode(&mut b, 0);
+            0u32.encode(&mut b, 0); // flags
+            b.extend_from_slice(&[0u8; super::op::ARGS_LEN]);
+            (op.outdata.len() as u32).encode(&mut b, 0);
+        }
+        self.retry_attempt.encode(&mut b, 0);
+        for op in &self.ops {
+            op.rval.encode(&mut b, 0);
+        }
+        b.extend_from_slice(&[0u8; 12]); // replay_version
+        self.user_version.encode(&mut b, 0);
+        match &self.redirect {
+            Some(rd) => {
+                true.encode(&mut b, 0);
+                rd.encode(&mut b, 0);
+            }
+            None => false.encode(&mut b, 0),
+        }
+        b.extend_from_slice(&[0u8; 24]); // trace
+        let mut data = BytesMut::new();
+        for op in &self.ops {
+            data.extend_from_slice(&op.outdata);
+        }
+        (b.freeze(), data.freeze())
     }
 }
 

@@ -83,7 +83,7 @@ pub const OP_FLAG_FAILOK: u32 = 2;
 /// The size of `ceph_osd_op` on the wire.
 pub const OSD_OP_LEN: usize = 38;
 /// The size of the union of per-op arguments.
-const ARGS_LEN: usize = 28;
+pub(crate) const ARGS_LEN: usize = 28;
 
 /// One operation: code, flags, the 28 bytes of arguments, and input data.
 #[derive(Debug, Clone, PartialEq, Eq)]
