@@ -39,6 +39,7 @@ pub use glance::locations::{LocationApi, NewLocation, ValidationData, IMPORT_LOC
 pub use glance::status_board::StatusBoard;
 pub use glance::stores::{default_store, RbdStoreProperties, Store, StoreDetail};
 pub use glance::Glance;
+pub use http::{CONNECT_TIMEOUT, DEFAULT_API_TIMEOUT, DEFAULT_READ_TIMEOUT};
 pub use keystone::{Keystone, Token};
 
 /// Authenticates with `config` and returns a Glance client on the endpoint
