@@ -111,7 +111,6 @@ impl Ledger {
     }
 
     /// Whether a step `step` picks is recorded.
-    #[cfg(test)]
     pub(crate) fn holds(&self, step: impl Fn(&Undo) -> bool) -> bool {
         self.entries.iter().any(step)
     }
@@ -145,12 +144,14 @@ impl Ledger {
                 continue;
             }
             match exec.undo(&step).await {
-                Ok(Some(released)) => {
-                    if report.snapshot_ids.contains(&released) {
-                        report.released_snapshot_ids.push(released);
+                Ok(released) => {
+                    report.undone.push(step.to_string());
+                    if let Some(released) = released {
+                        if report.snapshot_ids.contains(&released) {
+                            report.released_snapshot_ids.push(released);
+                        }
                     }
                 }
-                Ok(None) => {}
                 Err(e) => {
                     tracing::warn!("undo: {step}: {e}");
                     report.undo_failures.push(UndoFailure {
@@ -166,8 +167,16 @@ impl Ledger {
 }
 
 /// The error of a failed upload whose rollback is done: `cause` itself
-/// when every undo succeeded, else `cause` with the undos that failed.
+/// when every undo succeeded, else `cause` with the undos that failed; a
+/// [`Error::TimedOut`] says what was undone.
 pub(crate) fn failed(cause: Error, report: &Report) -> Error {
+    let cause = match cause {
+        Error::TimedOut { after, .. } => Error::TimedOut {
+            after,
+            undone: report.undone.clone(),
+        },
+        other => other,
+    };
     if report.undo_failures.is_empty() {
         return cause;
     }

@@ -4,6 +4,8 @@ use std::process::Output;
 
 use rbd_native_tests::{rbd_native_bin, run, Testbed};
 
+// Not every test file uses it.
+#[allow(dead_code)]
 /// `rbd-native` as the cinder user with the uploader's OpenStack
 /// credentials; `env` overrides.
 pub fn ours(bed: &Testbed, args: &[&str], env: &[(&str, &str)]) -> Output {
@@ -15,3 +17,5 @@ pub fn ours(bed: &Testbed, args: &[&str], env: &[(&str, &str)]) -> Output {
     }
     run(&mut c)
 }
+
+pub mod nothing_left;
