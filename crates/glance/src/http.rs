@@ -256,13 +256,28 @@ pub async fn json<T: serde::de::DeserializeOwned>(
         }
         bytes.extend_from_slice(&chunk);
     }
-    serde_json::from_slice(&bytes).map_err(|e| {
+    parse_json(method, url, &bytes)
+}
+
+/// Parses `bytes`, the JSON body of a successful response to `method
+/// url`, as `T`; a body that is not is an [`Error::InvalidResponse`]
+/// with what the parser said and the start of the body.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
+    method: &reqwest::Method,
+    url: &str,
+    bytes: &[u8],
+) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| {
         // The message is taken from the body's start only.
         let head = &bytes[..bytes.len().min(MAX_ERROR_BODY)];
-        invalid(format!(
-            "{e}; body: {}",
-            crate::error::extract_message(200, &String::from_utf8_lossy(head))
-        ))
+        Error::InvalidResponse {
+            method: method.to_string(),
+            url: url.to_string(),
+            message: format!(
+                "{e}; body: {}",
+                crate::error::extract_message(200, &String::from_utf8_lossy(head))
+            ),
+        }
     })
 }
 

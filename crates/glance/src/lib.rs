@@ -25,6 +25,8 @@
 pub mod catalog;
 pub mod config;
 pub mod error;
+#[cfg(any(fuzzing, test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod glance;
 mod http;
 pub mod keystone;
