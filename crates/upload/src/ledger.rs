@@ -262,6 +262,54 @@ pub(crate) mod tests {
     }
 
     #[tokio::test]
+    async fn a_timed_out_upload_says_what_it_cleaned_up() {
+        let mut ledger = Ledger::default();
+        ledger.record(image());
+        ledger.record(id("volumes", 4));
+        let mut report = Report::new("volumes", "v", 0);
+        let timed_out = || Error::TimedOut {
+            after: std::time::Duration::from_secs(3),
+            undone: Vec::new(),
+        };
+        ledger.rollback(&mut Recorder::default(), &mut report).await;
+        assert_eq!(
+            report.undone,
+            [
+                "release snapshot id 4 of pool volumes",
+                "delete Glance image i"
+            ]
+        );
+        let e = failed(timed_out(), &report).to_string();
+        assert_eq!(
+            e,
+            "the upload timed out after 3 s and was stopped; cleaned up: \
+             release snapshot id 4 of pool volumes, delete Glance image i"
+        );
+        // Nothing made: nothing to clean.
+        let e = failed(timed_out(), &Report::new("volumes", "v", 0)).to_string();
+        assert!(e.ends_with("it had made nothing that stayed"), "{e}");
+        // An undo that failed is said too.
+        let mut ledger = Ledger::default();
+        ledger.record(image());
+        let mut report = Report::new("volumes", "v", 0);
+        report.image_id = "i".into();
+        let mut refusing = Recorder {
+            fail: vec!["Glance"],
+            ..Recorder::default()
+        };
+        ledger.rollback(&mut refusing, &mut report).await;
+        let e = failed(timed_out(), &report);
+        assert!(matches!(e.cause(), Error::TimedOut { .. }), "{e}");
+        let e = e.to_string();
+        assert!(e.contains("timed out after 3 s"), "{e}");
+        assert!(
+            e.contains("delete Glance image i: refused by the test"),
+            "{e}"
+        );
+        assert!(e.contains("--cleanup i"), "{e}");
+    }
+
+    #[tokio::test]
     async fn a_failing_undo_is_kept_and_the_others_still_run() {
         let mut ledger = Ledger::default();
         ledger.record(image());
