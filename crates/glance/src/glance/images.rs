@@ -265,6 +265,8 @@ impl Glance {
         let body = reqwest::Body::wrap_stream(watch.wrap(stream, size));
         let path = format!("{}/file", image_path(id));
         let sent = self.request_once(Method::PUT, &path, |r, _| {
+            // The token is at hand: the request goes out.
+            watch.begin();
             let mut r = r
                 .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
                 .body(body);

@@ -57,12 +57,18 @@ pub(crate) struct BodyWatch {
 }
 
 impl BodyWatch {
-    /// A watch on a request about to be sent: the server is to take the
-    /// request (and then the body) from now on.
+    /// A watch on a request still being prepared (a token fetched, say):
+    /// nothing counts until [`BodyWatch::begin`].
     pub(crate) fn new() -> BodyWatch {
         BodyWatch {
-            phase: Arc::new(Mutex::new(Phase::Sending(Instant::now()))),
+            phase: Arc::new(Mutex::new(Phase::Source)),
         }
+    }
+
+    /// The request goes out now: the server is to take it (and then the
+    /// body) from now on.
+    pub(crate) fn begin(&self) {
+        self.set(Phase::Sending(Instant::now()));
     }
 
     fn set(&self, phase: Phase) {
@@ -162,6 +168,7 @@ mod tests {
             Ok::<_, std::io::Error>(vec![i; 4])
         });
         let mut body = watch.wrap(source, Some(12));
+        watch.begin();
         let limit = Duration::from_secs(2);
         // Consumed at once: no stall, however slow the source.
         for _ in 0..3 {
@@ -175,6 +182,7 @@ mod tests {
 
         // A consumer that stops asking after the first chunk.
         let watch = BodyWatch::new();
+        watch.begin();
         let chunks: Vec<Chunk> = vec![Ok(vec![1; 4]), Ok(vec![2; 4])];
         let mut body = watch.wrap(futures_util::stream::iter(chunks), None);
         assert!(body.next().await.is_some());
@@ -188,6 +196,12 @@ mod tests {
     async fn a_request_never_asked_for_its_body_stalls() {
         let watch = BodyWatch::new();
         let _body = watch.wrap(futures_util::stream::empty::<Chunk>(), None);
+        // Not yet sent (a token being fetched): no stall, however long.
+        tokio::select! {
+            s = watch.stalled(Duration::from_secs(1)) => panic!("stalled before the request: {s:?}"),
+            () = tokio::time::sleep(Duration::from_secs(10)) => {}
+        }
+        watch.begin();
         assert_eq!(watch.stalled(Duration::from_secs(1)).await, Stall::Sending);
     }
 }
