@@ -6,7 +6,8 @@
 //!   (`--read-timeout`), and once Glance answers again nothing is left;
 //! - `--timeout SECS`: an upload still streaming when it passes stops,
 //!   says it timed out and what it cleaned up, exits non-zero, and leaves
-//!   nothing.
+//!   nothing; a clone upload stopped wherever 1 or 2 s find it (its steps
+//!   in flight included) leaves nothing either.
 //!
 //! The bounds on time are generous: they tell "within its timeout" from
 //! "hangs", nothing finer.
@@ -18,10 +19,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use glance_client::Glance;
-use rbd_native_tests::{rbd_native_bin, unique_name, ScratchDir, Testbed};
+use rbd_native_tests::{glance_delete, rbd_native_bin, unique_name, ScratchDir, Testbed};
 
 mod common;
-use common::nothing_left::{admin_glance, assert_nothing_left, images_named, wait_for_glance};
+use common::nothing_left::{
+    admin_glance, assert_nothing_left, image_id, images_named, report, stderr, wait_for_glance,
+};
+use common::{clone_upload, ours};
 
 /// Uploads share one Glance: one test at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -354,4 +358,40 @@ async fn an_upload_past_its_timeout_stops_and_leaves_nothing() {
         "{r}"
     );
     assert_all_gone(&bed, &admin, &vol, &name, &r).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clone_upload_stopped_at_its_timeout_leaves_nothing() {
+    let _one = SERIAL.lock().await;
+    let bed = Testbed::load();
+    let admin = admin_glance(&bed).await;
+    wait_for_glance(&admin).await;
+    let (vol, _) = bed.import_volume("upto-clone", 4 << 20, 31);
+    let spec = format!("volumes/{vol}");
+    // A clone takes a second or two: these stop it at one step or
+    // another (snapshot ids, snapshots, the clone, the location), or it
+    // finishes in time.
+    for secs in ["1", "1", "2"] {
+        let name = unique_name("t-clone-deadline");
+        let mut args = clone_upload(&spec, &name, true);
+        args.extend(["--timeout", secs]);
+        let out = ours(&bed, &args, &[]);
+        let r = report(&out);
+        let id = image_id(&r);
+        if out.status.success() {
+            println!("clone with --timeout {secs}: finished in time");
+            // An image like any other: delete it, and what it leaves.
+            glance_delete(&admin, &id).await;
+            ours(&bed, &["upload", "--cleanup", &id], &[]);
+        } else {
+            let err = stderr(&out);
+            println!("clone with --timeout {secs}: {err}");
+            assert!(err.contains(&format!("timed out after {secs} s")), "{err}");
+        }
+        if !id.is_empty() {
+            wait_until_gone(&bed, &admin, &id).await;
+        }
+        assert_nothing_left(&bed, &admin, &vol, &name, &[id]).await;
+    }
+    bed.remove_image_and_snaps(&spec);
 }

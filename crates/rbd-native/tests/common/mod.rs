@@ -18,4 +18,25 @@ pub fn ours(bed: &Testbed, args: &[&str], env: &[(&str, &str)]) -> Output {
     run(&mut c)
 }
 
+// Not every test file uses it.
+#[allow(dead_code)]
+/// `upload` of volume `spec` as image `name` by clone, JSON out; with
+/// `--no-fallback` when `no_fallback`.
+pub fn clone_upload<'a>(spec: &'a str, name: &'a str, no_fallback: bool) -> Vec<&'a str> {
+    let mut args = vec![
+        "upload",
+        "--volume",
+        spec,
+        "--name",
+        name,
+        "--clone-optimization",
+        "--format",
+        "json",
+    ];
+    if no_fallback {
+        args.push("--no-fallback");
+    }
+    args
+}
+
 pub mod nothing_left;
