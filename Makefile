@@ -146,7 +146,7 @@ static: testbed
 		|| { echo "$(STATIC_BIN) is not static:"; ldd $(STATIC_BIN); exit 1; }
 	@echo "$(STATIC_BIN): static, $$(stat -c %s $(STATIC_BIN)) bytes"
 	RBD_NATIVE_TESTBED_ENV=$(call BED_OF,$(CEPH_RELEASE))/env RBD_NATIVE_BIN=$(CURDIR)/$(STATIC_BIN) \
-		cargo test -p rbd-native --test upload --test upload_failures --test cinder_scenarios
+		cargo test -p rbd-native --test upload --test upload_failures --test upload_timeouts --test cinder_scenarios
 
 ## fuzz: every fuzz target for FUZZ_SECONDS (default 60) each.
 fuzz:

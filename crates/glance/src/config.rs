@@ -176,6 +176,12 @@ pub struct CloudConfig {
     /// Timeout of each API call (not of data uploads and downloads, which
     /// have none); `api_timeout` in clouds.yaml. Unset: 120 s.
     pub api_timeout: Option<Duration>,
+    /// How long a transfer of image data (an upload or a download, which
+    /// have no overall timeout) may go without progress: Glance taking
+    /// none of the data sent, no answer once it is all sent, nothing read
+    /// of a download. Unset: 60 s ([`crate::DEFAULT_READ_TIMEOUT`]);
+    /// zero: no such limit.
+    pub read_timeout: Option<Duration>,
 }
 
 impl fmt::Debug for CloudConfig {
@@ -210,6 +216,7 @@ impl fmt::Debug for CloudConfig {
             .field("insecure", &self.insecure)
             .field("image_endpoint_override", &self.image_endpoint_override)
             .field("api_timeout", &self.api_timeout)
+            .field("read_timeout", &self.read_timeout)
             .finish()
     }
 }

@@ -49,6 +49,22 @@ pub enum Error {
         message: String,
     },
 
+    /// A transfer of image data made no progress for the read timeout
+    /// ([`crate::CloudConfig::read_timeout`]): Glance took none of the
+    /// data, did not answer once it had it all, or sent nothing of a
+    /// download. The request was abandoned.
+    #[error("{method} {url}: {what} for {} s (the read timeout); the transfer was abandoned", limit.as_secs_f64())]
+    Stalled {
+        /// The HTTP method.
+        method: String,
+        /// The URL requested.
+        url: String,
+        /// What the server did not do.
+        what: String,
+        /// The read timeout that passed.
+        limit: Duration,
+    },
+
     /// The server answered with an HTTP error status.
     #[error("{method} {url}: HTTP {status}: {message}")]
     Http {

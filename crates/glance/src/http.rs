@@ -16,6 +16,19 @@ pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// The timeout of an API call when the configuration sets none.
 pub const DEFAULT_API_TIMEOUT: Duration = Duration::from_secs(120);
 
+/// How long a transfer of image data may go without progress when the
+/// configuration does not say ([`CloudConfig::read_timeout`]): more than
+/// the 30 s a Glance rbd store waits for a stalled OSD before it fails its
+/// side of the upload itself.
+pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The read timeout `config` asks for: its own, else
+/// [`DEFAULT_READ_TIMEOUT`]; `None` when it is zero (no limit).
+pub fn read_timeout(config: &CloudConfig) -> Option<Duration> {
+    let t = config.read_timeout.unwrap_or(DEFAULT_READ_TIMEOUT);
+    (!t.is_zero()).then_some(t)
+}
+
 /// How many times a request that failed transiently is tried again.
 pub const TRANSIENT_RETRIES: u32 = 2;
 
@@ -243,13 +256,28 @@ pub async fn json<T: serde::de::DeserializeOwned>(
         }
         bytes.extend_from_slice(&chunk);
     }
-    serde_json::from_slice(&bytes).map_err(|e| {
+    parse_json(method, url, &bytes)
+}
+
+/// Parses `bytes`, the JSON body of a successful response to `method
+/// url`, as `T`; a body that is not is an [`Error::InvalidResponse`]
+/// with what the parser said and the start of the body.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
+    method: &reqwest::Method,
+    url: &str,
+    bytes: &[u8],
+) -> Result<T> {
+    serde_json::from_slice(bytes).map_err(|e| {
         // The message is taken from the body's start only.
         let head = &bytes[..bytes.len().min(MAX_ERROR_BODY)];
-        invalid(format!(
-            "{e}; body: {}",
-            crate::error::extract_message(200, &String::from_utf8_lossy(head))
-        ))
+        Error::InvalidResponse {
+            method: method.to_string(),
+            url: url.to_string(),
+            message: format!(
+                "{e}; body: {}",
+                crate::error::extract_message(200, &String::from_utf8_lossy(head))
+            ),
+        }
     })
 }
 

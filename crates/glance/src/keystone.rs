@@ -343,12 +343,13 @@ pub fn reuses_token(c: &CloudConfig) -> bool {
 
 /// Keystone's answer, the parts used.
 #[derive(Debug, Deserialize)]
-struct TokenBody {
-    token: TokenInfo,
+pub(crate) struct TokenBody {
+    pub(crate) token: TokenInfo,
 }
 
+/// The token's description in Keystone's answer.
 #[derive(Debug, Deserialize)]
-struct TokenInfo {
+pub(crate) struct TokenInfo {
     #[serde(default)]
     expires_at: Option<String>,
     #[serde(default)]
@@ -373,7 +374,12 @@ struct NameOnly {
     name: String,
 }
 
-fn token_from_body(value: String, info: TokenInfo, now: Instant, wall: SystemTime) -> Token {
+pub(crate) fn token_from_body(
+    value: String,
+    info: TokenInfo,
+    now: Instant,
+    wall: SystemTime,
+) -> Token {
     let expires = info.expires_at.as_deref().and_then(parse_timestamp);
     let issued = info.issued_at.as_deref().and_then(parse_timestamp);
     // A span too long for a Duration or an Instant (an expiry far in the
@@ -408,7 +414,12 @@ fn token_from_body(value: String, info: TokenInfo, now: Instant, wall: SystemTim
 /// A token given by the user, as [`token_from_body`] makes it but with
 /// its deadline from its `expires_at` and this host's clock: its
 /// `issued_at` may lie long before now.
-fn given_token_from_body(value: String, info: TokenInfo, now: Instant, wall: SystemTime) -> Token {
+pub(crate) fn given_token_from_body(
+    value: String,
+    info: TokenInfo,
+    now: Instant,
+    wall: SystemTime,
+) -> Token {
     let info = TokenInfo {
         issued_at: None,
         ..info

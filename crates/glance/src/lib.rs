@@ -25,6 +25,8 @@
 pub mod catalog;
 pub mod config;
 pub mod error;
+#[cfg(any(fuzzing, test, feature = "fuzzing"))]
+pub mod fuzzing;
 pub mod glance;
 mod http;
 pub mod keystone;
@@ -39,6 +41,7 @@ pub use glance::locations::{LocationApi, NewLocation, ValidationData, IMPORT_LOC
 pub use glance::status_board::StatusBoard;
 pub use glance::stores::{default_store, RbdStoreProperties, Store, StoreDetail};
 pub use glance::Glance;
+pub use http::{CONNECT_TIMEOUT, DEFAULT_API_TIMEOUT, DEFAULT_READ_TIMEOUT};
 pub use keystone::{Keystone, Token};
 
 /// Authenticates with `config` and returns a Glance client on the endpoint

@@ -932,3 +932,162 @@ async fn a_success_body_past_the_cap_is_refused() {
     assert!(matches!(err, Error::InvalidResponse { .. }), "{err}");
     assert!(err.to_string().contains("larger than"), "{err}");
 }
+
+/// What a stopped Glance does with a connection.
+#[derive(Clone, Copy)]
+enum Silence {
+    /// Reads the request's head, then nothing more.
+    AfterHead,
+    /// Reads the whole request (its `Content-Length`), then never answers.
+    AfterBody,
+    /// Answers a download with its head and 10 of 1000 bytes, then nothing.
+    MidDownload,
+}
+
+/// A Glance that stops as `how` says on every connection and holds it
+/// open (a glance-api stopped with SIGSTOP); its base URL.
+async fn silent_glance(how: Silence) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let head_end = loop {
+                    if let Some(p) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                        break p + 4;
+                    }
+                    if fill(&mut stream, &mut buf).await.is_none() {
+                        return;
+                    }
+                };
+                let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+                match how {
+                    Silence::AfterHead => {}
+                    Silence::AfterBody => {
+                        let len: Option<usize> = head
+                            .lines()
+                            .find_map(|l| l.strip_prefix("content-length:"))
+                            .and_then(|v| v.trim().parse().ok());
+                        // A chunked body ends with an empty chunk.
+                        while len.map_or(!buf.ends_with(b"\r\n0\r\n\r\n"), |n| {
+                            buf.len() < head_end + n
+                        }) {
+                            fill(&mut stream, &mut buf).await.unwrap();
+                        }
+                    }
+                    Silence::MidDownload => {
+                        let out = "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\n\
+                                   Content-Length: 1000\r\n\r\n0123456789";
+                        stream.write_all(out.as_bytes()).await.unwrap();
+                    }
+                }
+                tokio::time::sleep(Duration::from_secs(3600)).await;
+                drop(stream);
+            });
+        }
+    });
+    base
+}
+
+/// A client whose Keystone is `keystone` and whose Glance is `glance`,
+/// with a read timeout of `read_timeout`.
+async fn with_glance_at(keystone: &FakeServer, glance: &str, read_timeout: Duration) -> Glance {
+    let config = CloudConfig {
+        image_endpoint_override: Some(glance.to_string()),
+        read_timeout: Some(read_timeout),
+        ..config(&keystone.base)
+    };
+    glance_client::connect(config).await.unwrap()
+}
+
+/// 1 MiB chunks of `total` bytes, each ready at once.
+fn data(total: usize) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    futures_util::stream::iter((0..total >> 20).map(|i| Ok(Bytes::from(vec![i as u8; 1 << 20]))))
+}
+
+#[tokio::test]
+async fn an_upload_glance_stops_taking_fails_within_its_read_timeout() {
+    let keystone = FakeServer::start(None, cloud_handler(3600, &[], |_| Reply::empty(404))).await;
+    let limit = Duration::from_secs(1);
+    let glance = with_glance_at(&keystone, &silent_glance(Silence::AfterHead).await, limit).await;
+    // Far more than the loopback's socket buffers hold.
+    let size = 256 << 20;
+    let started = std::time::Instant::now();
+    let r = tokio::time::timeout(
+        Duration::from_secs(60),
+        glance.upload_stream("i1", data(size), None, Some(size as u64)),
+    )
+    .await
+    .expect("the upload hung: no read timeout on its body");
+    let took = started.elapsed();
+    let err = r.unwrap_err();
+    assert!(
+        matches!(&err, Error::Stalled { what, .. } if what.contains("took none of the data")),
+        "{err}"
+    );
+    assert!(err.to_string().contains("/v2/images/i1/file"), "{err}");
+    assert!(
+        err.to_string().contains("for 1 s (the read timeout)"),
+        "{err}"
+    );
+    assert!(took >= limit && took < Duration::from_secs(30), "{took:?}");
+}
+
+#[tokio::test]
+async fn an_upload_glance_does_not_answer_fails_within_its_read_timeout() {
+    let keystone = FakeServer::start(None, cloud_handler(3600, &[], |_| Reply::empty(404))).await;
+    let limit = Duration::from_secs(1);
+    let glance = with_glance_at(&keystone, &silent_glance(Silence::AfterBody).await, limit).await;
+    for size in [Some(2u64 << 20), None] {
+        let r = tokio::time::timeout(
+            Duration::from_secs(60),
+            glance.upload_stream("i1", data(2 << 20), None, size),
+        )
+        .await
+        .expect("the upload hung: no read timeout on its answer");
+        let err = r.unwrap_err();
+        assert!(
+            matches!(&err, Error::Stalled { what, .. } if what.contains("no answer")),
+            "{size:?}: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_download_glance_stops_sending_fails_within_its_read_timeout() {
+    use futures_util::StreamExt;
+    let keystone = FakeServer::start(None, cloud_handler(3600, &[], |_| Reply::empty(404))).await;
+    let limit = Duration::from_secs(1);
+    let glance = with_glance_at(&keystone, &silent_glance(Silence::MidDownload).await, limit).await;
+    let mut got = Vec::new();
+    let mut last = None;
+    let mut body = tokio::time::timeout(Duration::from_secs(60), glance.download("i1"))
+        .await
+        .expect("the download's answer hung")
+        .unwrap();
+    while let Some(item) = tokio::time::timeout(Duration::from_secs(60), body.next())
+        .await
+        .expect("the download hung: no read timeout on its body")
+    {
+        match item {
+            Ok(b) => got.extend_from_slice(&b),
+            Err(e) => last = Some(e),
+        }
+    }
+    assert_eq!(got, b"0123456789");
+    let err = last.expect("the download ended without an error");
+    assert!(matches!(err, Error::Stalled { .. }), "{err}");
+
+    // A Glance that never answers at all.
+    let glance = with_glance_at(&keystone, &silent_glance(Silence::AfterHead).await, limit).await;
+    let err = tokio::time::timeout(Duration::from_secs(60), glance.download("i1"))
+        .await
+        .expect("the download's answer hung")
+        .err()
+        .expect("a download from a silent Glance succeeded");
+    assert!(
+        matches!(&err, Error::Stalled { what, .. } if what.contains("did not answer")),
+        "{err}"
+    );
+}

@@ -100,6 +100,35 @@ mod tests {
     }
 
     #[test]
+    fn upload_timeouts() {
+        let upload = |extra: &[&str]| {
+            let mut args = vec!["rbd-native", "upload", "--volume", "v/a", "--name", "a"];
+            args.extend_from_slice(extra);
+            match Cli::try_parse_from(args).map(|c| c.command) {
+                Ok(Action::Upload(a)) => (a.timeout, a.active_timeout, a.common.read_timeout),
+                other => panic!("{other:?}"),
+            }
+        };
+        // No deadline, 600 s for active, the client's read timeout.
+        assert_eq!(upload(&[]), (0, 600, 60));
+        assert_eq!(
+            upload(&[
+                "--timeout",
+                "30",
+                "--active-timeout",
+                "20",
+                "--read-timeout",
+                "5"
+            ]),
+            (30, 20, 5)
+        );
+        assert!(
+            Cli::try_parse_from(["rbd-native", "upload", "--timeout", "-1", "--cleanup", "x"])
+                .is_err()
+        );
+    }
+
+    #[test]
     fn format_is_plain_or_json() {
         let format = |args: &[&str]| {
             Cli::try_parse_from(args).map(|c| match c.command {

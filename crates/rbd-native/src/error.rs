@@ -48,6 +48,12 @@ fn upload_hint(e: &rbd_upload::Error) -> Option<&'static str> {
         U::Glance(e) if e.is_unauthorized() => Some(
             "check the OpenStack credentials (OS_* variables, --os-cloud and clouds.yaml)",
         ),
+        U::TimedOut { .. } => Some(
+            "give the upload more time with --timeout SECS (0: no limit), or find what held it up with -v",
+        ),
+        U::Glance(glance_client::Error::Stalled { .. }) => Some(
+            "Glance stopped taking the data: check glance-api and its store (its log, its cluster); --read-timeout SECS sets how long to wait",
+        ),
         U::Glance(glance_client::Error::Connect { .. }) => Some(
             "check that Keystone and Glance are reachable at the configured URLs (OS_AUTH_URL, the catalog)",
         ),

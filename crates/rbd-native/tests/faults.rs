@@ -21,7 +21,10 @@ use rbd_native_tests::{
 };
 
 mod common;
-use common::{admin_env, admin_glance, assert_nothing_left, image_id, ours, report, stderr};
+use common::nothing_left::{
+    admin_env, admin_glance, assert_nothing_left, image_id, report, stderr,
+};
+use common::ours;
 
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 

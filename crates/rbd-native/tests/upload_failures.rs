@@ -17,10 +17,11 @@ use rbd_native_tests::{
 };
 
 mod common;
-use common::{
-    admin_env, admin_glance, assert_nothing_left, image_id, ours, report, stderr, wait_for_glance,
+use common::nothing_left::{
+    admin_env, admin_glance, assert_nothing_left, image_id, report, stderr, wait_for_glance,
     STORE_POOL,
 };
+use common::{clone_upload, ours};
 
 /// Uploads share one Glance (one worker): one test at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -41,25 +42,6 @@ fn ours_as(bed: &Testbed, id: &str, keyring: &Path, args: &[&str]) -> Output {
         .env("RBD_NATIVE_CONFIG", "/dev/null")
         .envs(bed.os_env());
     run(&mut c)
-}
-
-/// `upload` of volume `spec` as image `name` by clone, JSON out; with
-/// `--no-fallback` when `no_fallback`.
-fn clone_upload<'a>(spec: &'a str, name: &'a str, no_fallback: bool) -> Vec<&'a str> {
-    let mut args = vec![
-        "upload",
-        "--volume",
-        spec,
-        "--name",
-        name,
-        "--clone-optimization",
-        "--format",
-        "json",
-    ];
-    if no_fallback {
-        args.push("--no-fallback");
-    }
-    args
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -27,6 +27,16 @@ pub enum Error {
         /// The error.
         source: std::io::Error,
     },
+    /// The upload did not finish within its deadline
+    /// ([`crate::UploadRequest::deadline`]): it was stopped, and `undone`
+    /// is what was made and then removed.
+    #[error("the upload timed out after {} s and was stopped; {}", after.as_secs_f64(), cleaned(.undone))]
+    TimedOut {
+        /// The deadline.
+        after: std::time::Duration,
+        /// What was removed again (the undos that succeeded).
+        undone: Vec<String>,
+    },
     /// The upload failed (`cause`), and undoing what it had made failed
     /// too: `failures` is what is left behind.
     #[error("{cause}; undoing the upload then failed: {}{}", undo_list(.failures), cleanup_hint(.image_id))]
@@ -47,6 +57,14 @@ impl Error {
             Error::Undo { cause, .. } => cause.cause(),
             e => e,
         }
+    }
+}
+
+fn cleaned(undone: &[String]) -> String {
+    if undone.is_empty() {
+        "it had made nothing that stayed".to_string()
+    } else {
+        format!("cleaned up: {}", undone.join(", "))
     }
 }
 

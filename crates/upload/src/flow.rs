@@ -14,14 +14,23 @@ use crate::clone_steps::Cluster;
 use crate::eligibility::{decide, Decision};
 use crate::error::Error;
 use crate::ledger::{failed, Ledger, Undo};
+use crate::leftovers::Leftovers;
+use crate::naming::random_image_id;
 use crate::report::Report;
 use crate::request::{UploadOutcome, UploadRequest};
 use crate::round::Seat;
 use crate::stream_path;
 use crate::undo::Undoer;
 
-fn new_image(r: &UploadRequest) -> NewImage {
+/// The image of `r`, with an id chosen here (recorded in `leftovers`
+/// before the image is asked for) when the system gives randomness.
+fn new_image(r: &UploadRequest, leftovers: &mut Leftovers) -> NewImage {
+    let id = random_image_id();
+    if let Some(id) = &id {
+        leftovers.image_ids.push(id.clone());
+    }
     NewImage {
+        id,
         name: Some(r.name.clone()),
         disk_format: Some(r.disk_format.clone()),
         container_format: Some(r.container_format.clone()),
@@ -45,11 +54,31 @@ pub fn check_disk_format(disk_format: &str) -> Result<(), Error> {
 /// Uploads as `req` says, taking its snapshot ids in `seat`'s round; the
 /// report whatever happens. A failed upload is rolled back here, once:
 /// whatever it made is undone, last first, and the undos that fail are
-/// reported with the error.
+/// reported with the error. An upload past its deadline is stopped where
+/// it is, and what its step in flight made is undone too.
 pub(crate) async fn upload_one(c: &Clients, req: &UploadRequest, seat: Seat) -> UploadOutcome {
     let mut report = Report::new(&req.pool, &req.volume, 0);
     let mut ledger = Ledger::default();
-    let r = upload_inner(c, req, seat, &mut ledger, &mut report).await;
+    let mut leftovers = Leftovers {
+        pool: req.pool.clone(),
+        volume: req.volume.clone(),
+        ..Leftovers::default()
+    };
+    let run = upload_inner(c, req, seat, &mut ledger, &mut report, &mut leftovers);
+    let r = match req.deadline {
+        None => run.await,
+        Some(after) => match tokio::time::timeout(after, run).await {
+            Ok(r) => r,
+            Err(_) => {
+                tracing::warn!(volume = %report.volume, ?after, "the upload's deadline passed; stopping it");
+                leftovers.record_in(c, &mut ledger).await;
+                Err(Error::TimedOut {
+                    after,
+                    undone: Vec::new(),
+                })
+            }
+        },
+    };
     let error = match r {
         Ok(()) => {
             ledger.commit();
@@ -69,12 +98,14 @@ async fn upload_inner(
     seat: Seat,
     ledger: &mut Ledger,
     report: &mut Report,
+    leftovers: &mut Leftovers,
 ) -> Result<(), Error> {
     let start = Instant::now();
     check_disk_format(&req.disk_format)?;
     let vio = c.rados.ioctx(&req.pool)?;
     let volume = Image::open(&c.rados, &vio, &req.volume).await?;
     report.bytes = volume.size();
+    leftovers.data_pool = Some(volume.data_ioctx().pool_name().to_string());
 
     let t = Instant::now();
     let (facts, target) = gather(
@@ -102,6 +133,7 @@ async fn upload_inner(
         let store_id = target.as_ref().map(|s| s.id.clone()).unwrap_or_default();
         let format = req.clone_format.resolve(&c.rados);
         let sio = c.rados.ioctx(store_pool)?;
+        leftovers.store_pool = Some(store_pool.clone());
         let plan = ClonePlan {
             format,
             volume_pool: req.pool.clone(),
@@ -116,7 +148,7 @@ async fn upload_inner(
             store_id,
             format,
             timeout,
-            new_image(req),
+            new_image(req, leftovers),
             seat,
         );
         let e = match clone_path::run(&mut cluster, &plan, ledger, report).await {
@@ -147,7 +179,7 @@ async fn upload_inner(
         if !still_queued {
             ledger.rollback(&mut cluster, report).await;
             let t = Instant::now();
-            let image = c.glance.create_image(&new_image(req)).await?;
+            let image = c.glance.create_image(&new_image(req, leftovers)).await?;
             ledger.record(Undo::DeleteImage {
                 image_id: image.id.clone(),
             });
@@ -162,7 +194,7 @@ async fn upload_inner(
             report.reason = Some(reason.clone());
         }
         let t = Instant::now();
-        let image = c.glance.create_image(&new_image(req)).await?;
+        let image = c.glance.create_image(&new_image(req, leftovers)).await?;
         ledger.record(Undo::DeleteImage {
             image_id: image.id.clone(),
         });

@@ -111,7 +111,6 @@ impl Ledger {
     }
 
     /// Whether a step `step` picks is recorded.
-    #[cfg(test)]
     pub(crate) fn holds(&self, step: impl Fn(&Undo) -> bool) -> bool {
         self.entries.iter().any(step)
     }
@@ -145,12 +144,14 @@ impl Ledger {
                 continue;
             }
             match exec.undo(&step).await {
-                Ok(Some(released)) => {
-                    if report.snapshot_ids.contains(&released) {
-                        report.released_snapshot_ids.push(released);
+                Ok(released) => {
+                    report.undone.push(step.to_string());
+                    if let Some(released) = released {
+                        if report.snapshot_ids.contains(&released) {
+                            report.released_snapshot_ids.push(released);
+                        }
                     }
                 }
-                Ok(None) => {}
                 Err(e) => {
                     tracing::warn!("undo: {step}: {e}");
                     report.undo_failures.push(UndoFailure {
@@ -166,8 +167,16 @@ impl Ledger {
 }
 
 /// The error of a failed upload whose rollback is done: `cause` itself
-/// when every undo succeeded, else `cause` with the undos that failed.
+/// when every undo succeeded, else `cause` with the undos that failed; a
+/// [`Error::TimedOut`] says what was undone.
 pub(crate) fn failed(cause: Error, report: &Report) -> Error {
+    let cause = match cause {
+        Error::TimedOut { after, .. } => Error::TimedOut {
+            after,
+            undone: report.undone.clone(),
+        },
+        other => other,
+    };
     if report.undo_failures.is_empty() {
         return cause;
     }
@@ -250,6 +259,54 @@ pub(crate) mod tests {
         assert_eq!(exec.done.len(), 3);
         assert_eq!(exec.done[2], "delete Glance image i");
         assert!(report.undo_failures.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_timed_out_upload_says_what_it_cleaned_up() {
+        let mut ledger = Ledger::default();
+        ledger.record(image());
+        ledger.record(id("volumes", 4));
+        let mut report = Report::new("volumes", "v", 0);
+        let timed_out = || Error::TimedOut {
+            after: std::time::Duration::from_secs(3),
+            undone: Vec::new(),
+        };
+        ledger.rollback(&mut Recorder::default(), &mut report).await;
+        assert_eq!(
+            report.undone,
+            [
+                "release snapshot id 4 of pool volumes",
+                "delete Glance image i"
+            ]
+        );
+        let e = failed(timed_out(), &report).to_string();
+        assert_eq!(
+            e,
+            "the upload timed out after 3 s and was stopped; cleaned up: \
+             release snapshot id 4 of pool volumes, delete Glance image i"
+        );
+        // Nothing made: nothing to clean.
+        let e = failed(timed_out(), &Report::new("volumes", "v", 0)).to_string();
+        assert!(e.ends_with("it had made nothing that stayed"), "{e}");
+        // An undo that failed is said too.
+        let mut ledger = Ledger::default();
+        ledger.record(image());
+        let mut report = Report::new("volumes", "v", 0);
+        report.image_id = "i".into();
+        let mut refusing = Recorder {
+            fail: vec!["Glance"],
+            ..Recorder::default()
+        };
+        ledger.rollback(&mut refusing, &mut report).await;
+        let e = failed(timed_out(), &report);
+        assert!(matches!(e.cause(), Error::TimedOut { .. }), "{e}");
+        let e = e.to_string();
+        assert!(e.contains("timed out after 3 s"), "{e}");
+        assert!(
+            e.contains("delete Glance image i: refused by the test"),
+            "{e}"
+        );
+        assert!(e.contains("--cleanup i"), "{e}");
     }
 
     #[tokio::test]

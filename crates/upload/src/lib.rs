@@ -43,6 +43,7 @@ mod eligibility;
 pub mod error;
 mod flow;
 mod ledger;
+mod leftovers;
 pub mod naming;
 mod progress;
 mod report;

@@ -46,6 +46,26 @@ pub fn image_id(id: &str) -> Result<String, String> {
     Ok(id.to_ascii_lowercase())
 }
 
+/// A new Glance image id (a random UUID, version 4), for an image this
+/// tool is about to create: known before the request, everything named
+/// after the image can be found even when the request never answers.
+/// `None` when the system has no randomness to give.
+pub fn random_image_id() -> Option<String> {
+    let mut b = [0u8; 16];
+    getrandom::fill(&mut b).ok()?;
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    Some(format!(
+        "{}-{}-{}-{}-{}",
+        &hex[..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..]
+    ))
+}
+
 /// The volume name Cinder gives volume `id`.
 pub fn cinder_volume(id: &str) -> String {
     format!("volume-{id}")
@@ -62,6 +82,15 @@ mod tests {
         assert_eq!(image_of_snap("snap"), None);
         assert_eq!(location_url("f", "images", "i"), "rbd://f/images/i/snap");
         assert_eq!(cinder_volume("u"), "volume-u");
+    }
+
+    #[test]
+    fn random_ids_are_version_4_uuids() {
+        let a = random_image_id().unwrap();
+        assert_eq!(image_id(&a).as_deref(), Ok(a.as_str()));
+        assert_eq!(&a[14..15], "4");
+        assert!("89ab".contains(&a[19..20]), "{a}");
+        assert_ne!(random_image_id().unwrap(), a);
     }
 
     #[test]

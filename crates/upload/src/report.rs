@@ -50,6 +50,11 @@ pub struct Report {
     /// upload then streamed; of the upload otherwise): what is left.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub undo_failures: Vec<UndoFailure>,
+    /// The undos carried out after a failure (of the clone, when the
+    /// upload then streamed; of the upload otherwise): what was made and
+    /// removed again.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub undone: Vec<String>,
     /// The steps.
     pub steps: Vec<Step>,
     /// Total seconds.
@@ -70,6 +75,7 @@ impl Report {
             snapshot_epochs: Vec::new(),
             released_snapshot_ids: Vec::new(),
             undo_failures: Vec::new(),
+            undone: Vec::new(),
             steps: Vec::new(),
             seconds: 0.0,
         }

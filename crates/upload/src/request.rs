@@ -90,13 +90,18 @@ pub struct UploadRequest {
     pub fallback: bool,
     /// How long to wait for the image to become `active`.
     pub timeout: Duration,
+    /// The most the whole upload may take, from its start; `None`: no
+    /// limit. When it passes, the upload stops where it is, undoes what
+    /// it made (what it had recorded, and anything named after its image
+    /// that a step in flight made) and fails with [`Error::TimedOut`].
+    pub deadline: Option<Duration>,
 }
 
 impl UploadRequest {
     /// Volume `pool/volume` to an image named `name`: raw, bare, Glance's
     /// default store and visibility, no extra property, no clone (set
     /// `clone_optimization`), clone format 2, fallback to streaming,
-    /// 600 s to become active.
+    /// 600 s to become active, no deadline.
     pub fn new(
         pool: impl Into<String>,
         volume: impl Into<String>,
@@ -115,6 +120,7 @@ impl UploadRequest {
             clone_format: CloneFormat::V2,
             fallback: true,
             timeout: Duration::from_secs(600),
+            deadline: None,
         }
     }
 }

@@ -18,7 +18,7 @@ use crate::clients::Clients;
 use crate::error::Error;
 use crate::ledger::{Ledger, Undo};
 use crate::naming::stream_snap;
-use crate::progress::Progress;
+use crate::progress::Reporter;
 use crate::report::Report;
 
 /// Bytes per read.
@@ -119,26 +119,10 @@ async fn upload(
     let size = at.size();
     let done = Arc::new(AtomicU64::new(0));
     let all_read = Arc::new(Notify::new());
-    let progress = c.progress.clone().map(|report| {
-        let done = done.clone();
-        let task = tokio::spawn({
-            let report = report.clone();
-            async move {
-                loop {
-                    tokio::time::sleep(PROGRESS_EVERY).await;
-                    let d = done.load(Ordering::Relaxed);
-                    report(Progress::Read {
-                        done: d,
-                        total: size,
-                    });
-                    if d >= size {
-                        return;
-                    }
-                }
-            }
-        });
-        (task, report)
-    });
+    let progress = c
+        .progress
+        .clone()
+        .map(|report| Reporter::start(report, done.clone(), size, PROGRESS_EVERY));
     let offsets: Vec<u64> = (0..size.div_ceil(CHUNK)).map(|i| i * CHUNK).collect();
     let counter = done.clone();
     let last_read = all_read.clone();
@@ -175,12 +159,9 @@ async fn upload(
             (r, Some(rm))
         }
     };
-    if let Some((task, report)) = progress {
-        task.abort();
-        if uploaded.is_err() {
-            report(Progress::Stopped);
-        }
-    }
+    // Its last report (or that it stopped), also when this future is
+    // dropped.
+    drop(progress);
     let snap_left = !matches!(removed, Some(Ok(())));
     if let Err(e) = uploaded {
         return (Err(e.into()), snap_left);

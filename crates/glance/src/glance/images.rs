@@ -7,12 +7,13 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_util::{Stream, TryStreamExt};
+use futures_util::{Stream, StreamExt, TryStreamExt};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::io::AsyncRead;
 
+use super::watchdog::BodyWatch;
 use super::{segment, Glance};
 use crate::error::{Error, Result};
 use crate::http;
@@ -232,7 +233,11 @@ impl Glance {
     /// that its store can allocate the image at once (the rbd store creates
     /// it full size instead of growing it while writing) and its WSGI
     /// server reads a plain body; without it the body is sent with chunked
-    /// transfer encoding. The call has no timeout. Since a stream cannot be sent
+    /// transfer encoding. The call has no overall timeout, but fails with
+    /// [`Error::Stalled`] when Glance takes none of the data, or does not
+    /// answer once it has it all, for the read timeout
+    /// ([`crate::CloudConfig::read_timeout`]; the source being slow does
+    /// not count). Since a stream cannot be sent
     /// twice, a 401 is not retried: the token is refreshed beforehand if it
     /// is about to expire. An error of the stream itself is reported as
     /// [`Error::Io`].
@@ -256,24 +261,40 @@ impl Glance {
             }
             e
         });
-        let body = reqwest::Body::wrap_stream(stream);
+        let watch = BodyWatch::new();
+        let body = reqwest::Body::wrap_stream(watch.wrap(stream, size));
         let path = format!("{}/file", image_path(id));
-        let result = self
-            .request_once(Method::PUT, &path, |r, _| {
-                let mut r = r
-                    .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
-                    .body(body);
-                if let Some(n) = size {
-                    r = r
-                        .header(reqwest::header::CONTENT_LENGTH, n)
-                        .header("x-openstack-image-size", n);
+        let sent = self.request_once(Method::PUT, &path, |r, _| {
+            // The token is at hand: the request goes out.
+            watch.begin();
+            let mut r = r
+                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+                .body(body);
+            if let Some(n) = size {
+                r = r
+                    .header(reqwest::header::CONTENT_LENGTH, n)
+                    .header("x-openstack-image-size", n);
+            }
+            match store {
+                Some(s) => r.header("X-Image-Meta-Store", s),
+                None => r,
+            }
+        });
+        let result = match http::read_timeout(self.auth().config()) {
+            None => sent.await,
+            Some(limit) => tokio::select! {
+                r = sent => r,
+                stall = watch.stalled(limit) => {
+                    tracing::warn!(%id, limit = ?limit, "{}; abandoning the upload", stall.describe());
+                    Err(Error::Stalled {
+                        method: Method::PUT.to_string(),
+                        url: self.url(&path),
+                        what: stall.describe().to_string(),
+                        limit,
+                    })
                 }
-                match store {
-                    Some(s) => r.header("X-Image-Meta-Store", s),
-                    None => r,
-                }
-            })
-            .await;
+            },
+        };
         match result {
             Ok(_) => {
                 tracing::info!(%id, store = store.unwrap_or("default"), "uploaded image data");
@@ -302,18 +323,55 @@ impl Glance {
     }
 
     /// `GET /v2/images/{id}/file`: the image's data as a stream (empty if
-    /// the image has none). No timeout applies to the transfer.
+    /// the image has none). No overall timeout applies to the transfer,
+    /// but the answer and each read of it must come within the read
+    /// timeout ([`crate::CloudConfig::read_timeout`]), or the download
+    /// fails with [`Error::Stalled`].
     pub async fn download(&self, id: &str) -> Result<ByteStream> {
         let path = format!("{}/file", image_path(id));
         let url = self.url(&path);
-        let response = self.request(Method::GET, &path, None, |r| r).await?;
+        let limit = http::read_timeout(self.auth().config());
+        let sent = self.request(Method::GET, &path, None, |r| r);
+        let response = match limit {
+            None => sent.await?,
+            Some(l) => tokio::time::timeout(l, sent)
+                .await
+                .map_err(|_| Error::Stalled {
+                    method: Method::GET.to_string(),
+                    url: url.clone(),
+                    what: "Glance did not answer".into(),
+                    limit: l,
+                })??,
+        };
         if response.status() == reqwest::StatusCode::NO_CONTENT {
             return Ok(Box::pin(futures_util::stream::empty()));
         }
-        let stream = response
+        let failed_url = url.clone();
+        let body = response
             .bytes_stream()
-            .map_err(move |e| Error::connect(&Method::GET, &url, &e));
-        Ok(Box::pin(stream))
+            .map_err(move |e| Error::connect(&Method::GET, &failed_url, &e));
+        let Some(limit) = limit else {
+            return Ok(Box::pin(body));
+        };
+        let body =
+            futures_util::stream::unfold(Some((Box::pin(body), url)), move |state| async move {
+                let (mut body, url) = state?;
+                match tokio::time::timeout(limit, body.next()).await {
+                    Ok(Some(item)) => Some((item, Some((body, url)))),
+                    Ok(None) => None,
+                    // The stream ends with this error.
+                    Err(_) => Some((
+                        Err(Error::Stalled {
+                            method: Method::GET.to_string(),
+                            url,
+                            what: "Glance sent no more of the data".into(),
+                            limit,
+                        }),
+                        None,
+                    )),
+                }
+            });
+        Ok(Box::pin(body))
     }
 
     /// Polls the image until its status is one of `wanted`, and returns

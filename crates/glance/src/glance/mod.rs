@@ -7,6 +7,7 @@ pub mod images;
 pub mod locations;
 pub mod status_board;
 pub mod stores;
+mod watchdog;
 
 use std::sync::Arc;
 use std::time::Duration;

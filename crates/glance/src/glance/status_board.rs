@@ -38,9 +38,10 @@ struct Board {
     round_started: Option<Instant>,
 }
 
+/// The body of `GET /v2/images`.
 #[derive(Deserialize)]
-struct ImageList {
-    images: Vec<Image>,
+pub(crate) struct ImageList {
+    pub(crate) images: Vec<Image>,
 }
 
 /// Takes a caller's id off the board when its wait ends, however it ends.

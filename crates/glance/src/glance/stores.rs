@@ -111,9 +111,10 @@ fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     })
 }
 
+/// The body of `GET /v2/info/stores[/detail]`.
 #[derive(Deserialize)]
-struct StoresBody<T> {
-    stores: Vec<T>,
+pub(crate) struct StoresBody<T> {
+    pub(crate) stores: Vec<T>,
 }
 
 impl Glance {

@@ -70,9 +70,14 @@ pub struct UploadArgs {
     /// Remove what an interrupted upload of IMAGE_ID left behind.
     #[arg(long = "cleanup", value_name = "IMAGE_ID", value_parser = naming::image_id)]
     pub cleanup: Option<String>,
-    /// Seconds to wait for the image to become active.
-    #[arg(long = "timeout", default_value_t = 600)]
+    /// The most one upload may take, in seconds, once connected: when it
+    /// passes, the upload stops, removes what it made and fails (0: no
+    /// limit).
+    #[arg(long = "timeout", value_name = "SECS", default_value_t = 0)]
     pub timeout: u64,
+    /// Seconds to wait for the image to become active.
+    #[arg(long = "active-timeout", value_name = "SECS", default_value_t = 600)]
+    pub active_timeout: u64,
 }
 
 /// The options `upload` and `check` share.
@@ -87,17 +92,20 @@ pub struct CommonArgs {
     /// The cloud of clouds.yaml (default: $OS_CLOUD, then the OS_* variables).
     #[arg(long = "os-cloud")]
     pub os_cloud: Option<String>,
+    /// How long, in seconds, a transfer of image data to or from Glance
+    /// may make no progress (Glance taking none of the data, or not
+    /// answering once it has it all) before it fails (0: no limit).
+    #[arg(long = "read-timeout", value_name = "SECS", default_value_t = glance_client::DEFAULT_READ_TIMEOUT.as_secs())]
+    pub read_timeout: u64,
 }
 
 impl CommonArgs {
     /// The tool's settings and an uploader connected with `global`.
     pub async fn connect(&self, global: &GlobalArgs) -> Result<(ToolSettings, Uploader), Error> {
         let tool = ToolSettings::load(self.config.as_deref())?;
-        let uploader = Uploader::connect(
-            &global.client_args(),
-            openstack_of(self.os_cloud.as_deref()),
-        )
-        .await?;
+        let mut cloud = openstack_of(self.os_cloud.as_deref()).config()?;
+        cloud.read_timeout = Some(Duration::from_secs(self.read_timeout));
+        let uploader = Uploader::connect(&global.client_args(), OpenStack::Config(cloud)).await?;
         Ok((tool, uploader))
     }
 }
@@ -168,7 +176,8 @@ fn upload_requests(a: &UploadArgs, optimization_on: bool) -> Result<Vec<UploadRe
             r.clone_optimization = optimization_on;
             r.clone_format = clone_format;
             r.fallback = !a.no_fallback;
-            r.timeout = Duration::from_secs(a.timeout);
+            r.timeout = Duration::from_secs(a.active_timeout);
+            r.deadline = (a.timeout > 0).then(|| Duration::from_secs(a.timeout));
             r
         })
         .collect())

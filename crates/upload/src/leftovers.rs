@@ -1,0 +1,88 @@
+//! What an upload stopped at its deadline may have made without
+//! recording it: a step in flight (an image being created, a snapshot,
+//! a clone) is dropped halfway, and what it made is not in the ledger.
+//! Everything an upload makes is named after its image, whose id is
+//! chosen before the image is created: what exists under those names is
+//! found here and recorded for the rollback.
+
+use ceph_rbd::image::Image;
+
+use crate::clients::Clients;
+use crate::ledger::{Ledger, Undo};
+use crate::naming::{clone_snap, stream_snap};
+
+/// The names an upload works with, as far as it got.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Leftovers {
+    /// The volume's pool.
+    pub pool: String,
+    /// The volume.
+    pub volume: String,
+    /// The volume's data pool, once the volume is open.
+    pub data_pool: Option<String>,
+    /// The ids of the Glance images it created or was creating.
+    pub image_ids: Vec<String>,
+    /// The store's pool, when it was to clone there.
+    pub store_pool: Option<String>,
+}
+
+impl Leftovers {
+    /// Records in `ledger` the removal of each thing named after one of
+    /// the upload's images that exists and is not recorded yet: the
+    /// Glance image (unless active: then it is not ours to remove), the
+    /// volume's snapshots, the clone. Lookups that fail are skipped: the
+    /// error names the image, and `upload --cleanup` finds the rest.
+    pub(crate) async fn record_in(&self, c: &Clients, ledger: &mut Ledger) {
+        let vio = c.rados.ioctx(&self.pool).ok();
+        let volume = match &vio {
+            Some(vio) => Image::open(&c.rados, vio, &self.volume).await.ok(),
+            None => None,
+        };
+        for id in &self.image_ids {
+            let image = Undo::DeleteImage {
+                image_id: id.clone(),
+            };
+            let created = c
+                .glance
+                .show_image(id)
+                .await
+                .is_ok_and(|i| !matches!(i.status.as_str(), "active" | "deleted"));
+            if created && !ledger.holds(|u| *u == image) {
+                ledger.record(image);
+            }
+            if let (Some(vol), Some(data_pool)) = (&volume, &self.data_pool) {
+                for snap in [stream_snap(id), clone_snap(id)] {
+                    let Ok(s) = vol.snapshot(&snap) else { continue };
+                    let recorded = |u: &Undo| {
+                        matches!(u, Undo::RemoveVolumeSnap { pool, volume, snap: s, .. }
+                            if *pool == self.pool && *volume == self.volume && *s == snap)
+                    };
+                    if !ledger.holds(recorded) {
+                        ledger.record(Undo::RemoveVolumeSnap {
+                            pool: self.pool.clone(),
+                            volume: self.volume.clone(),
+                            snap: snap.clone(),
+                            data_pool: data_pool.clone(),
+                            id: s.id,
+                        });
+                    }
+                }
+            }
+            if let Some(store_pool) = &self.store_pool {
+                let clone = Undo::RemoveClone {
+                    pool: store_pool.clone(),
+                    image_id: id.clone(),
+                };
+                let exists = match c.rados.ioctx(store_pool) {
+                    Ok(sio) => Image::open(&c.rados, &sio, id).await.is_ok(),
+                    Err(_) => false,
+                };
+                // Removed with its snapshot, before the volume's snapshot
+                // it hangs from (the ledger undoes the last first).
+                if exists && !ledger.holds(|u| *u == clone) {
+                    ledger.record(clone);
+                }
+            }
+        }
+    }
+}
