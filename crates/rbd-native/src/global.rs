@@ -7,22 +7,6 @@ use std::time::Duration;
 use ceph_rados::config::ClientArgs;
 use clap::Args;
 
-/// The command line with `CEPH_ARGS` in front of it, as Ceph's tools read
-/// it: options given on the command line win over those in `CEPH_ARGS`.
-pub fn args_with_ceph_args() -> Vec<std::ffi::OsString> {
-    let mut argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    if let Some(extra) = std::env::var_os("CEPH_ARGS") {
-        let extra: Vec<std::ffi::OsString> = extra
-            .to_string_lossy()
-            .split_whitespace()
-            .map(std::ffi::OsString::from)
-            .collect();
-        let at = argv.len().min(1);
-        argv.splice(at..at, extra);
-    }
-    argv
-}
-
 /// Options shared by every command (as the `rbd` tool has them).
 #[derive(Args, Debug, Clone)]
 pub struct GlobalArgs {

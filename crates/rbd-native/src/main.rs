@@ -27,7 +27,7 @@ fn init_logging(verbose: u8) {
 }
 
 fn main() {
-    let cli = cli::Cli::parse_from(global::args_with_ceph_args());
+    let cli = cli::Cli::parse();
     init_logging(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

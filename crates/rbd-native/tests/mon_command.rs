@@ -212,7 +212,7 @@ fn options_come_from_ceph_args_and_plain_key_files() {
     cmd.env(
         "CEPH_ARGS",
         format!(
-            "-c {} --id cinder --keyfile {}",
+            "-c {} --id cinder --keyfile {} --rados-osd-op-timeout 30 --mon_client_ping_timeout=20",
             bed.var("CEPH_CONF"),
             keyfile.display()
         ),

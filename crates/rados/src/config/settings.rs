@@ -228,7 +228,19 @@ impl ClientSettings {
                 .clone()
                 .or(env_args.keyring.as_ref().map(PathBuf::from)),
             mon_host: args.mon_host.clone().or(env_args.mon_host.clone()),
-            ..args.clone()
+            keyfile: args
+                .keyfile
+                .clone()
+                .or(env_args.get("keyfile").map(PathBuf::from)),
+            ms_mode: args
+                .ms_mode
+                .clone()
+                .or(env_args.get("ms_mode").map(str::to_string)),
+            connect_timeout: args.connect_timeout.or(env_args
+                .get("connect_timeout")
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|t| t.is_finite() && *t > 0.0 && *t < 1e9)
+                .map(Duration::from_secs_f64)),
         };
         let args = &merged;
         let cluster = args.cluster.clone().unwrap_or_else(|| "ceph".into());

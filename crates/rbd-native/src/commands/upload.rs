@@ -260,7 +260,7 @@ pub async fn run(global: &GlobalArgs, a: &UploadArgs) -> Result<i32, Error> {
             return match o.error {
                 None => {
                     print_report(&o.report, a.common.format);
-                    Ok(0)
+                    Ok(warn_left_behind(&o.report))
                 }
                 Some(e) => {
                     print_failed_report(&o.report, a.common.format);
@@ -271,11 +271,16 @@ pub async fn run(global: &GlobalArgs, a: &UploadArgs) -> Result<i32, Error> {
         return Ok(0);
     }
     let mut failed = 0;
+    let mut left = 0;
     let mut all = Vec::new();
     for o in &outcomes {
         match &o.error {
-            None if !a.common.format.is_json() => print_report(&o.report, a.common.format),
-            None => {}
+            None => {
+                if !a.common.format.is_json() {
+                    print_report(&o.report, a.common.format);
+                }
+                left = left.max(warn_left_behind(&o.report));
+            }
             Some(e) => {
                 failed += 1;
                 eprintln!("rbd-native: {}: {e}", o.report.volume);
@@ -286,5 +291,31 @@ pub async fn run(global: &GlobalArgs, a: &UploadArgs) -> Result<i32, Error> {
     if a.common.format.is_json() {
         println!("{}", serde_json::to_string(&all).unwrap_or_default());
     }
-    Ok(i32::from(failed > 0))
+    Ok(if failed > 0 { 1 } else { left })
+}
+
+/// The exit status of an upload that succeeded although undoing its failed
+/// clone left something behind (the report's `undo_failures`): the image
+/// is there, but an operator or a driver must know, and clean up.
+pub const EXIT_LEFT_BEHIND: i32 = 3;
+
+/// Says on stderr what a successful upload left behind; its exit status
+/// (0, or [`EXIT_LEFT_BEHIND`]).
+fn warn_left_behind(r: &Report) -> i32 {
+    if r.undo_failures.is_empty() {
+        return 0;
+    }
+    let what: Vec<String> = r
+        .undo_failures
+        .iter()
+        .map(|f| format!("{}: {}", f.step, f.error))
+        .collect();
+    eprintln!(
+        "rbd-native: image {} was uploaded by {}, but undoing the failed clone left: {} (`rbd-native upload --cleanup {}` removes it)",
+        r.image_id,
+        r.path,
+        what.join("; "),
+        r.image_id
+    );
+    EXIT_LEFT_BEHIND
 }
