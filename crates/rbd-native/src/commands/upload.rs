@@ -319,3 +319,20 @@ fn warn_left_behind(r: &Report) -> i32 {
     );
     EXIT_LEFT_BEHIND
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rbd_upload::UndoFailure;
+
+    #[test]
+    fn an_upload_that_left_something_exits_with_3() {
+        let mut r = Report::new("volumes", "vol", 1);
+        assert_eq!(warn_left_behind(&r), 0);
+        r.undo_failures.push(UndoFailure {
+            step: "remove RBD image images/x".into(),
+            error: "EBUSY".into(),
+        });
+        assert_eq!(warn_left_behind(&r), EXIT_LEFT_BEHIND);
+    }
+}
