@@ -535,3 +535,57 @@ impl Driver {
         true
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+    use crate::config::{Protocol, Timeouts};
+
+    /// A monitor that accepts connections and never says a word (a
+    /// stopped process whose socket is still open): mounting fails with
+    /// NoMonitor at `client_mount_timeout`, having tried it more than once.
+    #[tokio::test]
+    async fn a_silent_monitor_does_not_hang_the_mount() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((s, _)) = listener.accept().await {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                held.push(s);
+            }
+        });
+        let opts = MonClientOptions {
+            mons: vec![vec![MonEndpoint {
+                protocol: Protocol::V2,
+                host: "127.0.0.1".into(),
+                port,
+            }]],
+            name: "client.admin".parse().unwrap(),
+            key: None,
+            mon_modes: vec![crate::config::MODE_CRC],
+            connect_timeout: Duration::from_secs(2),
+            attempt_timeout: Duration::from_secs(10),
+            want_services: 0,
+            hostname: "test".into(),
+            timeouts: Timeouts {
+                mon_hunt_interval: Duration::from_millis(300),
+                ..Timeouts::default()
+            },
+        };
+        let started = std::time::Instant::now();
+        let r = tokio::time::timeout(Duration::from_secs(10), MonClient::connect(opts))
+            .await
+            .expect("the mount hung");
+        let Err(RadosError::NoMonitor { timeout_secs, .. }) = r else {
+            panic!("{r:?}");
+        };
+        assert_eq!(timeout_secs, 2);
+        assert!(started.elapsed() < Duration::from_secs(4));
+        assert!(accepted.load(std::sync::atomic::Ordering::SeqCst) >= 2);
+    }
+}

@@ -251,6 +251,11 @@ impl MonCore {
                 if now >= h.deadline {
                     let e = h.no_monitor(&self.opts);
                     self.fail(e);
+                    // Mounted, the client keeps looking (librados does):
+                    // the monitors may come back.
+                    if self.mounted && !self.mons.is_empty() {
+                        self.start_hunt(now, None);
+                    }
                 } else if let Some(a) = h.attempt.clone() {
                     if now >= a.guard {
                         let e = ceph_msgr2::Error::Timeout(format!("connecting to {}", a.mon));
@@ -366,6 +371,7 @@ impl MonCore {
         h.in_round += 1;
         if h.in_round >= self.mons.len() {
             h.in_round = 0;
+            h.rounds = h.rounds.saturating_add(1);
             h.next_try = now + ROUND_PAUSE;
         } else {
             h.next_try = now;
@@ -433,9 +439,8 @@ impl MonCore {
             return;
         };
         let left = h.deadline.saturating_duration_since(now);
-        let timeout = self
-            .opts
-            .attempt_timeout
+        let timeout = h
+            .attempt_timeout(&self.opts)
             .min(left)
             .max(Duration::from_millis(1));
         self.next_attempt += 1;
@@ -464,7 +469,8 @@ impl MonCore {
     }
 
     /// A hunt failed with `e`: every pending request fails with it; before
-    /// the mount the core gives up, after it waits for the next request.
+    /// the mount the core gives up, after it waits for the next request
+    /// (the caller may hunt again at once).
     fn fail(&mut self, e: RadosError) {
         warn!("no monitor session: {e}");
         for (tid, _) in self.pending.drain() {
@@ -519,8 +525,18 @@ impl MonCore {
             1,
             sub.to_bytes(0),
         )));
-        // One-time subscriptions are not asked for again.
-        self.subs.retain(|_, s| s.flags & SUBSCRIBE_ONETIME == 0);
+    }
+
+    /// A map came: a one-time subscription to it is done (until then it
+    /// is asked for again on every new session).
+    fn got_onetime(&mut self, what: &str) {
+        if self
+            .subs
+            .get(what)
+            .is_some_and(|s| s.flags & SUBSCRIBE_ONETIME != 0)
+        {
+            self.subs.remove(what);
+        }
     }
 
     /// Completes request `tid` with `reply` if it is pending and of the
@@ -573,10 +589,13 @@ impl MonCore {
                 };
                 self.answer(r.handle, reply);
             }
-            MSG_OSD_MAP => self.actions.push_back(Action::Map(MapUpdate::OsdMap {
-                front: msg.front.clone(),
-                version: msg.version,
-            })),
+            MSG_OSD_MAP => {
+                self.got_onetime("osdmap");
+                self.actions.push_back(Action::Map(MapUpdate::OsdMap {
+                    front: msg.front.clone(),
+                    version: msg.version,
+                }));
+            }
             MSG_AUTH_REPLY => {
                 let r: MonAuthReply = decode(&msg, "MAuthReply")?;
                 self.handle_auth_reply(&r);
@@ -629,6 +648,7 @@ impl MonCore {
                 global_id: self.global_id,
             });
         }
+        self.got_onetime("monmap");
         self.actions
             .push_back(Action::Map(MapUpdate::MonMap(m.monmap)));
         Ok(())

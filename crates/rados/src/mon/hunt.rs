@@ -42,6 +42,8 @@ pub struct Hunt {
     pub next_try: Instant,
     /// Attempts since the last pause.
     pub in_round: usize,
+    /// Rounds over every monitor that failed.
+    pub rounds: u32,
     /// The monitors tried, for the final error.
     pub tried: Vec<String>,
     /// The last failure, for the final error.
@@ -59,10 +61,25 @@ impl Hunt {
             attempt: None,
             next_try: now,
             in_round: 0,
+            rounds: 0,
             tried: Vec::new(),
             last: String::from("no msgr2 address to try"),
             avoid,
         }
+    }
+
+    /// How long the next attempt may take: `mon_client_hunt_interval`,
+    /// half as long again after each failed round up to ten times as
+    /// long (librados's backoff), and never more than the options'
+    /// `attempt_timeout`.
+    pub fn attempt_timeout(&self, opts: &MonClientOptions) -> Duration {
+        let factor = 1.5f64
+            .powi(i32::try_from(self.rounds).unwrap_or(i32::MAX))
+            .min(10.0);
+        opts.timeouts
+            .mon_hunt_interval
+            .mul_f64(factor)
+            .min(opts.attempt_timeout)
     }
 
     /// Picks the next monitor among `mons` from `cursor` on, skipping the

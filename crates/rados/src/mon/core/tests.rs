@@ -553,3 +553,88 @@ fn junk_from_the_monitor_drops_the_session() {
     assert!(acts.iter().any(|a| matches!(a, Action::Disconnect)));
     assert!(acts.iter().any(|a| matches!(a, Action::Connect { .. })));
 }
+
+#[test]
+fn after_the_mount_hunting_goes_on() {
+    let mut opts = options(2, Timeouts::default());
+    opts.connect_timeout = Duration::from_secs(10);
+    let mut h = Harness::new(opts, None);
+    h.mount(2);
+    let tid = h.core.submit(h.now, command("status"));
+    h.lose();
+    // Every monitor is down for longer than client_mount_timeout.
+    let mut failed = None;
+    for _ in 0..40 {
+        h.pump();
+        if h.attempt.is_some() {
+            h.refuse();
+        }
+        h.run_to(h.now - h.start + Duration::from_millis(500), false);
+        let acts = h.take();
+        failed = failed.or_else(|| {
+            Harness::completions(&acts)
+                .into_iter()
+                .find(|(t, r)| *t == tid && matches!(r, Err(RadosError::NoMonitor { .. })))
+                .map(|(t, _)| t)
+        });
+    }
+    assert_eq!(failed, Some(tid), "the request failed with NoMonitor");
+    assert!(!h.core.is_dead());
+    // The monitors come back: the client finds one by itself.
+    h.pump();
+    h.connect();
+    assert!(h.core.is_connected());
+    let next = h.core.submit(h.now, command("status"));
+    h.pump();
+    assert_eq!(h.sent.last().map(|(_, m)| m.tid), Some(next));
+}
+
+#[test]
+fn attempts_back_off_from_the_hunt_interval() {
+    let mut opts = options(2, Timeouts::default());
+    opts.attempt_timeout = Duration::from_secs(10);
+    let mut h = Harness::new(opts, None);
+    let mut timeouts = Vec::new();
+    for _ in 0..10 {
+        let acts = h.take();
+        let t = acts.iter().find_map(|a| match a {
+            Action::Connect { timeout, .. } => Some(*timeout),
+            _ => None,
+        });
+        if let Some(t) = t {
+            timeouts.push(t.as_millis());
+        }
+        let (id, _) = h.attempt.take().expect("an attempt");
+        let e = ceph_msgr2::Error::Timeout("handshake".into());
+        h.core.handle_connect_failed(h.now, id, e);
+        h.run_to(h.now - h.start + Duration::from_secs(1), false);
+    }
+    assert_eq!(timeouts[..6], [3000, 3000, 4500, 4500, 6750, 6750]);
+    assert!(timeouts.iter().all(|t| *t <= 10_000), "{timeouts:?}");
+    assert_eq!(timeouts.last(), Some(&10_000));
+}
+
+#[test]
+fn a_onetime_subscription_is_asked_for_until_the_map_comes() {
+    let mut h = Harness::new(options(2, Timeouts::default()), None);
+    h.mount(2);
+    h.core.subscribe(h.now, "osdmap", 12, true);
+    h.pump();
+    let subscribed = |h: &Harness| -> Vec<String> {
+        let (_, m) = h.sent_of_type(MSG_MON_SUBSCRIBE).pop().unwrap();
+        let sub = MonSubscribe::decode_exact(&m.front).unwrap();
+        sub.what.keys().cloned().collect()
+    };
+    assert_eq!(subscribed(&h), ["monmap", "osdmap"]);
+    h.lose();
+    h.connect();
+    assert_eq!(subscribed(&h), ["monmap", "osdmap"], "asked again");
+    h.deliver(Message::new(MSG_OSD_MAP, 1, 1, Bytes::from_static(b"map")));
+    assert!(h
+        .take()
+        .iter()
+        .any(|a| matches!(a, Action::Map(MapUpdate::OsdMap { .. }))));
+    h.lose();
+    h.connect();
+    assert_eq!(subscribed(&h), ["monmap"], "done once the map came");
+}
