@@ -41,16 +41,21 @@ use crate::error::{RadosError, Result};
 /// `CephxClientHandler::build_request`) and the kernel (`auth_x.c`
 /// `ceph_x_build_request`) renew it in the live session: an MAuth with
 /// `CEPHX_GET_AUTH_SESSION_KEY` whose proof is computed from the server
-/// challenge of the session's handshake. Our cephx client forgets that
-/// challenge once the handshake is done and has no request of that kind
-/// outside the handshake, so the core takes the alternative: when the AUTH
-/// ticket is due (three quarters of its life), it drops the session and
-/// hunts a fresh one, whose handshake shows the old ticket and gets a new
-/// one (with the service tickets that are due). Pending requests are sent
-/// again on the new session, as after any reconnection. A session is kept
-/// at least this long before it is replaced for that reason, so that a
-/// ticket that is due at once (a skewed clock) cannot make the client
-/// reconnect in a loop.
+/// challenge of the session's handshake (the monitor keeps that challenge
+/// in the session's auth handler). Our cephx client forgets the challenge
+/// once the handshake is done and can build that request only inside a
+/// handshake; teaching it the in-session form means changing the cephx
+/// crate and could not be checked against a monitor here. So the core
+/// takes the alternative: when the AUTH ticket is due (three quarters of
+/// its life, `auth_mon_ticket_ttl` on the monitor), it drops the session
+/// and hunts a fresh one, whose handshake shows the old ticket and gets a
+/// new one (with the service tickets that are due) through the code every
+/// connection already runs. Pending requests are sent again on the new
+/// session, as after any reconnection; OSD sessions are not touched.
+///
+/// A session is kept at least this long before it is replaced for that
+/// reason, so that a ticket that is due at once (a skewed clock, a very
+/// short ttl) cannot make the client reconnect in a loop.
 pub const AUTH_RENEWAL: Duration = Duration::from_secs(30);
 
 /// How long after an unanswered service ticket request another is sent.
