@@ -675,7 +675,7 @@ impl MonCore {
         let c = cephx.lock().ok()?;
         let wall = self.wall(s.last_heard.max(s.opened));
         let services = self.opts.want_services & !SERVICE_AUTH;
-        let missing = c.need(wall) & services != 0;
+        let missing = worth_asking(c.need(wall) & services);
         let service = if missing {
             Some(self.ticket_retry_at.unwrap_or(s.opened))
         } else {
@@ -713,7 +713,7 @@ impl MonCore {
                 .is_some_and(|t| t.needs_renewal(wall));
             let services = self.opts.want_services & !SERVICE_AUTH;
             let retry_ok = self.ticket_retry_at.is_none_or(|t| now >= t);
-            let payload = if c.need(wall) & services != 0 && retry_ok {
+            let payload = if worth_asking(c.need(wall) & services) && retry_ok {
                 Some(c.service_ticket_request(wall))
             } else {
                 None
@@ -772,6 +772,14 @@ impl MonCore {
             Err(e) => warn!("ticket renewal reply unusable: {e}"),
         }
     }
+}
+
+/// Whether the service tickets in `need` are worth a request: not when
+/// only the manager's is missing (a monitor may never hand it out, as
+/// Ceph's `CephxClientHandler::_need_tickets` notes; asking again would
+/// loop; it comes with the next request for other tickets).
+fn worth_asking(need: u32) -> bool {
+    need != 0 && need != ceph_cephx::SERVICE_MGR
 }
 
 fn decode<T: Decode>(msg: &Message, what: &'static str) -> Result<T> {

@@ -94,16 +94,17 @@ pub fn monmap_message(fsid: Uuid, mons: usize) -> Message {
     Message::new(MSG_MON_MAP, 1, 1, m.to_bytes(0))
 }
 
-/// A cephx client that did a handshake at [`wall0`]: an AUTH ticket of
-/// `auth_secs`, then MON and OSD tickets of `service_secs`. `None` only if
-/// the cephx crate's templates stop working (a bug there).
-pub fn cephx_client(auth_secs: u32, service_secs: u32) -> Option<SharedClient> {
+/// A cephx client wanting the services `want` that did a handshake at
+/// [`wall0`]: an AUTH ticket of `auth_secs`, then MON and OSD tickets of
+/// `service_secs`. `None` only if the cephx crate's templates stop working
+/// (a bug there).
+pub fn cephx_client(auth_secs: u32, service_secs: u32, want: u32) -> Option<SharedClient> {
     let key = CryptoKey {
         created: (1, 2),
         secret: SecretKey::aes(CLIENT_KEY),
     };
     let name = EntityName::new(EntityType::CLIENT, "admin");
-    let mut c = CephxClient::new(name, key, SERVICE_MON | SERVICE_OSD);
+    let mut c = CephxClient::new(name, key, want);
     let challenge = ServerChallenge {
         server_challenge: 77,
     }
@@ -268,7 +269,7 @@ pub fn run_script(data: &[u8]) -> Reached {
         ..Timeouts::default()
     };
     let cephx = if flags & 1 != 0 {
-        cephx_client(3600, 600)
+        cephx_client(3600, 600, SERVICE_MON | SERVICE_OSD)
     } else {
         None
     };

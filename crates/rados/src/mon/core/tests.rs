@@ -483,7 +483,7 @@ fn auth_reply(result_bl: Bytes) -> Message {
 
 #[test]
 fn tickets_are_renewed_before_they_expire() {
-    let cephx = cephx_client(3600, 600).unwrap();
+    let cephx = cephx_client(3600, 600, ceph_cephx::SERVICE_MON | SERVICE_OSD).unwrap();
     let mut h = Harness::new(options(3, Timeouts::default()), Some(cephx.clone()));
     h.mount(3);
     // The service tickets are due at 450 s (three quarters of 600).
@@ -534,7 +534,7 @@ fn tickets_are_renewed_before_they_expire() {
 
 #[test]
 fn ticket_requests_unanswered_are_retried_not_flooded() {
-    let cephx = cephx_client(3600, 600).unwrap();
+    let cephx = cephx_client(3600, 600, ceph_cephx::SERVICE_MON | SERVICE_OSD).unwrap();
     let mut h = Harness::new(options(1, Timeouts::default()), Some(cephx));
     h.mount(1);
     h.run_to(Duration::from_secs(451 + 12), true);
@@ -637,4 +637,40 @@ fn a_onetime_subscription_is_asked_for_until_the_map_comes() {
     h.lose();
     h.connect();
     assert_eq!(subscribed(&h), ["monmap"], "done once the map came");
+}
+
+#[test]
+fn an_answer_of_another_kind_is_not_taken() {
+    let mut h = Harness::new(options(1, Timeouts::default()), None);
+    h.mount(1);
+    let tid = h.core.submit(h.now, pool_op(2));
+    h.deliver(command_ack(tid, "not for a pool op"));
+    assert!(Harness::completions(&h.take()).is_empty());
+    assert!(h.core.pending().get(tid).is_some());
+}
+
+#[test]
+fn a_session_reset_sends_everything_again() {
+    let mut h = Harness::new(options(1, Timeouts::default()), None);
+    h.mount(1);
+    let tid = h.core.submit(h.now, pool_op(2));
+    h.pump();
+    h.core.handle_event(h.now, Event::SessionReset(Vec::new()));
+    h.pump();
+    let ops = h.sent_of_type(MSG_POOLOP);
+    assert_eq!(ops.len(), 2);
+    assert_eq!(ops[1].1.tid, tid);
+    assert_eq!(h.sent_of_type(MSG_MON_SUBSCRIBE).len(), 2);
+}
+
+#[test]
+fn a_missing_manager_ticket_alone_is_not_asked_for_again_and_again() {
+    let want = ceph_cephx::SERVICE_MON | SERVICE_OSD | ceph_cephx::SERVICE_MGR;
+    let cephx = cephx_client(3600, 600, want).unwrap();
+    let mut opts = options(1, Timeouts::default());
+    opts.want_services = want;
+    let mut h = Harness::new(opts, Some(cephx));
+    h.mount(1);
+    h.run_to(Duration::from_secs(400), true);
+    assert!(h.sent_of_type(MSG_AUTH).is_empty());
 }
