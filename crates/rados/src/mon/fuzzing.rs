@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use bytes::Bytes;
 use ceph_cephx::fuzzing::{
-    expand, literal, ticket_reply_template, CLIENT_KEY, SERVICE_KEY, SESSION_KEY,
+    expand, literal, span, ticket_reply_template, CLIENT_KEY, KEY_NONE, SERVICE_KEY, SESSION_KEY,
 };
 use ceph_cephx::wire::{
     ResponseHeader, ServerChallenge, CEPHX_GET_AUTH_SESSION_KEY, CEPHX_GET_PRINCIPAL_SESSION_KEY,
@@ -110,6 +110,16 @@ pub fn cephx_client(auth_secs: u32, service_secs: u32, want: u32) -> Option<Shar
     }
     .to_bytes(0);
     c.handle_challenge_with(&challenge, 99, wall0()).ok()?;
+    let t = auth_ticket_template(auth_secs)?;
+    c.handle_done(GLOBAL_ID, &expand(&t), wall0()).ok()?;
+    c.handle_service_ticket_reply(&service_reply(service_secs)?, wall0())
+        .ok()?;
+    Some(Arc::new(Mutex::new(c)))
+}
+
+/// The template of a `CEPHX_GET_AUTH_SESSION_KEY` reply's start: the
+/// header and an AUTH ticket of `auth_secs` sealed with the client's key.
+fn auth_ticket_template(auth_secs: u32) -> Option<Vec<u8>> {
     let mut t = literal(
         &ResponseHeader {
             request_type: CEPHX_GET_AUTH_SESSION_KEY,
@@ -121,10 +131,7 @@ pub fn cephx_client(auth_secs: u32, service_secs: u32, want: u32) -> Option<Shar
         0,
         &[(SERVICE_AUTH, SESSION_KEY, auth_secs)],
     )?);
-    c.handle_done(GLOBAL_ID, &expand(&t), wall0()).ok()?;
-    c.handle_service_ticket_reply(&service_reply(service_secs)?, wall0())
-        .ok()?;
-    Some(Arc::new(Mutex::new(c)))
+    Some(t)
 }
 
 /// A `CEPHX_GET_PRINCIPAL_SESSION_KEY` reply: MON and OSD tickets of
@@ -144,6 +151,24 @@ pub fn service_reply(secs: u32) -> Option<Bytes> {
             (SERVICE_OSD, SERVICE_KEY, secs),
         ],
     )?);
+    Some(Bytes::from(expand(&t)))
+}
+
+/// A `CEPHX_GET_AUTH_SESSION_KEY` reply as a monitor sends it in the
+/// session: an AUTH ticket of `auth_secs` sealed with the client's key, no
+/// connection secret, and MON and OSD tickets of `service_secs` sealed
+/// with the new auth session key.
+pub fn auth_ticket_reply(auth_secs: u32, service_secs: u32) -> Option<Bytes> {
+    let mut t = auth_ticket_template(auth_secs)?;
+    t.extend(literal(&Bytes::new().to_bytes(0)));
+    let extra = ticket_reply_template(
+        1,
+        &[
+            (SERVICE_MON, SERVICE_KEY, service_secs),
+            (SERVICE_OSD, SERVICE_KEY, service_secs),
+        ],
+    )?;
+    t.extend(span(KEY_NONE, false, &extra)?);
     Some(Bytes::from(expand(&t)))
 }
 

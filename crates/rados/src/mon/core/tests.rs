@@ -6,15 +6,16 @@
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use ceph_cephx::wire::CEPHX_GET_PRINCIPAL_SESSION_KEY;
-use ceph_cephx::SERVICE_OSD;
-use ceph_encoding::{Decode, UTime};
+use ceph_cephx::wire::{CEPHX_GET_AUTH_SESSION_KEY, CEPHX_GET_PRINCIPAL_SESSION_KEY};
+use ceph_cephx::{SERVICE_AUTH, SERVICE_OSD};
+use ceph_encoding::{Decode, Encode, UTime};
 use ceph_msgr2::session::{Event, Message};
 
 use super::*;
 use crate::config::Timeouts;
 use crate::mon::fuzzing::{
-    cephx_client, monmap_message, options, service_reply, wall0, FSID, OTHER_FSID,
+    auth_ticket_reply, cephx_client, monmap_message, options, service_reply, wall0, FSID,
+    OTHER_FSID,
 };
 
 fn monmap(fsid: Uuid, mons: usize) -> Message {
@@ -174,6 +175,12 @@ impl Harness {
             let before = self.keepalives;
             self.core.handle_timeout(self.now);
             self.pump();
+            if let Some(next) = self.core.poll_timeout() {
+                assert!(
+                    next > self.now,
+                    "a wake-up in the past: a driver would spin"
+                );
+            }
             if ack && self.keepalives > before {
                 self.core
                     .handle_event(self.now, Event::KeepaliveAck(UTime::default()));
@@ -511,25 +518,80 @@ fn tickets_are_renewed_before_they_expire() {
     h.run_to(Duration::from_secs(451 + 440), true);
     assert_eq!(h.sent_of_type(MSG_AUTH).len(), 1);
     assert!(h.core.is_connected());
-    // The AUTH ticket is due at 2700 s: a fresh session before 3600 s.
-    let sessions = h.sessions;
+    // The AUTH ticket is due at 2700 s: renewed in the session, as Ceph's
+    // MonClient and the kernel do, with the handshake's challenge.
     h.run_to(Duration::from_secs(2699), true);
     assert!(
         h.sent_of_type(MSG_AUTH).len() > 1,
         "service tickets renewed in session"
     );
     h.deliver(auth_reply(service_reply(3600).unwrap()));
-    assert!(h.core.is_connected());
-    assert!(!h.take().iter().any(|a| matches!(a, Action::Disconnect)));
+    let asked = h.sent_of_type(MSG_AUTH).len();
     h.run_to(Duration::from_secs(2701), true);
-    let acts = h.take();
-    assert!(
-        acts.iter().any(|a| matches!(a, Action::Disconnect)),
-        "{acts:?}"
+    let auths = h.sent_of_type(MSG_AUTH);
+    assert_eq!(auths.len(), asked + 1);
+    let m = MonAuth::decode_exact(&auths[asked].1.front).unwrap();
+    let mut r = ceph_encoding::Reader::new(&m.auth_payload);
+    let header: ceph_cephx::wire::RequestHeader = r.read().unwrap();
+    assert_eq!(header.request_type, CEPHX_GET_AUTH_SESSION_KEY);
+    let a: ceph_cephx::wire::Authenticate = r.read().unwrap();
+    let client_key = ceph_cephx::SecretKey::aes(ceph_cephx::fuzzing::CLIENT_KEY);
+    assert_eq!(
+        a.key,
+        ceph_cephx::challenge_key(&client_key, 77, a.client_challenge),
+        "proof against the handshake's challenge"
     );
-    assert!(acts.iter().any(|a| matches!(a, Action::Connect { .. })));
-    h.connect();
-    assert_eq!(h.sessions, sessions + 1);
+    assert!(!a.old_ticket.blob.is_empty(), "the old ticket is shown");
+    h.deliver(auth_reply(auth_ticket_reply(3600, 3600).unwrap()));
+    let auth = cephx
+        .lock()
+        .unwrap()
+        .tickets()
+        .get(SERVICE_AUTH)
+        .unwrap()
+        .expires;
+    assert_eq!(auth, Some(wall0() + Duration::from_secs(2701 + 3600)));
+    h.run_to(Duration::from_secs(3700), true);
+    assert!(h.core.is_connected());
+    assert_eq!(h.sessions, 1, "one session all along");
+    assert!(!h.take().iter().any(|a| matches!(a, Action::Disconnect)));
+}
+
+/// A monitor that refuses the in-session AUTH renewal, or does not answer
+/// it: a fresh session renews the ticket, well before it expires.
+#[test]
+fn the_auth_ticket_falls_back_on_a_fresh_session() {
+    for refuse in [true, false] {
+        let cephx = cephx_client(3600, 3600, ceph_cephx::SERVICE_MON | SERVICE_OSD).unwrap();
+        let mut h = Harness::new(options(3, Timeouts::default()), Some(cephx));
+        h.mount(3);
+        h.run_to(Duration::from_secs(2701), true);
+        let auths = h.sent_of_type(MSG_AUTH);
+        assert_eq!(auths.len(), 1, "{auths:?}");
+        if refuse {
+            let r = MonAuthReply {
+                protocol: 2,
+                result: -13,
+                global_id: 4242,
+                result_bl: Bytes::new(),
+                result_msg: "no".into(),
+            };
+            h.deliver(Message::new(MSG_AUTH_REPLY, 1, 1, r.to_bytes(0)));
+            h.run_to(Duration::from_secs(2702), true);
+        } else {
+            h.run_to(Duration::from_secs(2709), true);
+            assert!(!h.take().iter().any(|a| matches!(a, Action::Disconnect)));
+            h.run_to(Duration::from_secs(2712), true);
+        }
+        let acts = h.take();
+        assert!(
+            acts.iter().any(|a| matches!(a, Action::Disconnect)),
+            "{acts:?}"
+        );
+        assert!(acts.iter().any(|a| matches!(a, Action::Connect { .. })));
+        h.connect();
+        assert!(h.core.is_connected());
+    }
 }
 
 #[test]
