@@ -141,6 +141,9 @@ pub struct MonCore {
     fsid: Option<Uuid>,
     global_id: u64,
     mounted: bool,
+    /// When connecting gives up if the first monmap has not come
+    /// (`client_mount_timeout`, even with a session open).
+    mount_deadline: Instant,
     dead: bool,
     actions: VecDeque<Action>,
     next_attempt: u64,
@@ -159,6 +162,7 @@ impl MonCore {
         seed: u64,
     ) -> MonCore {
         let mons = hunt::v2_endpoints(&opts.mons);
+        let opts_timeout = opts.connect_timeout;
         let cursor = usize::try_from(seed % (mons.len().max(1) as u64)).unwrap_or(0);
         let mut subs = BTreeMap::new();
         subs.insert("monmap".to_string(), SubscribeItem { start: 0, flags: 0 });
@@ -173,6 +177,7 @@ impl MonCore {
             fsid: None,
             global_id: 0,
             mounted: false,
+            mount_deadline: now.checked_add(opts_timeout).unwrap_or(now),
             dead: false,
             actions: VecDeque::new(),
             next_attempt: 0,
@@ -246,7 +251,8 @@ impl MonCore {
                 Some(t)
             }
         };
-        [link, self.pending.next_deadline()]
+        let mount = (!self.mounted).then_some(self.mount_deadline);
+        [link, self.pending.next_deadline(), mount]
             .into_iter()
             .flatten()
             .min()
@@ -259,6 +265,20 @@ impl MonCore {
             return;
         }
         self.expire(now);
+        if !self.mounted && now >= self.mount_deadline {
+            let e = match &self.link {
+                Link::Hunting(h) => h.no_monitor(&self.opts),
+                _ => RadosError::Timeout(format!(
+                    "no monitor map within {}s (client_mount_timeout)",
+                    self.opts.connect_timeout.as_secs()
+                )),
+            };
+            if matches!(self.link, Link::Open(_)) {
+                self.actions.push_back(Action::Disconnect);
+            }
+            self.fail(e);
+            return;
+        }
         match &mut self.link {
             Link::Idle => {}
             Link::Hunting(h) => {

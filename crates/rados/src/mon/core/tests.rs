@@ -736,3 +736,24 @@ fn a_missing_manager_ticket_alone_is_not_asked_for_again_and_again() {
     h.run_to(Duration::from_secs(400), true);
     assert!(h.sent_of_type(MSG_AUTH).is_empty());
 }
+
+#[test]
+fn a_session_without_a_monmap_fails_the_mount_in_time() {
+    let mut opts = options(1, Timeouts::default());
+    opts.connect_timeout = Duration::from_secs(20);
+    let mut h = Harness::new(opts, None);
+    let tid = h.core.submit(h.now, command("status"));
+    h.connect();
+    // The monitor acks keepalives but never sends its map.
+    h.run_to(Duration::from_secs(19), true);
+    assert!(!h.core.is_dead());
+    h.run_to(Duration::from_secs(21), true);
+    let acts = h.take();
+    assert!(h.core.is_dead());
+    assert!(acts.iter().any(|a| matches!(a, Action::Disconnect)));
+    let c = Harness::completions(&acts);
+    assert!(matches!(c.as_slice(), [(t, Err(RadosError::Timeout(_)))] if *t == tid));
+    assert!(acts.iter().any(
+        |a| matches!(a, Action::Failed(RadosError::Timeout(m)) if m.contains("client_mount_timeout"))
+    ));
+}
