@@ -23,7 +23,8 @@ pub struct MonClientOptions {
     /// How long to look for a monitor before giving up
     /// (`client_mount_timeout`).
     pub connect_timeout: Duration,
-    /// How long one attempt on one monitor may take.
+    /// The most one attempt on one monitor may take (attempts take
+    /// `mon_client_hunt_interval`, longer after failed rounds, up to this).
     pub attempt_timeout: Duration,
     /// The services whose tickets we want (entity type bits).
     pub want_services: u32,
