@@ -61,6 +61,10 @@ pub struct CephxClient {
     tickets: Tickets,
     global_id: u64,
     server_challenge: Option<u64>,
+    /// The server challenge of the last completed handshake: the monitor
+    /// keeps it for the session, and an in-session request for a new AUTH
+    /// ticket proves our key against it.
+    session_challenge: Option<u64>,
 }
 
 impl CephxClient {
@@ -74,6 +78,7 @@ impl CephxClient {
             tickets: Tickets::default(),
             global_id: 0,
             server_challenge: None,
+            session_challenge: None,
         }
     }
 
@@ -97,6 +102,7 @@ impl CephxClient {
     /// reclaims its id with it and its old ticket).
     pub fn mon_request(&mut self) -> Bytes {
         self.server_challenge = None;
+        self.session_challenge = None;
         mon_request_payload(&self.name, self.global_id)
     }
 
@@ -122,6 +128,13 @@ impl CephxClient {
             source: e,
         })?;
         self.server_challenge = Some(ch.server_challenge);
+        Ok(self.authenticate(ch.server_challenge, client_challenge, now))
+    }
+
+    /// A `CEPHX_GET_AUTH_SESSION_KEY` request: the proof of our key for
+    /// `server_challenge`, our AUTH ticket (if any) and the services we
+    /// want tickets for.
+    fn authenticate(&self, server_challenge: u64, client_challenge: u64, now: SystemTime) -> Bytes {
         let old_ticket = self
             .tickets
             .get(SERVICE_AUTH)
@@ -129,7 +142,7 @@ impl CephxClient {
             .unwrap_or_default();
         let req = Authenticate {
             client_challenge,
-            key: challenge_key(&self.secret.secret, ch.server_challenge, client_challenge),
+            key: challenge_key(&self.secret.secret, server_challenge, client_challenge),
             old_ticket,
             other_keys: self.want_all_needed(now),
         };
@@ -139,7 +152,24 @@ impl CephxClient {
         }
         .encode(&mut out, 0);
         req.encode(&mut out, 0);
-        Ok(out.freeze())
+        out.freeze()
+    }
+
+    /// The payload of an MAuth asking, in the live session, for a new AUTH
+    /// ticket (and the service tickets due): what Ceph's
+    /// `CephxClientHandler::build_request` and the kernel's
+    /// `ceph_x_build_request` send when the AUTH ticket is due. The proof
+    /// uses the server challenge of the session's handshake.
+    pub fn auth_ticket_request(&self, now: SystemTime) -> Result<Bytes, CephxError> {
+        let challenge = self.session_challenge.ok_or_else(|| {
+            CephxError::Protocol("no monitor session to renew the AUTH ticket in".into())
+        })?;
+        Ok(self.authenticate(challenge, random_u64(), now))
+    }
+
+    /// Whether [`CephxClient::auth_ticket_request`] can be built.
+    pub fn can_renew_auth_ticket(&self) -> bool {
+        self.session_challenge.is_some()
     }
 
     fn want_all_needed(&self, now: SystemTime) -> u32 {
@@ -177,39 +207,55 @@ impl CephxClient {
                 header.request_type
             )));
         }
-        self.tickets.read_reply(&self.secret.secret, &mut r, now)?;
-        let session_key = self
-            .tickets
-            .get(SERVICE_AUTH)
-            .map(|t| t.session_key.clone())
-            .ok_or(CephxError::NoTicket(SERVICE_AUTH))?;
+        let (session_key, sealed_secret, _) = self.read_auth_reply(&mut r, now)?;
         let mut connection_secret = Bytes::new();
-        if !r.is_empty() {
-            let sealed_secret: Bytes = r.read().map_err(dec("connection secret"))?;
-            let extra: Bytes = r.read().map_err(dec("extra tickets"))?;
-            if !sealed_secret.is_empty() {
-                // A buffer holding a sealed buffer (encode_encrypt of the
-                // secret, then encoded again as a bufferlist).
-                let mut sr = Reader::new(&sealed_secret);
-                connection_secret = open_from::<Bytes>(
-                    &session_key,
-                    usage::AUTH_CONNECTION_SECRET,
-                    &mut sr,
-                    "connection secret",
-                )?;
-            }
-            if !extra.is_empty() {
-                let mut er = Reader::new(&extra);
-                self.tickets.read_reply(&session_key, &mut er, now)?;
-            }
+        if !sealed_secret.is_empty() {
+            // A buffer holding a sealed buffer (encode_encrypt of the
+            // secret, then encoded again as a bufferlist).
+            let mut sr = Reader::new(&sealed_secret);
+            connection_secret = open_from::<Bytes>(
+                &session_key,
+                usage::AUTH_CONNECTION_SECRET,
+                &mut sr,
+                "connection secret",
+            )?;
         }
         self.global_id = global_id;
-        self.server_challenge = None;
+        self.session_challenge = self.server_challenge.take();
         Ok(Authenticated {
             global_id,
             session_key,
             connection_secret,
         })
+    }
+
+    /// Reads the body of a `CEPHX_GET_AUTH_SESSION_KEY` reply: the AUTH
+    /// ticket sealed with our key then, from Nautilus on, the sealed
+    /// connection secret and the other tickets sealed with the new auth
+    /// session key. Stores the tickets; returns the new auth session key,
+    /// the sealed secret (empty if none) and the services renewed.
+    fn read_auth_reply(
+        &mut self,
+        r: &mut Reader<'_>,
+        now: SystemTime,
+    ) -> Result<(SecretKey, Bytes, Vec<u32>), CephxError> {
+        let dec = |what| move |e| CephxError::Decode { what, source: e };
+        let mut services = self.tickets.read_reply(&self.secret.secret, r, now)?;
+        let session_key = self
+            .tickets
+            .get(SERVICE_AUTH)
+            .map(|t| t.session_key.clone())
+            .ok_or(CephxError::NoTicket(SERVICE_AUTH))?;
+        let mut sealed_secret = Bytes::new();
+        if !r.is_empty() {
+            sealed_secret = r.read().map_err(dec("connection secret"))?;
+            let extra: Bytes = r.read().map_err(dec("extra tickets"))?;
+            if !extra.is_empty() {
+                let mut er = Reader::new(&extra);
+                services.extend(self.tickets.read_reply(&session_key, &mut er, now)?);
+            }
+        }
+        Ok((session_key, sealed_secret, services))
     }
 
     /// The payload of an MAuth asking for the service tickets that are
@@ -232,8 +278,9 @@ impl CephxClient {
         Ok(out.freeze())
     }
 
-    /// Reads the reply to [`CephxClient::service_ticket_request`] and
-    /// stores the new tickets; returns the services renewed.
+    /// Reads the reply to [`CephxClient::service_ticket_request`] or to
+    /// [`CephxClient::auth_ticket_request`] and stores the new tickets;
+    /// returns the services renewed.
     pub fn handle_service_ticket_reply(
         &mut self,
         payload: &[u8],
@@ -250,18 +297,20 @@ impl CephxClient {
                 status: header.status,
             });
         }
-        if header.request_type != CEPHX_GET_PRINCIPAL_SESSION_KEY {
-            return Err(CephxError::Protocol(format!(
-                "reply to request type {:#x} to a ticket request",
-                header.request_type
-            )));
+        match header.request_type {
+            CEPHX_GET_PRINCIPAL_SESSION_KEY => {
+                let key = self
+                    .tickets
+                    .get(SERVICE_AUTH)
+                    .map(|t| t.session_key.clone())
+                    .ok_or(CephxError::NoTicket(SERVICE_AUTH))?;
+                self.tickets.read_reply(&key, &mut r, now)
+            }
+            CEPHX_GET_AUTH_SESSION_KEY => Ok(self.read_auth_reply(&mut r, now)?.2),
+            other => Err(CephxError::Protocol(format!(
+                "reply to request type {other:#x} to a ticket request"
+            ))),
         }
-        let key = self
-            .tickets
-            .get(SERVICE_AUTH)
-            .map(|t| t.session_key.clone())
-            .ok_or(CephxError::NoTicket(SERVICE_AUTH))?;
-        self.tickets.read_reply(&key, &mut r, now)
     }
 
     /// An authorizer for a service (OSD, manager) from our ticket for it.
@@ -440,5 +489,62 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// After a handshake, a new AUTH ticket is asked for in the session
+    /// with the handshake's challenge, and its reply (a new auth session
+    /// key, the other tickets sealed with it) is taken in.
+    #[test]
+    fn auth_ticket_renewed_in_the_session() {
+        let (user_key, auth, osd) = (
+            key(Cipher::Aes, 1),
+            key(Cipher::Aes, 2),
+            key(Cipher::Aes, 3),
+        );
+        let name = EntityName::new(EntityType::CLIENT, "renew");
+        let secret = CryptoKey {
+            created: (0, 0),
+            secret: user_key.clone(),
+        };
+        let mut client = CephxClient::new(name, secret, SERVICE_OSD);
+        assert!(client.auth_ticket_request(SystemTime::now()).is_err());
+        client.mon_request();
+        let challenge = ServerChallenge {
+            server_challenge: 5,
+        }
+        .to_bytes(0);
+        client
+            .handle_challenge_with(&challenge, 9, SystemTime::now())
+            .unwrap();
+        client
+            .handle_done(
+                44,
+                &auth_done(&user_key, &auth, &osd, b"secret"),
+                SystemTime::now(),
+            )
+            .unwrap();
+        assert!(client.can_renew_auth_ticket());
+        let req = client.auth_ticket_request(SystemTime::now()).unwrap();
+        let mut r = Reader::new(&req);
+        let h: RequestHeader = r.read().unwrap();
+        assert_eq!(h.request_type, CEPHX_GET_AUTH_SESSION_KEY);
+        let a: Authenticate = r.read().unwrap();
+        assert_eq!(a.key, challenge_key(&user_key, 5, a.client_challenge));
+        assert!(!a.old_ticket.blob.is_empty());
+        // The monitor's answer: a new auth session key.
+        let (auth2, osd2) = (key(Cipher::Aes, 4), key(Cipher::Aes, 5));
+        let services = client
+            .handle_service_ticket_reply(
+                &auth_done(&user_key, &auth2, &osd2, b""),
+                SystemTime::now(),
+            )
+            .unwrap();
+        assert_eq!(services, [SERVICE_AUTH, SERVICE_OSD]);
+        let held = client.tickets().get(SERVICE_AUTH).unwrap();
+        assert_eq!(held.session_key, auth2);
+        assert_eq!(client.authorizer(SERVICE_OSD).unwrap().session_key(), &osd2);
+        // A new handshake forgets the old session's challenge.
+        client.mon_request();
+        assert!(!client.can_renew_auth_ticket());
     }
 }
