@@ -246,21 +246,26 @@ impl MonClient {
 
     /// Sends a pool operation to the monitor.
     ///
-    /// A refusal (EPERM) is asked again once: a peon that forwarded the op
+    /// A refusal (EPERM) is asked again, three times over 3.5 s: a peon that forwarded the op
     /// to a leader which then lost an election resends it to the new
     /// leader without the client's entity name (Ceph's
     /// `Monitor::resend_routed_requests` leaves `MForward::entity_name`
     /// empty, unlike `forward_request_leader`), and the leader refuses an
-    /// unmanaged-snapshot op of a nameless entity. Sent anew, the op is
-    /// forwarded with the name; a client really lacking caps is refused
-    /// twice, and nothing was done either time.
+    /// unmanaged-snapshot op of a nameless entity. Sent anew once the
+    /// elections a monitor restart sets off are over, the op is forwarded
+    /// with the name; a client really lacking caps is refused every time,
+    /// and nothing was done.
     pub async fn pool_op(&self, pool: u32, op: u32, snapid: u64) -> Result<PoolOpResult> {
-        let first = self.pool_op_once(pool, op, snapid).await?;
-        if first.status != -EPERM {
-            return Ok(first);
+        let mut r = self.pool_op_once(pool, op, snapid).await?;
+        for pause_ms in EPERM_RETRY_PAUSES_MS {
+            if r.status != EPERM {
+                break;
+            }
+            debug!(pool, op, pause_ms, "pool op refused (EPERM); asking again");
+            tokio::time::sleep(Duration::from_millis(pause_ms)).await;
+            r = self.pool_op_once(pool, op, snapid).await?;
         }
-        debug!(pool, op, "pool op refused (EPERM); asking once more");
-        self.pool_op_once(pool, op, snapid).await
+        Ok(r)
     }
 
     async fn pool_op_once(&self, pool: u32, op: u32, snapid: u64) -> Result<PoolOpResult> {
@@ -284,6 +289,10 @@ impl MonClient {
         self.maps.subscribe()
     }
 }
+
+/// The pauses before asking again a pool op refused with EPERM (see
+/// [`MonClient::pool_op`]).
+const EPERM_RETRY_PAUSES_MS: [u64; 3] = [500, 1000, 2000];
 
 /// What opening a monitor session needs, cloned into each attempt.
 #[derive(Debug, Clone)]
