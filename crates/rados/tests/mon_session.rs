@@ -141,6 +141,55 @@ async fn service_tickets_are_renewed_on_a_live_session() {
     assert_eq!(fsid_via(&mon).await, bed.fsid("CEPH_CONF"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_auth_ticket_is_renewed_on_a_live_session() {
+    let _one = SERIAL.lock().await;
+    let bed = Testbed::load();
+    let ceph = |args: &[&str]| {
+        let mut c = bed.ceph_tool("ceph", "CEPH_CONF", "admin");
+        c.args(args);
+        run_ok(&mut c);
+    };
+    // A short-lived AUTH ticket for this test only.
+    ceph(&["config", "set", "mon", "auth_mon_ticket_ttl", "12"]);
+    struct Restore<'a>(&'a dyn Fn(&[&str]));
+    impl Drop for Restore<'_> {
+        fn drop(&mut self) {
+            (self.0)(&["config", "rm", "mon", "auth_mon_ticket_ttl"]);
+        }
+    }
+    let _restore = Restore(&ceph);
+
+    let mon = MonClient::connect(MonClientOptions::from_settings(&settings(&bed, None)))
+        .await
+        .expect("connect");
+    let auth_expiry = |mon: &MonClient| -> Option<SystemTime> {
+        let c = mon.cephx()?.lock().ok()?;
+        c.tickets().get(ceph_cephx::SERVICE_AUTH)?.expires
+    };
+    let first = auth_expiry(&mon).expect("an AUTH ticket with a validity");
+    let lifetime = first.duration_since(SystemTime::now()).unwrap_or_default();
+    assert!(
+        lifetime <= Duration::from_secs(13),
+        "the AUTH ticket lives {lifetime:?}; the ttl was not applied"
+    );
+    let mut renewed = None;
+    for _ in 0..60 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        if let Some(e) = auth_expiry(&mon) {
+            if e > first {
+                renewed = Some(e);
+                break;
+            }
+        }
+    }
+    let renewed = renewed.expect("the AUTH ticket was not renewed before it expired");
+    assert!(renewed > SystemTime::now());
+    // Past the first ticket's end, the session still answers.
+    tokio::time::sleep(first.duration_since(SystemTime::now()).unwrap_or_default()).await;
+    assert_eq!(fsid_via(&mon).await, bed.fsid("CEPH_CONF"));
+}
+
 /// Polls `fut` once; `Some` if it completed.
 async fn futures_poll_once<F: std::future::Future + Unpin>(fut: &mut F) -> Option<F::Output> {
     std::future::poll_fn(|cx| {
