@@ -1405,6 +1405,7 @@ fn write_outputs(b: &Bench, out: &Outputs, started: Instant) -> String {
     )
     .unwrap();
     std::fs::write(out_dir.join("upload.md"), &md).unwrap();
+    rbd_native_benches::report::combine(&out_dir);
     let docs = workspace.join("docs");
     std::fs::create_dir_all(&docs).unwrap();
     std::fs::write(docs.join("upload-bench.svg"), svg_chart(rows, &conc)).unwrap();
