@@ -92,11 +92,21 @@ fn tree(pid: u32) -> Vec<u32> {
 
 /// Runs `cmd` to its end (stdout and stderr captured) and measures it.
 pub fn run(cmd: &mut Command) -> std::io::Result<(Output, Usage)> {
+    run_with(cmd, Stdio::piped())
+}
+
+/// Runs `cmd` to its end, its stdout thrown away (a stream of data, an
+/// export), and measures it.
+pub fn run_discarding_stdout(cmd: &mut Command) -> std::io::Result<(Output, Usage)> {
+    run_with(cmd, Stdio::null())
+}
+
+fn run_with(cmd: &mut Command, stdout: Stdio) -> std::io::Result<(Output, Usage)> {
     let (cu0, cs0) = children_ticks();
     let start = Instant::now();
     let child = cmd
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(stdout)
         .stderr(Stdio::piped())
         .spawn()?;
     let pid = child.id();
