@@ -65,6 +65,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use rbd_native_benches::child::{self, Usage};
 use rbd_native_benches::Setup;
 use rbd_native_tests::{run, run_template, Testbed};
 use serde_json::{json, Value};
@@ -215,20 +216,18 @@ impl Bench {
     /// attempt (the bed's Glance answers 500 when its SQLite database is
     /// locked by other clients) is reported, what it left in Glance
     /// deleted, and the upload tried again, up to 3 times.
-    fn upload(&mut self, volume: &str, clone: bool) -> (Value, f64) {
+    fn upload(&mut self, volume: &str, clone: bool) -> (Value, f64, Usage) {
         let path = if clone { "clone" } else { "stream" };
         let name = format!("bench-{path}-{volume}");
         for attempt in 1..=3 {
-            let t = Instant::now();
-            let out = self
-                .tool_cmd(volume, &name, clone)
-                .output()
-                .expect("run rbd-native");
-            let wall = t.elapsed().as_secs_f64();
+            // A child of its own, measured (CPU, peak RSS: benches/child.rs).
+            let (out, usage) =
+                child::run(&mut self.tool_cmd(volume, &name, clone)).expect("run rbd-native");
+            let wall = usage.wall;
             let ok = out.status.success()
                 && serde_json::from_slice::<Value>(&out.stdout).is_ok_and(|v| v["path"] == path);
             if ok || attempt == 3 {
-                return (Self::tool_result(&out, path), wall);
+                return (Self::tool_result(&out, path), wall, usage);
             }
             self.note(format!(
                 "{path} upload of {volume}, attempt {attempt} failed (retried): {}{}",
@@ -242,23 +241,26 @@ impl Bench {
 
     /// An upload script of benches/py (which cleans up after a failure
     /// itself), tried up to 3 times like [`Bench::upload`].
-    fn py_upload(&mut self, script: &str, args: &[&str]) -> (Value, f64) {
+    fn py_upload(&mut self, script: &str, args: &[&str]) -> (Value, f64, Option<Usage>) {
         for attempt in 1..3 {
-            let t = Instant::now();
-            let out = run(Command::new(&self.python)
-                .arg(self.pydir.join(script))
-                .args(args)
-                .current_dir(&self.pydir));
-            let wall = t.elapsed().as_secs_f64();
+            let (out, usage) = child::run(
+                Command::new(&self.python)
+                    .arg(self.pydir.join(script))
+                    .args(args)
+                    .current_dir(&self.pydir),
+            )
+            .expect("run the upload script");
+            let wall = usage.wall;
             match serde_json::from_slice::<Value>(&out.stdout) {
-                Ok(v) if out.status.success() && v["ok"] == true => return (v, wall),
+                Ok(v) if out.status.success() && v["ok"] == true => return (v, wall, Some(usage)),
                 _ => self.note(format!(
                     "{script}, attempt {attempt} failed (retried): {}",
                     String::from_utf8_lossy(&out.stdout).trim()
                 )),
             }
         }
-        self.py(script, args)
+        let (v, wall) = self.py(script, args);
+        (v, wall, None)
     }
 
     /// A script of benches/py with the venv's Python; its JSON.
@@ -503,9 +505,30 @@ struct SizeRow {
     ours_stream_wall: Option<f64>,
     cinder_stream: Option<f64>,
     cinder_stream_wall: Option<f64>,
+    /// What our stream's process and Cinder's script cost.
+    ours_stream_usage: Option<Usage>,
+    cinder_stream_usage: Option<Usage>,
     clone_runs: Vec<Value>,
     verified: Option<bool>,
     notes: Vec<String>,
+}
+
+/// A process's cost as JSON (null when not measured).
+fn usage_json(u: Option<Usage>) -> Value {
+    u.map_or(Value::Null, |u| {
+        json!({"wall_s": u.wall, "user_s": u.user, "sys_s": u.sys, "peak_rss_kib": u.peak_rss_kib})
+    })
+}
+
+/// CPU seconds per GiB of a process that moved `gib` GiB.
+fn cpu_per_gib(u: Option<Usage>, gib: u64) -> Option<f64> {
+    u.filter(|_| gib > 0).map(|u| u.cpu() / gib as f64)
+}
+
+fn rss_mib(u: Option<Usage>) -> String {
+    u.map_or("-".into(), |u| {
+        format!("{:.1} MiB", u.peak_rss_kib as f64 / 1024.0)
+    })
 }
 
 fn opt(v: Option<f64>) -> Value {
@@ -551,7 +574,7 @@ fn run_size(b: &mut Bench, gib: u64, clone_runs: usize, verify: bool) -> SizeRow
     let (mut ours, mut ours_wall, mut theirs, mut theirs_wall) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for i in 0..clone_runs {
-        let (v, wall) = b.upload(&volume, true);
+        let (v, wall, usage) = b.upload(&volume, true);
         let id = v["image_id"].as_str().unwrap().to_string();
         let status = b.glance_status(&[&id]);
         assert_eq!(status[0], "active", "our clone image {id}");
@@ -564,16 +587,17 @@ fn run_size(b: &mut Bench, gib: u64, clone_runs: usize, verify: bool) -> SizeRow
         ours.push(our_seconds(&v));
         ours_wall.push(wall);
         row.clone_runs
-            .push(json!({"who": "rbd-native", "result": v, "wall_seconds": wall}));
+            .push(json!({"who": "rbd-native", "result": v, "wall_seconds": wall, "usage": usage_json(Some(usage))}));
 
-        let (v, wall) = b.py_upload(
+        let (v, wall, usage) = b.py_upload(
             "librbd_clone_upload.py",
             &["--volume", &format!("{VOLUME_POOL}/{volume}"), "--delete"],
         );
         theirs.push(v["clone_seconds"].as_f64().unwrap());
         theirs_wall.push(wall);
-        row.clone_runs
-            .push(json!({"who": "librbd", "result": v, "wall_seconds": wall}));
+        row.clone_runs.push(
+            json!({"who": "librbd", "result": v, "wall_seconds": wall, "usage": usage_json(usage)}),
+        );
         println!(
             "  {gib} GiB clone run {}: ours {:.3} s (command {:.2} s), librbd sequence {:.3} s (script {:.2} s)",
             i + 1,
@@ -590,7 +614,8 @@ fn run_size(b: &mut Bench, gib: u64, clone_runs: usize, verify: bool) -> SizeRow
 
     // Our stream.
     if b.room_for(size, &format!("{gib} GiB: our stream")) {
-        let (v, wall) = b.upload(&volume, false);
+        let (v, wall, usage) = b.upload(&volume, false);
+        row.ours_stream_usage = Some(usage);
         let id = v["image_id"].as_str().unwrap().to_string();
         assert_eq!(
             b.glance_status(&[&id])[0],
@@ -611,26 +636,27 @@ fn run_size(b: &mut Bench, gib: u64, clone_runs: usize, verify: bool) -> SizeRow
             size as f64 / 1e6 / our_seconds(&v)
         );
         row.clone_runs
-            .push(json!({"who": "rbd-native stream", "result": v, "wall_seconds": wall}));
+            .push(json!({"who": "rbd-native stream", "result": v, "wall_seconds": wall, "usage": usage_json(Some(usage))}));
     } else {
         row.notes.push("our stream skipped: no room".into());
     }
 
     // Cinder's stream.
     if b.room_for(size, &format!("{gib} GiB: Cinder's stream")) {
-        let (v, wall) = b.py_upload(
+        let (v, wall, usage) = b.py_upload(
             "cinder_stream_upload.py",
             &["--volume", &format!("{VOLUME_POOL}/{volume}"), "--delete"],
         );
         let secs = v["upload_seconds"].as_f64().unwrap();
         row.cinder_stream = Some(secs);
         row.cinder_stream_wall = Some(wall);
+        row.cinder_stream_usage = usage;
         println!(
             "  {gib} GiB Cinder stream: {secs:.2} s (script {wall:.2} s), {:.0} MB/s",
             size as f64 / 1e6 / secs
         );
         row.clone_runs
-            .push(json!({"who": "cinder stream", "result": v, "wall_seconds": wall}));
+            .push(json!({"who": "cinder stream", "result": v, "wall_seconds": wall, "usage": usage_json(usage)}));
     } else {
         row.notes.push("Cinder's stream skipped: no room".into());
     }
@@ -1233,6 +1259,25 @@ fn write_outputs(b: &Bench, out: &Outputs, started: Instant) -> String {
             ratio(r.cinder_stream, r.ours_stream).map_or("-".into(), |x| format!("{x:.2}x faster")),
         );
     }
+    let _ = writeln!(
+        md,
+        "\nStreaming cost, each side's own process (CPU user+sys, peak RSS; benches/child.rs):\n\n\
+         | size | our stream CPU s/GiB | Cinder stream CPU s/GiB | our stream peak RSS | Cinder stream peak RSS |\n\
+         |---|---:|---:|---:|---:|"
+    );
+    for r in rows {
+        let cpu =
+            |u: Option<Usage>| cpu_per_gib(u, r.gib).map_or("-".into(), |x| format!("{x:.2}"));
+        let _ = writeln!(
+            md,
+            "| {} GiB | {} | {} | {} | {} |",
+            r.gib,
+            cpu(r.ours_stream_usage),
+            cpu(r.cinder_stream_usage),
+            rss_mib(r.ours_stream_usage),
+            rss_mib(r.cinder_stream_usage),
+        );
+    }
     if !conc_rows.is_empty() {
         let _ = writeln!(
             md,
@@ -1302,6 +1347,24 @@ fn write_outputs(b: &Bench, out: &Outputs, started: Instant) -> String {
             );
         }
     }
+    // Issue 18, item 4: peak RSS while streaming a 10 GiB volume.
+    let big = rows
+        .iter()
+        .filter(|r| r.gib >= 10)
+        .filter_map(|r| r.ours_stream_usage.map(|u| (r.gib, u.peak_rss_kib)))
+        .max_by_key(|&(_, k)| k);
+    let _ = writeln!(
+        md,
+        "- peak RSS of our stream of a volume of 10 GiB or more <= 64 MiB: {}",
+        match big {
+            Some((gib, k)) => format!(
+                "{:.1} MiB at {gib} GiB ({})",
+                k as f64 / 1024.0,
+                if k <= 64 << 10 { "met" } else { "not met" }
+            ),
+            None => "not measured (no size of 10 GiB or more in SIZES)".into(),
+        }
+    );
     if let Some((lo, hi)) = flat {
         let _ = writeln!(
             md,
@@ -1365,6 +1428,10 @@ fn write_outputs(b: &Bench, out: &Outputs, started: Instant) -> String {
                 "ours_stream_command_seconds": opt(r.ours_stream_wall),
                 "cinder_stream_seconds": opt(r.cinder_stream),
                 "cinder_stream_script_seconds": opt(r.cinder_stream_wall),
+                "ours_stream_usage": usage_json(r.ours_stream_usage),
+                "cinder_stream_usage": usage_json(r.cinder_stream_usage),
+                "ours_stream_cpu_s_per_gib": opt(cpu_per_gib(r.ours_stream_usage, r.gib)),
+                "cinder_stream_cpu_s_per_gib": opt(cpu_per_gib(r.cinder_stream_usage, r.gib)),
                 "clone_vs_librbd": opt(ratio(r.ours_clone, r.librbd_clone)),
                 "clone_reduction_pct": opt(ratio(r.ours_clone, r.ours_stream).map(|x| (1.0 - x) * 100.0)),
                 "stream_speedup_vs_cinder": opt(ratio(r.cinder_stream, r.ours_stream)),
