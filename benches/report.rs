@@ -65,7 +65,7 @@ impl Report {
             title: title.into(),
             reference: reference.into(),
             notes: vec![format!(
-                "{} rounds, ours and the reference alternating (who goes first alternates too).",
+                "Ours and the reference alternate round by round, who goes first alternating too (ROUNDS = {}; the rounds column gives each measure's).",
                 rounds()
             )],
             measures: Vec::new(),
@@ -212,18 +212,19 @@ impl Report {
             md,
             "\nRatio: above 1 means rbd-native did better (ours/ref for rates, ref/ours for times). \
              CPU: user+sys of each side's own process.\n\n\
-             | measure | rbd-native (median) | {r} (median) | median ratio | ratio range | \
+             | measure | rounds | rbd-native (median) | {r} (median) | median ratio | ratio range | \
              CPU s/GiB ours / ref | CPU s/1000 ops ours / ref | CPU per op ours/ref | \
              peak RSS MiB ours / ref |\n\
-             |---|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+             |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
             r = self.reference
         );
         for m in &self.measures {
             let s = m.summary();
             let _ = writeln!(
                 md,
-                "| {} | {} {u} | {} {u} | {} | {} | {} / {} | {} / {} | {} | {} / {} |",
+                "| {} | {} | {} {u} | {} {u} | {} | {} | {} / {} | {} / {} | {} | {} / {} |",
                 m.name,
+                s.rounds,
                 opt(s.ours, 2),
                 opt(s.theirs, 2),
                 opt(s.ratio, 2),
