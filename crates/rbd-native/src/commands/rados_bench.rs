@@ -516,6 +516,69 @@ mod tests {
     }
 
     #[test]
+    fn parses_as_rados_bench_does() {
+        use clap::Parser;
+        let cli = crate::cli::Cli::try_parse_from([
+            "rbd-native",
+            "rados",
+            "-p",
+            "volumes",
+            "bench",
+            "5",
+            "write",
+            "-t",
+            "1",
+            "-b",
+            "4K",
+            "--no-cleanup",
+            "--run-name",
+            "r1",
+            "--format",
+            "json",
+        ])
+        .unwrap();
+        let crate::cli::Action::Rados(args) = cli.command else {
+            panic!("not rados");
+        };
+        let super::super::rados::RadosAction::Bench(b) = args.action else {
+            panic!("not bench");
+        };
+        assert_eq!((b.seconds, b.mode, b.concurrent), (5, BenchMode::Write, 1));
+        assert_eq!((b.block_size, b.no_cleanup), (4096, true));
+        assert_eq!((b.run_name.as_str(), b.format), ("r1", Format::Json));
+        let cli = crate::cli::Cli::try_parse_from([
+            "rbd-native",
+            "rados",
+            "-p",
+            "v",
+            "bench",
+            "1",
+            "seq",
+        ])
+        .unwrap();
+        let crate::cli::Action::Rados(args) = cli.command else {
+            panic!("not rados");
+        };
+        let super::super::rados::RadosAction::Bench(b) = args.action else {
+            panic!("not bench");
+        };
+        assert_eq!(
+            (b.concurrent, b.block_size, b.run_name.as_str()),
+            (16, 4 << 20, DEFAULT_RUN_NAME)
+        );
+        assert!(crate::cli::Cli::try_parse_from([
+            "rbd-native",
+            "rados",
+            "-p",
+            "v",
+            "bench",
+            "1",
+            "read"
+        ])
+        .is_err());
+    }
+
+    #[test]
     fn random_below() {
         let mut r = XorShift::seeded(3);
         assert!((0..1000).all(|_| r.below(7) < 7));
