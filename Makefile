@@ -127,11 +127,20 @@ test-release: testbed
 
 ## bench: benchmarks side by side with the reference tools, on the bed.
 ## The upload benchmark's sizes in GiB: SIZES=1,2,5 (default); see benches/upload.rs.
+## Each side-by-side measure alternates ours and the reference for ROUNDS
+## rounds (default 5; SECS: seconds per timed run where a run is timed);
+## the reports, with the issue's goals met or not, go to target/bench
+## (results.json, results.md; one <bench>.json/.md each).
 SIZES ?= 1,2,5
+ROUNDS ?= 5
 bench: export SIZES := $(SIZES)
+bench: export ROUNDS := $(ROUNDS)
+bench: export SECS := $(SECS)
 bench: testbed
 	cargo build --release -p rbd-native
+	rm -f target/bench/*.json target/bench/*.md
 	RBD_NATIVE_TESTBED_ENV=$(call BED_OF,$(CEPH_RELEASE))/env cargo bench -p rbd-native-benches
+	@echo "=== reports: target/bench/results.md, target/bench/results.json"
 
 ## static: rbd-native as one static binary (musl, no dynamic libraries),
 ## then the upload tests run with that binary.

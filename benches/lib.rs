@@ -1,8 +1,14 @@
 //! Shared helpers of the benchmarks: timing, statistics, the reference
 //! tools (through Debian's Python bindings of librados and librbd), and
-//! the report table.
+//! the report table; the method of the side-by-side measures
+//! ([`method`]), each side run as a child process of its own and measured
+//! ([`child`]), and their reports in JSON and Markdown ([`report`]).
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+pub mod child;
+pub mod method;
+pub mod report;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -54,6 +60,29 @@ impl Default for Setup {
     fn default() -> Self {
         Setup::new()
     }
+}
+
+/// The workspace's target directory (`CARGO_TARGET_DIR` when set).
+pub fn target_dir() -> std::path::PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"))
+}
+
+/// The `rbd-native` binary the benchmarks run: `RBD_NATIVE_BIN`, else the
+/// workspace's release build (`make bench` builds it first; so should
+/// whoever runs `cargo bench` alone: `cargo build --release -p rbd-native`).
+pub fn rbd_native_bin() -> std::path::PathBuf {
+    if let Some(p) = std::env::var_os("RBD_NATIVE_BIN") {
+        return p.into();
+    }
+    let bin = target_dir().join("release/rbd-native");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --release -p rbd-native` (or set RBD_NATIVE_BIN)",
+        bin.display()
+    );
+    bin
 }
 
 /// The median of some durations.

@@ -1,18 +1,23 @@
 //! Monitor client: connection set-up (TCP to the first command's reply)
 //! and mon-command round trips per second, side by side with librados
-//! (through Debian's Python binding) and the `ceph` tool, in one run.
+//! (through Debian's Python binding), and whole commands (`rbd-native
+//! mon-command` against the `ceph` tool, each a measured child process:
+//! CPU, peak RSS). ROUNDS rounds alternating the sides (see
+//! `rbd_native_benches::method`); round trips for SECS seconds (default 3).
 
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ceph_rados::mon::{MonClient, MonClientOptions};
-use rbd_native_benches::{python, report, time_n, Row, Setup};
+use rbd_native_benches::child;
+use rbd_native_benches::method::{order, rounds, secs, Sample, Side};
+use rbd_native_benches::report::Report;
+use rbd_native_benches::{python, rbd_native_bin, time_n, Setup};
 
-const N_CONNECT: usize = 15;
-const ROUND_TRIP_SECS: f64 = 3.0;
+/// Connections per round (the round's figure is their median).
+const N_CONNECT: usize = 5;
 const FSID: &str = r#"{"prefix":"fsid","format":"json"}"#;
 
 fn main() {
@@ -24,16 +29,90 @@ fn main() {
         rt,
     } = Setup::new();
     let opts = MonClientOptions::from_settings(&settings);
+    let round_trip_secs = secs(3) as f64;
+    let version = bed
+        .get("RBD_NATIVE_CEPH_VERSION")
+        .and_then(|v| v.split_whitespace().nth(2).map(str::to_string))
+        .unwrap_or_else(|| "16.2.15".into());
+    let mut report = Report::new(
+        "mon_client",
+        &format!("Monitor client vs librados (python3-rados, Ceph {version}) and the ceph CLI"),
+        "librados / ceph CLI",
+    );
+    report.note(
+        "The first two measures run in process (ours in this harness, librados in a Python child): no per-process CPU figures.",
+    );
+    report.note(
+        "CPU is read in clock ticks (10 ms) per process: a command that spends less reads as 0.",
+    );
+    let connect = format!("connect + first mon command, in process (median of {N_CONNECT})");
+    let trips = format!("mon command round trips on one session ({round_trip_secs} s)");
+    let cli = "`rbd-native mon-command` vs `ceph fsid`, whole process".to_string();
+    for round in 0..rounds() {
+        for side in order(round) {
+            let (c, t) = match side {
+                Side::Ours => ours_in_process(&rt, &opts, round_trip_secs),
+                Side::Reference => librados_in_python(&conf, &keyring, round_trip_secs),
+            };
+            report.record(&connect, "ms", false, side, Sample::new(c));
+            report.record(&trips, "ops/s", true, side, Sample::new(t));
+            let mut cmd = match side {
+                Side::Ours => {
+                    let mut c = std::process::Command::new(rbd_native_bin());
+                    c.args(["-c", &conf, "-k", &keyring, "mon-command", FSID]);
+                    c
+                }
+                Side::Reference => {
+                    let mut c = bed.tool("ceph");
+                    c.args(["-c", &conf, "-k", &keyring, "fsid", "-f", "json"]);
+                    c
+                }
+            };
+            let (out, usage) = child::run(&mut cmd).expect("run a command");
+            assert!(
+                out.status.success(),
+                "{side:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            report.record(
+                &cli,
+                "ms",
+                false,
+                side,
+                Sample::new(usage.wall * 1000.0).work(1, 0).usage(usage),
+            );
+            eprintln!("[mon_client] round {round} {side:?}: connect {c:.1} ms, {t:.0} round trips/s, command {:.0} ms", usage.wall * 1000.0);
+        }
+    }
+    report.write();
+}
 
-    // 1. In-process set-up: connect, authenticate, first command answered.
-    let ours_connect = time_n(N_CONNECT, || {
+/// Ours, in this process: (connect ms, round trips per second).
+fn ours_in_process(rt: &tokio::runtime::Runtime, opts: &MonClientOptions, secs: f64) -> (f64, f64) {
+    let connect = time_n(N_CONNECT, || {
         rt.block_on(async {
             let mon = MonClient::connect(opts.clone()).await.unwrap();
             let r = mon.command(FSID, Bytes::new()).await.unwrap();
             assert_eq!(r.status, 0);
         })
     });
-    let theirs_connect: f64 = python(&format!(
+    let rps = rt.block_on(async {
+        let mon = MonClient::connect(opts.clone()).await.unwrap();
+        let start = Instant::now();
+        let mut n = 0u64;
+        while start.elapsed() < Duration::from_secs_f64(secs) {
+            let r = mon.command(FSID, Bytes::new()).await.unwrap();
+            assert_eq!(r.status, 0);
+            n += 1;
+        }
+        n as f64 / start.elapsed().as_secs_f64()
+    });
+    (connect.as_secs_f64() * 1000.0, rps)
+}
+
+/// librados in a Python child: (connect ms, round trips per second).
+fn librados_in_python(conf: &str, keyring: &str, secs: f64) -> (f64, f64) {
+    let line = python(&format!(
         r#"
 import rados, time, statistics
 ts = []
@@ -45,101 +124,19 @@ for _ in range({N_CONNECT}):
     assert ret == 0
     ts.append(time.perf_counter() - t)
     c.shutdown()
-print(statistics.median(ts) * 1000)
-"#
-    ))
-    .parse()
-    .unwrap();
-
-    // 2. Whole commands, process start to exit: ours vs the ceph tool.
-    let bin = env!("CARGO_MANIFEST_DIR").to_string() + "/../target/release/rbd-native";
-    let have_release = std::path::Path::new(&bin).exists();
-    let ours_cli = have_release.then(|| {
-        time_n(5, || {
-            let s = Command::new(&bin)
-                .args(["-c", &conf, "-k", &keyring, "mon-command", FSID])
-                .output()
-                .unwrap();
-            assert!(s.status.success());
-        })
-    });
-    let ceph_cli = time_n(5, || {
-        let s = bed
-            .tool("ceph")
-            .args(["-c", &conf, "-k", &keyring, "fsid", "-f", "json"])
-            .output()
-            .unwrap();
-        assert!(s.status.success());
-    });
-
-    // 3. Round trips per second on one session.
-    let ours_rps = rt.block_on(async {
-        let mon = MonClient::connect(opts.clone()).await.unwrap();
-        let start = Instant::now();
-        let mut n = 0u64;
-        while start.elapsed() < Duration::from_secs_f64(ROUND_TRIP_SECS) {
-            let r = mon.command(FSID, Bytes::new()).await.unwrap();
-            assert_eq!(r.status, 0);
-            n += 1;
-        }
-        n as f64 / start.elapsed().as_secs_f64()
-    });
-    let theirs_rps: f64 = python(&format!(
-        r#"
-import rados, time
 c = rados.Rados(conffile={conf:?}, conf={{"keyring": {keyring:?}}})
 c.connect()
 n = 0
 t = time.perf_counter()
-while time.perf_counter() - t < {ROUND_TRIP_SECS}:
+while time.perf_counter() - t < {secs}:
     ret, out, err = c.mon_command('{FSID}', b'')
     assert ret == 0
     n += 1
-print(n / (time.perf_counter() - t))
+rps = n / (time.perf_counter() - t)
 c.shutdown()
+print(statistics.median(ts) * 1000, rps)
 "#
-    ))
-    .parse()
-    .unwrap();
-
-    let mut rows = vec![
-        Row {
-            what: format!("connect + first mon command, in process (median of {N_CONNECT})"),
-            ours: ours_connect.as_secs_f64() * 1000.0,
-            theirs: theirs_connect,
-            unit: "ms",
-            higher_is_better: false,
-        },
-        Row {
-            what: format!("mon command round trips on one session ({ROUND_TRIP_SECS} s)"),
-            ours: ours_rps,
-            theirs: theirs_rps,
-            unit: "ops/s",
-            higher_is_better: true,
-        },
-    ];
-    let version = bed
-        .get("RBD_NATIVE_CEPH_VERSION")
-        .and_then(|v| v.split_whitespace().nth(2).map(str::to_string))
-        .unwrap_or_else(|| "16.2.15".into());
-    report(
-        &format!("Monitor client vs librados (python3-rados, Ceph {version})"),
-        "librados",
-        &rows,
-    );
-    rows.clear();
-    if let Some(ours_cli) = ours_cli {
-        rows.push(Row {
-            what: "`rbd-native mon-command` vs `ceph fsid`, whole process (median of 5)".into(),
-            ours: ours_cli.as_secs_f64() * 1000.0,
-            theirs: ceph_cli.as_secs_f64() * 1000.0,
-            unit: "ms",
-            higher_is_better: false,
-        });
-        report("Command-line tools", "ceph CLI", &rows);
-    } else {
-        println!(
-            "\n(build target/release/rbd-native for the command-line comparison: make bench does)"
-        );
-    }
+    ));
+    let mut it = line.split_whitespace().map(|x| x.parse::<f64>().unwrap());
+    (it.next().unwrap(), it.next().unwrap())
 }

@@ -1,24 +1,40 @@
-//! Image reads: our image layer against `rbd export` (librbd) on the same
-//! bed in one run: a 1 GiB image full of data, and a 1 GiB clone whose
-//! first half is still in its parent (copy-on-write reads fall through)
-//! and second half was written to the clone. MB/s (10^6 bytes per second)
-//! and ratios; the median of three runs each.
+//! Image reads: `rbd-native export` (our image layer) against `rbd
+//! export` (librbd) on the same bed, each a process of its own writing to
+//! /dev/null: an image full of data (`RBD_MIB`, default 1024 MiB), and a
+//! clone of it whose first half is still in its parent (copy-on-write
+//! reads fall through) and second half was written to the clone. MB/s
+//! (10^6 bytes per second), ROUNDS rounds alternating the sides (see
+//! `rbd_native_benches::method`), CPU per GiB and peak RSS of each side.
+//! The images are made (and our writes timed, without a reference) with
+//! the library in this process, and removed at the end.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, missing_docs)]
 
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use ceph_rados::{IoCtx, Rados};
 use ceph_rbd::image::{create_image, CloneFormat, CloneOptions, CreateOptions, Image};
 use futures::stream::{self, StreamExt, TryStreamExt};
-use rbd_native_benches::{median, report, Row, Setup};
+use rbd_native_benches::child;
+use rbd_native_benches::method::{order, rounds, Sample, Side};
+use rbd_native_benches::report::Report;
+use rbd_native_benches::{rbd_native_bin, Setup};
 
 const POOL: &str = "volumes";
-const SIZE: u64 = 1 << 30;
 const CHUNK: u64 = 4 << 20;
 const IN_FLIGHT: usize = 8;
-const RUNS: usize = 3;
+
+/// The images' size: `RBD_MIB` MiB (default 1024), a whole number of chunks.
+fn image_size() -> u64 {
+    let mib: u64 = std::env::var("RBD_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&m: &u64| m >= 8)
+        .unwrap_or(1024);
+    (mib << 20) / CHUNK * CHUNK
+}
 
 fn mb_s(bytes: u64, d: Duration) -> f64 {
     bytes as f64 / 1e6 / d.as_secs_f64()
@@ -38,40 +54,31 @@ async fn fill(img: &Image, offset: u64, len: u64, seed: u8) {
         .unwrap();
 }
 
-/// Reads the whole image as `rbd-native export` does (4 MiB reads, 8
-/// ahead, in order); the bytes read.
-async fn read_all(img: &Image) -> u64 {
-    let size = img.size();
-    stream::iter((0..size).step_by(CHUNK as usize))
-        .map(|off| img.read(off, CHUNK))
-        .buffered(IN_FLIGHT)
-        .try_fold(0u64, |n, d| async move { Ok(n + d.len() as u64) })
-        .await
-        .unwrap()
-}
-
-fn rbd_export(conf: &str, keyring: &str, spec: &str) -> Duration {
-    let t = Instant::now();
-    let out = rbd_native_tests::tool("rbd")
-        .args([
-            "-c",
-            conf,
-            "-k",
-            keyring,
-            "export",
-            "--no-progress",
-            spec,
-            "-",
-        ])
-        .stdout(std::process::Stdio::null())
-        .output()
-        .expect("rbd export");
+/// One side's export of `spec` to /dev/null, measured.
+fn export(side: Side, conf: &str, keyring: &str, spec: &str, size: u64) -> Sample {
+    let mut cmd = match side {
+        Side::Ours => Command::new(rbd_native_bin()),
+        Side::Reference => rbd_native_tests::tool("rbd"),
+    };
+    cmd.args([
+        "-c",
+        conf,
+        "-k",
+        keyring,
+        "export",
+        "--no-progress",
+        spec,
+        "-",
+    ]);
+    let (out, usage) = child::run_discarding_stdout(&mut cmd).expect("run an export");
     assert!(
         out.status.success(),
-        "rbd export: {}",
+        "{side:?} export: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    t.elapsed()
+    Sample::new(size as f64 / 1e6 / usage.wall)
+        .work(0, size)
+        .usage(usage)
 }
 
 fn remove(conf: &str, keyring: &str, args: &[&str]) {
@@ -94,16 +101,16 @@ fn main() {
     let stamp = std::process::id();
     let parent = format!("bench-rbd-parent-{stamp}");
     let child = format!("bench-rbd-clone-{stamp}");
-    let mut rows = Vec::new();
+    let size = image_size();
 
     let (write_mb_s, child_write_mb_s) = rt.block_on(async {
-        create_image(&rados, &io, &parent, SIZE, &CreateOptions::default())
+        create_image(&rados, &io, &parent, size, &CreateOptions::default())
             .await
             .unwrap();
         let img = Image::open(&rados, &io, &parent).await.unwrap();
         let t = Instant::now();
-        fill(&img, 0, SIZE, 0x5a).await;
-        let w = mb_s(SIZE, t.elapsed());
+        fill(&img, 0, size, 0x5a).await;
+        let w = mb_s(size, t.elapsed());
         img.close().await.unwrap();
         let mut img = Image::open(&rados, &io, &parent).await.unwrap();
         img.snap_create("base", None).await.unwrap();
@@ -114,41 +121,38 @@ fn main() {
         img.clone_to("base", &io, &child, &opts).await.unwrap();
         let c = Image::open(&rados, &io, &child).await.unwrap();
         let t = Instant::now();
-        fill(&c, SIZE / 2, SIZE / 2, 0xc3).await;
-        let cw = mb_s(SIZE / 2, t.elapsed());
+        fill(&c, size / 2, size / 2, 0xc3).await;
+        let cw = mb_s(size / 2, t.elapsed());
         c.close().await.unwrap();
         (w, cw)
     });
 
+    let mib = size >> 20;
+    let mut report = Report::new(
+        "rbd",
+        "RBD image reads: rbd-native export vs rbd export (librbd)",
+        "rbd export",
+    );
+    report.note(format!(
+        "{mib} MiB images (RBD_MIB); MB/s = 10^6 bytes per second of each process's wall time (start and connect included)."
+    ));
+    report.note(format!(
+        "Our writes (no reference): the image {write_mb_s:.1} MB/s; half the clone (copy-up free: whole objects) {child_write_mb_s:.1} MB/s."
+    ));
     for (label, name) in [
-        ("1 GiB image", &parent),
-        ("1 GiB clone, half in parent", &child),
+        (format!("read {mib} MiB image"), &parent),
+        (format!("read {mib} MiB clone, half in parent"), &child),
     ] {
         let spec = format!("{POOL}/{name}");
-        let mut ours = Vec::new();
-        let mut theirs = Vec::new();
-        for _ in 0..RUNS {
-            let d = rt.block_on(async {
-                let img = Image::open(&rados, &io, name).await.unwrap();
-                let t = Instant::now();
-                assert_eq!(read_all(&img).await, SIZE);
-                t.elapsed()
-            });
-            ours.push(d);
-            theirs.push(rbd_export(&conf, &keyring, &spec));
+        for round in 0..rounds() {
+            for side in order(round) {
+                let s = export(side, &conf, &keyring, &spec, size);
+                eprintln!("[rbd] {label} round {round} {side:?}: {:.1} MB/s", s.value);
+                report.record(&label, "MB/s", true, side, s);
+            }
         }
-        rows.push(Row {
-            what: format!("read {label} (MB/s)"),
-            ours: mb_s(SIZE, median(ours)),
-            theirs: mb_s(SIZE, median(theirs)),
-            unit: "MB/s",
-            higher_is_better: true,
-        });
     }
-    report("RBD image reads", "rbd export (librbd)", &rows);
-    println!(
-        "\nour writes (no reference): 1 GiB image {write_mb_s:.1} MB/s; half the clone (copy-up free: whole objects) {child_write_mb_s:.1} MB/s"
-    );
+    report.write();
 
     remove(
         &conf,

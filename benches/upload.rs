@@ -65,6 +65,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use rbd_native_benches::child::{self, Usage};
+use rbd_native_benches::method::{order, rounds, Sample, Side};
+use rbd_native_benches::report::Report;
 use rbd_native_benches::Setup;
 use rbd_native_tests::{run, run_template, Testbed};
 use serde_json::{json, Value};
@@ -122,6 +125,8 @@ struct Bench {
     stamp: u32,
     reclaim: String,
     log: Vec<String>,
+    /// The side-by-side measures by the method (benches/method.rs).
+    report: Report,
 }
 
 impl Bench {
@@ -215,20 +220,18 @@ impl Bench {
     /// attempt (the bed's Glance answers 500 when its SQLite database is
     /// locked by other clients) is reported, what it left in Glance
     /// deleted, and the upload tried again, up to 3 times.
-    fn upload(&mut self, volume: &str, clone: bool) -> (Value, f64) {
+    fn upload(&mut self, volume: &str, clone: bool) -> (Value, f64, Usage) {
         let path = if clone { "clone" } else { "stream" };
         let name = format!("bench-{path}-{volume}");
         for attempt in 1..=3 {
-            let t = Instant::now();
-            let out = self
-                .tool_cmd(volume, &name, clone)
-                .output()
-                .expect("run rbd-native");
-            let wall = t.elapsed().as_secs_f64();
+            // A child of its own, measured (CPU, peak RSS: benches/child.rs).
+            let (out, usage) =
+                child::run(&mut self.tool_cmd(volume, &name, clone)).expect("run rbd-native");
+            let wall = usage.wall;
             let ok = out.status.success()
                 && serde_json::from_slice::<Value>(&out.stdout).is_ok_and(|v| v["path"] == path);
             if ok || attempt == 3 {
-                return (Self::tool_result(&out, path), wall);
+                return (Self::tool_result(&out, path), wall, usage);
             }
             self.note(format!(
                 "{path} upload of {volume}, attempt {attempt} failed (retried): {}{}",
@@ -242,23 +245,40 @@ impl Bench {
 
     /// An upload script of benches/py (which cleans up after a failure
     /// itself), tried up to 3 times like [`Bench::upload`].
-    fn py_upload(&mut self, script: &str, args: &[&str]) -> (Value, f64) {
+    fn py_upload(&mut self, script: &str, args: &[&str]) -> (Value, f64, Option<Usage>) {
         for attempt in 1..3 {
-            let t = Instant::now();
-            let out = run(Command::new(&self.python)
-                .arg(self.pydir.join(script))
-                .args(args)
-                .current_dir(&self.pydir));
-            let wall = t.elapsed().as_secs_f64();
+            let (out, usage) = child::run(
+                Command::new(&self.python)
+                    .arg(self.pydir.join(script))
+                    .args(args)
+                    .current_dir(&self.pydir),
+            )
+            .expect("run the upload script");
+            let wall = usage.wall;
             match serde_json::from_slice::<Value>(&out.stdout) {
-                Ok(v) if out.status.success() && v["ok"] == true => return (v, wall),
+                Ok(v) if out.status.success() && v["ok"] == true => return (v, wall, Some(usage)),
                 _ => self.note(format!(
                     "{script}, attempt {attempt} failed (retried): {}",
                     String::from_utf8_lossy(&out.stdout).trim()
                 )),
             }
         }
-        self.py(script, args)
+        let (v, wall) = self.py(script, args);
+        (v, wall, None)
+    }
+
+    /// A reference upload of `volume` by `script` (its image deleted after):
+    /// (result, wall seconds, process cost, the result's `seconds_key`).
+    fn reference_upload(
+        &mut self,
+        script: &str,
+        volume: &str,
+        seconds_key: &str,
+    ) -> (Value, f64, Option<Usage>, f64) {
+        let spec = format!("{VOLUME_POOL}/{volume}");
+        let (v, wall, usage) = self.py_upload(script, &["--volume", &spec, "--delete"]);
+        let secs = v[seconds_key].as_f64().unwrap();
+        (v, wall, usage, secs)
     }
 
     /// A script of benches/py with the venv's Python; its JSON.
@@ -503,9 +523,30 @@ struct SizeRow {
     ours_stream_wall: Option<f64>,
     cinder_stream: Option<f64>,
     cinder_stream_wall: Option<f64>,
+    /// What our stream's process and Cinder's script cost.
+    ours_stream_usage: Option<Usage>,
+    cinder_stream_usage: Option<Usage>,
     clone_runs: Vec<Value>,
     verified: Option<bool>,
     notes: Vec<String>,
+}
+
+/// A process's cost as JSON (null when not measured).
+fn usage_json(u: Option<Usage>) -> Value {
+    u.map_or(Value::Null, |u| {
+        json!({"wall_s": u.wall, "user_s": u.user, "sys_s": u.sys, "peak_rss_kib": u.peak_rss_kib})
+    })
+}
+
+/// CPU seconds per GiB of a process that moved `gib` GiB.
+fn cpu_per_gib(u: Option<Usage>, gib: u64) -> Option<f64> {
+    u.filter(|_| gib > 0).map(|u| u.cpu() / gib as f64)
+}
+
+fn rss_mib(u: Option<Usage>) -> String {
+    u.map_or("-".into(), |u| {
+        format!("{:.1} MiB", u.peak_rss_kib as f64 / 1024.0)
+    })
 }
 
 fn opt(v: Option<f64>) -> Value {
@@ -529,7 +570,10 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     }
 }
 
-fn run_size(b: &mut Bench, gib: u64, clone_runs: usize, verify: bool) -> SizeRow {
+/// One size: `runs` = (clone rounds, stream rounds), ours and the
+/// reference alternating (who goes first alternates too).
+fn run_size(b: &mut Bench, gib: u64, runs: (usize, usize), verify: bool) -> SizeRow {
+    let (clone_runs, stream_runs) = runs;
     let size = gib * GIB;
     let mut row = SizeRow {
         gib,
@@ -550,30 +594,43 @@ fn run_size(b: &mut Bench, gib: u64, clone_runs: usize, verify: bool) -> SizeRow
     // Clones, ours and librbd's in turn, CLONE_RUNS times each.
     let (mut ours, mut ours_wall, mut theirs, mut theirs_wall) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let clone_measure = format!("{gib} GiB clone upload");
     for i in 0..clone_runs {
-        let (v, wall) = b.upload(&volume, true);
-        let id = v["image_id"].as_str().unwrap().to_string();
-        let status = b.glance_status(&[&id]);
-        assert_eq!(status[0], "active", "our clone image {id}");
-        if verify && i == 0 {
-            let got = b.glance_sha256(&id);
-            b.note(format!("{gib} GiB: clone image {id} sha256 {got}"));
-            verified &= got == sha;
+        for side in order(i) {
+            if side == Side::Ours {
+                let (v, wall, usage) = b.upload(&volume, true);
+                let id = v["image_id"].as_str().unwrap().to_string();
+                let status = b.glance_status(&[&id]);
+                assert_eq!(status[0], "active", "our clone image {id}");
+                if verify && i == 0 {
+                    let got = b.glance_sha256(&id);
+                    b.note(format!("{gib} GiB: clone image {id} sha256 {got}"));
+                    verified &= got == sha;
+                }
+                b.glance_delete(std::slice::from_ref(&id));
+                ours.push(our_seconds(&v));
+                ours_wall.push(wall);
+                b.report.record(
+                    &clone_measure,
+                    "s",
+                    false,
+                    side,
+                    Sample::new(our_seconds(&v)).work(1, 0).usage(usage),
+                );
+                row.clone_runs.push(json!({"who": "rbd-native", "result": v, "wall_seconds": wall, "usage": usage_json(Some(usage))}));
+            } else {
+                let (v, wall, usage, secs) =
+                    b.reference_upload("librbd_clone_upload.py", &volume, "clone_seconds");
+                theirs.push(secs);
+                theirs_wall.push(wall);
+                let mut sample = Sample::new(secs).work(1, 0);
+                sample.usage = usage;
+                b.report.record(&clone_measure, "s", false, side, sample);
+                row.clone_runs.push(
+                    json!({"who": "librbd", "result": v, "wall_seconds": wall, "usage": usage_json(usage)}),
+                );
+            }
         }
-        b.glance_delete(std::slice::from_ref(&id));
-        ours.push(our_seconds(&v));
-        ours_wall.push(wall);
-        row.clone_runs
-            .push(json!({"who": "rbd-native", "result": v, "wall_seconds": wall}));
-
-        let (v, wall) = b.py_upload(
-            "librbd_clone_upload.py",
-            &["--volume", &format!("{VOLUME_POOL}/{volume}"), "--delete"],
-        );
-        theirs.push(v["clone_seconds"].as_f64().unwrap());
-        theirs_wall.push(wall);
-        row.clone_runs
-            .push(json!({"who": "librbd", "result": v, "wall_seconds": wall}));
         println!(
             "  {gib} GiB clone run {}: ours {:.3} s (command {:.2} s), librbd sequence {:.3} s (script {:.2} s)",
             i + 1,
@@ -588,52 +645,87 @@ fn run_size(b: &mut Bench, gib: u64, clone_runs: usize, verify: bool) -> SizeRow
     row.librbd_clone = Some(median(theirs));
     row.librbd_clone_wall = Some(median(theirs_wall));
 
-    // Our stream.
-    if b.room_for(size, &format!("{gib} GiB: our stream")) {
-        let (v, wall) = b.upload(&volume, false);
-        let id = v["image_id"].as_str().unwrap().to_string();
-        assert_eq!(
-            b.glance_status(&[&id])[0],
-            "active",
-            "our stream image {id}"
-        );
-        if verify {
-            let got = b.glance_sha256(&id);
-            b.note(format!("{gib} GiB: stream image {id} sha256 {got}"));
-            verified &= got == sha;
+    // Streams, ours and Cinder's path alternating, STREAM_RUNS rounds.
+    let stream_measure = format!("{gib} GiB streaming upload");
+    let (mut ours_s, mut ours_s_wall, mut cinder_s, mut cinder_s_wall) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for round in 0..stream_runs {
+        for side in order(round) {
+            if side == Side::Ours {
+                if !b.room_for(size, &format!("{gib} GiB: our stream")) {
+                    row.notes
+                        .push(format!("our stream round {round} skipped: no room"));
+                    continue;
+                }
+                let (v, wall, usage) = b.upload(&volume, false);
+                let id = v["image_id"].as_str().unwrap().to_string();
+                assert_eq!(
+                    b.glance_status(&[&id])[0],
+                    "active",
+                    "our stream image {id}"
+                );
+                if verify && round == 0 {
+                    let got = b.glance_sha256(&id);
+                    b.note(format!("{gib} GiB: stream image {id} sha256 {got}"));
+                    verified &= got == sha;
+                }
+                b.glance_delete(std::slice::from_ref(&id));
+                let secs = our_seconds(&v);
+                ours_s.push(secs);
+                ours_s_wall.push(wall);
+                // The largest peak of the rounds.
+                if row
+                    .ours_stream_usage
+                    .is_none_or(|u| u.peak_rss_kib < usage.peak_rss_kib)
+                {
+                    row.ours_stream_usage = Some(usage);
+                }
+                b.report.record(
+                    &stream_measure,
+                    "s",
+                    false,
+                    side,
+                    Sample::new(secs).work(0, size).usage(usage),
+                );
+                println!(
+                    "  {gib} GiB our stream, round {round}: {secs:.2} s (command {wall:.2} s), {:.0} MB/s",
+                    size as f64 / 1e6 / secs
+                );
+                row.clone_runs.push(json!({"who": "rbd-native stream", "result": v, "wall_seconds": wall, "usage": usage_json(Some(usage))}));
+            } else {
+                if !b.room_for(size, &format!("{gib} GiB: Cinder's stream")) {
+                    row.notes
+                        .push(format!("Cinder's stream round {round} skipped: no room"));
+                    continue;
+                }
+                let (v, wall, usage, secs) =
+                    b.reference_upload("cinder_stream_upload.py", &volume, "upload_seconds");
+                cinder_s.push(secs);
+                cinder_s_wall.push(wall);
+                if let Some(u) = usage {
+                    if row
+                        .cinder_stream_usage
+                        .is_none_or(|c| c.peak_rss_kib < u.peak_rss_kib)
+                    {
+                        row.cinder_stream_usage = Some(u);
+                    }
+                }
+                let mut sample = Sample::new(secs).work(0, size);
+                sample.usage = usage;
+                b.report.record(&stream_measure, "s", false, side, sample);
+                println!(
+                    "  {gib} GiB Cinder stream, round {round}: {secs:.2} s (script {wall:.2} s), {:.0} MB/s",
+                    size as f64 / 1e6 / secs
+                );
+                row.clone_runs.push(json!({"who": "cinder stream", "result": v, "wall_seconds": wall, "usage": usage_json(usage)}));
+            }
         }
-        b.glance_delete(std::slice::from_ref(&id));
-        row.ours_stream = Some(our_seconds(&v));
-        row.ours_stream_wall = Some(wall);
-        println!(
-            "  {gib} GiB our stream: {:.2} s (command {wall:.2} s), {:.0} MB/s",
-            our_seconds(&v),
-            size as f64 / 1e6 / our_seconds(&v)
-        );
-        row.clone_runs
-            .push(json!({"who": "rbd-native stream", "result": v, "wall_seconds": wall}));
-    } else {
-        row.notes.push("our stream skipped: no room".into());
     }
-
-    // Cinder's stream.
-    if b.room_for(size, &format!("{gib} GiB: Cinder's stream")) {
-        let (v, wall) = b.py_upload(
-            "cinder_stream_upload.py",
-            &["--volume", &format!("{VOLUME_POOL}/{volume}"), "--delete"],
-        );
-        let secs = v["upload_seconds"].as_f64().unwrap();
-        row.cinder_stream = Some(secs);
-        row.cinder_stream_wall = Some(wall);
-        println!(
-            "  {gib} GiB Cinder stream: {secs:.2} s (script {wall:.2} s), {:.0} MB/s",
-            size as f64 / 1e6 / secs
-        );
-        row.clone_runs
-            .push(json!({"who": "cinder stream", "result": v, "wall_seconds": wall}));
-    } else {
-        row.notes.push("Cinder's stream skipped: no room".into());
-    }
+    let med = |v: &[f64]| (!v.is_empty()).then(|| median(v.to_vec()));
+    row.ours_stream = med(&ours_s);
+    row.ours_stream_wall = med(&ours_s_wall);
+    row.cinder_stream = med(&cinder_s);
+    row.cinder_stream_wall = med(&cinder_s_wall);
 
     if verify {
         row.verified = Some(verified);
@@ -1062,11 +1154,20 @@ fn main() {
         stamp: std::process::id(),
         reclaim: std::env::var("BENCH_RECLAIM").unwrap_or_else(|_| "auto".into()),
         log: Vec::new(),
+        report: Report::new(
+            "upload_rounds",
+            "Upload: rbd-native against librbd's clone sequence and Cinder's stream, round by round",
+            "librbd / Cinder",
+        ),
     };
+    b.report.note(
+        "Clone: seconds from the Glance image's creation to the end (each tool's own figure); stream: the same window for a streaming upload. CPU and peak RSS: each side's whole process.",
+    );
     let sizes = env_list("SIZES", "1,2,5");
     let smallest = sizes.iter().copied().min().unwrap_or(1).to_string();
     let verify_sizes = env_list("VERIFY_SIZES", &smallest);
-    let clone_runs = env_usize("CLONE_RUNS", 3).max(1);
+    let clone_runs = env_usize("CLONE_RUNS", rounds()).max(1);
+    let stream_runs = env_usize("STREAM_RUNS", rounds()).max(1);
     let conc_ns: Vec<usize> = env_list("CONCURRENT", "1,4,16")
         .into_iter()
         .map(|n| n as usize)
@@ -1090,13 +1191,19 @@ fn main() {
     // short leaves what it measured.
     for &gib in &sizes {
         let t = Instant::now();
-        let row = run_size(&mut b, gib, clone_runs, verify_sizes.contains(&gib));
+        let row = run_size(
+            &mut b,
+            gib,
+            (clone_runs, stream_runs),
+            verify_sizes.contains(&gib),
+        );
         b.note(format!(
             "{gib} GiB done in {:.0} s",
             t.elapsed().as_secs_f64()
         ));
         out.rows.push(row);
         write_outputs(&b, &out, started);
+        b.report.write();
     }
 
     // Concurrent clone uploads of separate sparse volumes: N commands at
@@ -1170,6 +1277,56 @@ fn main() {
     );
     let md = write_outputs(&b, &out, started);
     println!("\n{md}");
+    report_goals(&mut b.report, &sizes, &out.conc);
+    b.report.write();
+}
+
+/// Issue 18's goals of the upload, from this run's figures.
+fn report_goals(report: &mut Report, sizes: &[u64], conc: &[ConcRow]) {
+    for gib in sizes {
+        report.ratio_goal(&format!("{gib} GiB streaming upload"), 1.0);
+    }
+    let big = sizes
+        .iter()
+        .filter(|&&g| g >= 10)
+        .filter_map(|g| {
+            let s = report.summary(&format!("{g} GiB streaming upload"))?;
+            Some((*g, s.peak_rss_kib.0?))
+        })
+        .max_by_key(|&(_, k)| k);
+    let (figure, met) = match big {
+        Some((g, k)) => (
+            format!("{:.1} MiB at {g} GiB", k as f64 / 1024.0),
+            Some(k <= 64 << 10),
+        ),
+        None => (
+            "not measured (no size of 10 GiB or more in SIZES)".to_string(),
+            None,
+        ),
+    };
+    report.goal("peak RSS streaming a 10 GiB volume ≤ 64 MiB", figure, met);
+    let find = |n: usize| {
+        conc.iter()
+            .find(|c| c.n == n && c.mode == ConcMode::OneCommand)
+    };
+    let (figure, met) = match (find(1), find(16)) {
+        (Some(o), Some(c)) => {
+            let x = c.to_location_max / o.to_location_max;
+            (
+                format!(
+                    "{x:.2}x ({:.2} s against {:.2} s)",
+                    c.to_location_max, o.to_location_max
+                ),
+                Some(x <= 1.5),
+            )
+        }
+        _ => ("not measured (CONCURRENT lacks 1 or 16)".to_string(), None),
+    };
+    report.goal(
+        "16 uploads in one command: the cluster's part ≤ 1.5× one upload's",
+        figure,
+        met,
+    );
 }
 
 /// What the run has measured so far.
@@ -1231,6 +1388,25 @@ fn write_outputs(b: &Bench, out: &Outputs, started: Instant) -> String {
             ratio(r.ours_clone, r.librbd_clone).map_or("-".into(), |x| format!("{x:.2}")),
             fmt_s(r.cinder_stream),
             ratio(r.cinder_stream, r.ours_stream).map_or("-".into(), |x| format!("{x:.2}x faster")),
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nStreaming cost, each side's own process (CPU user+sys, peak RSS; benches/child.rs):\n\n\
+         | size | our stream CPU s/GiB | Cinder stream CPU s/GiB | our stream peak RSS | Cinder stream peak RSS |\n\
+         |---|---:|---:|---:|---:|"
+    );
+    for r in rows {
+        let cpu =
+            |u: Option<Usage>| cpu_per_gib(u, r.gib).map_or("-".into(), |x| format!("{x:.2}"));
+        let _ = writeln!(
+            md,
+            "| {} GiB | {} | {} | {} | {} |",
+            r.gib,
+            cpu(r.ours_stream_usage),
+            cpu(r.cinder_stream_usage),
+            rss_mib(r.ours_stream_usage),
+            rss_mib(r.cinder_stream_usage),
         );
     }
     if !conc_rows.is_empty() {
@@ -1302,6 +1478,24 @@ fn write_outputs(b: &Bench, out: &Outputs, started: Instant) -> String {
             );
         }
     }
+    // Issue 18, item 4: peak RSS while streaming a 10 GiB volume.
+    let big = rows
+        .iter()
+        .filter(|r| r.gib >= 10)
+        .filter_map(|r| r.ours_stream_usage.map(|u| (r.gib, u.peak_rss_kib)))
+        .max_by_key(|&(_, k)| k);
+    let _ = writeln!(
+        md,
+        "- peak RSS of our stream of a volume of 10 GiB or more <= 64 MiB: {}",
+        match big {
+            Some((gib, k)) => format!(
+                "{:.1} MiB at {gib} GiB ({})",
+                k as f64 / 1024.0,
+                if k <= 64 << 10 { "met" } else { "not met" }
+            ),
+            None => "not measured (no size of 10 GiB or more in SIZES)".into(),
+        }
+    );
     if let Some((lo, hi)) = flat {
         let _ = writeln!(
             md,
@@ -1365,6 +1559,10 @@ fn write_outputs(b: &Bench, out: &Outputs, started: Instant) -> String {
                 "ours_stream_command_seconds": opt(r.ours_stream_wall),
                 "cinder_stream_seconds": opt(r.cinder_stream),
                 "cinder_stream_script_seconds": opt(r.cinder_stream_wall),
+                "ours_stream_usage": usage_json(r.ours_stream_usage),
+                "cinder_stream_usage": usage_json(r.cinder_stream_usage),
+                "ours_stream_cpu_s_per_gib": opt(cpu_per_gib(r.ours_stream_usage, r.gib)),
+                "cinder_stream_cpu_s_per_gib": opt(cpu_per_gib(r.cinder_stream_usage, r.gib)),
                 "clone_vs_librbd": opt(ratio(r.ours_clone, r.librbd_clone)),
                 "clone_reduction_pct": opt(ratio(r.ours_clone, r.ours_stream).map(|x| (1.0 - x) * 100.0)),
                 "stream_speedup_vs_cinder": opt(ratio(r.cinder_stream, r.ours_stream)),
@@ -1405,6 +1603,7 @@ fn write_outputs(b: &Bench, out: &Outputs, started: Instant) -> String {
     )
     .unwrap();
     std::fs::write(out_dir.join("upload.md"), &md).unwrap();
+    rbd_native_benches::report::combine(&out_dir);
     let docs = workspace.join("docs");
     std::fs::create_dir_all(&docs).unwrap();
     std::fs::write(docs.join("upload-bench.svg"), svg_chart(rows, &conc)).unwrap();

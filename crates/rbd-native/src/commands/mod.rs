@@ -6,6 +6,7 @@ pub mod image_spec;
 pub mod mon_command;
 pub mod osdmap;
 pub mod rados;
+pub mod rados_bench;
 pub mod rbd;
 pub mod rbd_io;
 pub mod upload;

@@ -1,5 +1,6 @@
-//! `rbd-native rados -p POOL put|get|stat|rm|ls|setxattr|getxattr|listomapvals`,
-//! with the `rados` tool's syntax and output.
+//! `rbd-native rados -p POOL put|get|stat|rm|ls|setxattr|getxattr|listomapvals|bench|cleanup`,
+//! with the `rados` tool's syntax and output (`bench` and `cleanup`:
+//! [`super::rados_bench`]).
 
 use std::io::{Read, Write};
 
@@ -8,6 +9,7 @@ use ceph_rados::config::ClientSettings;
 use ceph_rados::Rados;
 use clap::{Args, Subcommand};
 
+use super::rados_bench::{self, BenchArgs, CleanupArgs};
 use crate::error::Error;
 use crate::global::GlobalArgs;
 
@@ -82,6 +84,11 @@ pub enum RadosAction {
         /// The object.
         object: String,
     },
+    /// Keep operations in flight for some seconds and print the figures,
+    /// as `rados bench` does.
+    Bench(BenchArgs),
+    /// Remove the objects a bench run left.
+    Cleanup(CleanupArgs),
 }
 
 fn io(context: String) -> impl FnOnce(std::io::Error) -> Error {
@@ -187,6 +194,14 @@ pub async fn run(global: &GlobalArgs, args: &RadosArgs) -> Result<i32, Error> {
                     hexdump(&v)
                 );
             }
+        }
+        RadosAction::Bench(bench) => {
+            drop(stdout);
+            return rados_bench::bench(&io_ctx, bench).await;
+        }
+        RadosAction::Cleanup(cleanup) => {
+            drop(stdout);
+            return rados_bench::cleanup(&io_ctx, cleanup).await;
         }
     }
     let _ = stdout.flush();
