@@ -17,6 +17,16 @@
 
 use bytes::{BufMut, Bytes, BytesMut};
 
+mod banner;
+mod input;
+mod session;
+
+pub use banner::banner;
+pub use input::FUZZ_SECRET;
+pub use session::{session, SessionScript};
+
+use input::Input;
+
 use crate::preamble::PREAMBLE_LEN;
 use crate::secure_mode::{
     DirectionKey, GcmStream, SecureKeys, GCM_BLOCK_LEN, INLINE_LEN, SECURE_EPILOGUE_LEN,
@@ -32,47 +42,6 @@ const FUZZ_LIMITS: FrameLimits = FrameLimits {
     max_middle: 1 << 16,
     max_data: 1 << 18,
 };
-
-/// The connection secret the secure target decrypts with (the client's
-/// transmit side is the server's receive side), public so that seed inputs
-/// can be encrypted for it.
-pub const FUZZ_SECRET: [u8; 64] = {
-    let mut s = [0u8; 64];
-    let mut i = 0;
-    while i < 64 {
-        s[i] = (i as u8).wrapping_mul(37).wrapping_add(11);
-        i += 1;
-    }
-    s
-};
-
-/// A little reader over the fuzz input.
-struct Input<'a> {
-    data: &'a [u8],
-}
-
-impl<'a> Input<'a> {
-    fn byte(&mut self) -> u8 {
-        match self.data.split_first() {
-            Some((b, rest)) => {
-                self.data = rest;
-                *b
-            }
-            None => 0,
-        }
-    }
-
-    fn u16(&mut self) -> u16 {
-        u16::from_le_bytes([self.byte(), self.byte()])
-    }
-
-    fn take(&mut self, n: usize) -> &'a [u8] {
-        let n = n.min(self.data.len());
-        let (head, rest) = self.data.split_at(n);
-        self.data = rest;
-        head
-    }
-}
 
 fn keys() -> (DirectionKey, DirectionKey) {
     // What the client sends, the server receives: the client's tx key is
