@@ -1,6 +1,17 @@
 //! The striper: which data object, and where in it, holds each byte of an
 //! image (Ceph's file layout: stripe unit, stripe count, object size).
 
+/// The smallest object order librbd creates (4 KiB objects).
+pub const MIN_ORDER: u8 = 12;
+/// The largest object order librbd creates (32 MiB objects).
+pub const MAX_ORDER: u8 = 25;
+
+/// The least bytes [`Layout::io_chunk`] moves per step.
+pub const MIN_IO_CHUNK: u64 = 4 << 20;
+/// The most bytes [`Layout::io_chunk`] moves per step, whatever the stripe
+/// count: a buffer of this size is allocated per chunk in flight.
+pub const MAX_IO_CHUNK: u64 = 64 << 20;
+
 /// An image's layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Layout {
@@ -139,6 +150,23 @@ impl Layout {
         out
     }
 
+    /// How many bytes a whole-image copy (export, import) moves per step:
+    /// one object set (`object_size * stripe_count`, so that a step touches
+    /// each object once), but at least [`MIN_IO_CHUNK`] and at most
+    /// [`MAX_IO_CHUNK`] (a whole number of objects when the set is
+    /// bigger), so that a header with a huge stripe count cannot make the
+    /// copy allocate its set size. An invalid layout gives the least.
+    pub fn io_chunk(&self) -> u64 {
+        let Some(set) = self.set_bytes().filter(|_| self.is_valid()) else {
+            return MIN_IO_CHUNK;
+        };
+        if set <= MAX_IO_CHUNK {
+            return set.max(MIN_IO_CHUNK);
+        }
+        let objects = (MAX_IO_CHUNK / self.object_size).max(1);
+        (objects * self.object_size).clamp(MIN_IO_CHUNK, MAX_IO_CHUNK)
+    }
+
     /// How many data objects an image of `size` bytes may use.
     pub fn object_count(&self, size: u64) -> u64 {
         if !self.is_valid() || size == 0 {
@@ -220,6 +248,30 @@ mod tests {
         // Every byte maps exactly once.
         let total: u64 = l.extents(12345, 5 << 20).iter().map(|x| x.length).sum();
         assert_eq!(total, 5 << 20);
+    }
+
+    #[test]
+    fn copy_chunks_are_bounded_whatever_the_stripe_count() {
+        let huge = Layout {
+            object_size: 32 << 20,
+            stripe_unit: 1 << 20,
+            stripe_count: 1 << 30,
+        };
+        assert!(huge.is_valid());
+        assert_eq!(huge.io_chunk(), MAX_IO_CHUNK);
+        let fancy = Layout {
+            object_size: 4 << 20,
+            stripe_unit: 64 << 10,
+            stripe_count: 8,
+        };
+        assert_eq!(fancy.io_chunk(), 32 << 20);
+        assert_eq!(Layout::simple(12).io_chunk(), MIN_IO_CHUNK);
+        let odd = Layout {
+            object_size: 48 << 20,
+            stripe_unit: 48 << 20,
+            stripe_count: 3,
+        };
+        assert_eq!(odd.io_chunk(), 48 << 20);
     }
 
     #[test]
