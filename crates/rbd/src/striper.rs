@@ -68,8 +68,8 @@ impl Layout {
 
     /// Where object `object_no`'s bytes lie in the image: one piece per
     /// stripe unit, in object order (the striper's reverse mapping). An
-    /// invalid layout gives no pieces, and pieces past the 2^64-byte
-    /// address space are left out.
+    /// invalid layout gives no pieces; pieces are cut at the last byte an
+    /// image can hold (`u64::MAX - 1`), and those past it left out.
     pub fn object_image_extents(&self, object_no: u64) -> Vec<ObjectExtent> {
         if !self.is_valid() {
             return Vec::new();
@@ -86,22 +86,27 @@ impl Layout {
                 .and_then(|b| b.checked_mul(self.stripe_count))
                 .and_then(|b| b.checked_add(pos))
                 .and_then(|b| b.checked_mul(self.stripe_unit))
-                .filter(|o| o.checked_add(self.stripe_unit).is_some())
             else {
                 break;
             };
+            // No image holds byte u64::MAX (sizes are u64): a unit that
+            // reaches the end of the address space is cut there.
+            let length = self.stripe_unit.min(u64::MAX - image_offset);
+            if length == 0 {
+                break;
+            }
             let offset = k * self.stripe_unit;
             match out.last_mut() {
                 Some(last)
                     if last.offset + last.length == offset
                         && last.image_offset + last.length == image_offset =>
                 {
-                    last.length += self.stripe_unit;
+                    last.length += length;
                 }
                 _ => out.push(ObjectExtent {
                     object_no,
                     offset,
-                    length: self.stripe_unit,
+                    length,
                     image_offset,
                 }),
             }
@@ -319,6 +324,26 @@ mod tests {
                 assert!(p.image_offset.checked_add(p.length).is_some(), "{n}: {p:?}");
             }
         }
+    }
+
+    #[test]
+    fn the_last_object_of_the_address_space_maps_back() {
+        // Found by rbd_layout: the forward mapping puts image byte
+        // 2^64 - 256 in object 2^52 - 1, whose only unit ends at 2^64; the
+        // reverse mapping left that unit out.
+        let l = Layout::simple(12);
+        let fwd = l.extents(u64::MAX - 255, 255);
+        assert_eq!(fwd.len(), 1);
+        let back = l.object_image_extents(fwd[0].object_no);
+        assert_eq!(
+            back,
+            vec![ObjectExtent {
+                object_no: (1 << 52) - 1,
+                offset: 0,
+                length: 4095,
+                image_offset: u64::MAX - 4095,
+            }]
+        );
     }
 
     #[test]
