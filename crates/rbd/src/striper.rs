@@ -6,6 +6,12 @@ pub const MIN_ORDER: u8 = 12;
 /// The largest object order librbd creates (32 MiB objects).
 pub const MAX_ORDER: u8 = 25;
 
+/// The smallest stripe unit this client maps (as the smallest object):
+/// the pieces of an object, and of an extent, are counted in stripe units,
+/// so a header with a unit of one byte would make the reverse mapping of
+/// one 32 MiB object 2^25 pieces (1 GiB).
+pub const MIN_STRIPE_UNIT: u64 = 1 << MIN_ORDER;
+
 /// The least bytes [`Layout::io_chunk`] moves per step.
 pub const MIN_IO_CHUNK: u64 = 4 << 20;
 /// The most bytes [`Layout::io_chunk`] moves per step, whatever the stripe
@@ -48,12 +54,13 @@ impl Layout {
     }
 
     /// Whether the numbers make a usable layout: librbd's rules (the
-    /// stripe unit divides the object size, the count is at least 1), and
-    /// the bytes of an object set (`object_size * stripe_count`) fit in 64
-    /// bits, so that no computation of the striper overflows.
+    /// stripe unit divides the object size, the count is at least 1), a
+    /// stripe unit of at least [`MIN_STRIPE_UNIT`], and the bytes of an
+    /// object set (`object_size * stripe_count`) fit in 64 bits, so that no
+    /// computation of the striper overflows.
     pub fn is_valid(&self) -> bool {
         self.object_size > 0
-            && self.stripe_unit > 0
+            && self.stripe_unit >= MIN_STRIPE_UNIT
             && self.stripe_count > 0
             && self.stripe_unit <= self.object_size
             && self.object_size % self.stripe_unit == 0
@@ -324,6 +331,20 @@ mod tests {
                 assert!(p.image_offset.checked_add(p.length).is_some(), "{n}: {p:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_tiny_stripe_unit_is_refused_not_mapped_piece_by_piece() {
+        // 32 MiB objects in units of 1 byte over 2 objects: the reverse
+        // mapping of one object was 2^25 pieces of 32 bytes (1 GiB).
+        let l = Layout {
+            object_size: 32 << 20,
+            stripe_unit: 1,
+            stripe_count: 2,
+        };
+        assert!(!l.is_valid());
+        assert!(l.object_image_extents(3).is_empty());
+        assert!(l.extents(0, 4 << 20).is_empty());
     }
 
     #[test]

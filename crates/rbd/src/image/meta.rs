@@ -313,6 +313,9 @@ mod tests {
             (63, striped(1 << 63, 2)),
             // Objects of 2^40 bytes: a write allocates a buffer of one.
             (40, None),
+            // Units of a byte: an object maps back to 2^22 pieces.
+            (22, striped(1, 2)),
+            (22, striped(2048, 4)),
             (26, None),
             (11, None),
             (64, None),
