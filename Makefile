@@ -157,7 +157,7 @@ static: testbed
 	RBD_NATIVE_TESTBED_ENV=$(call BED_OF,$(CEPH_RELEASE))/env RBD_NATIVE_BIN=$(CURDIR)/$(STATIC_BIN) \
 		cargo test -p rbd-native --test upload --test upload_failures --test upload_timeouts --test cinder_scenarios
 
-## fuzz: every fuzz target for FUZZ_SECONDS (default 60) each.
+## fuzz: every fuzz target for FUZZ_RUNS (10^7) runs or FUZZ_SECONDS (1800), RSS limit 2 GiB.
 fuzz:
 	bash fuzz/run-all.sh
 

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Runs every fuzz target of fuzz/Cargo.toml (its [[bin]] entries) for a
-# bounded time each, then prints a table: target, execs, crashes.
+# Runs every fuzz target of fuzz/Cargo.toml (its [[bin]] entries) for
+# FUZZ_RUNS executions or FUZZ_SECONDS, whichever comes first, with an RSS
+# limit, then prints a table: target, execs, crashes.
 #
-#   FUZZ_SECONDS   seconds per target (default 60)
+#   FUZZ_RUNS      executions per target (default 10000000)
+#   FUZZ_SECONDS   seconds per target at most (default 1800)
+#   FUZZ_RSS_MB    libFuzzer's -rss_limit_mb (default 2048)
 #   FUZZ_TOOLCHAIN the toolchain cargo-fuzz builds with (default nightly)
 #   FUZZ_TARGETS   run only these targets (space-separated; default all)
 #
@@ -14,15 +17,19 @@ set -u
 
 cd "$(dirname "${BASH_SOURCE[0]}")" || exit 2
 
-FUZZ_SECONDS=${FUZZ_SECONDS:-60}
+FUZZ_RUNS=${FUZZ_RUNS:-10000000}
+FUZZ_SECONDS=${FUZZ_SECONDS:-1800}
+FUZZ_RSS_MB=${FUZZ_RSS_MB:-2048}
 FUZZ_TOOLCHAIN=${FUZZ_TOOLCHAIN:-nightly}
 
-case $FUZZ_SECONDS in
-  '' | *[!0-9]*)
-    echo "[fuzz] FUZZ_SECONDS must be a whole number of seconds, not '$FUZZ_SECONDS'" >&2
-    exit 2
-    ;;
-esac
+for var in FUZZ_RUNS FUZZ_SECONDS FUZZ_RSS_MB; do
+  case ${!var} in
+    '' | *[!0-9]*)
+      echo "[fuzz] $var must be a whole number, not '${!var}'" >&2
+      exit 2
+      ;;
+  esac
+done
 
 if ! cargo fuzz --help >/dev/null 2>&1; then
   echo "[fuzz] cargo-fuzz is missing: cargo install cargo-fuzz --locked"
@@ -67,9 +74,10 @@ rows=()
 
 for t in "${targets[@]}"; do
   log="$logs/$t.log"
-  echo "[fuzz] $t: ${FUZZ_SECONDS}s (log: $log)"
-  cargo +"$FUZZ_TOOLCHAIN" fuzz run "$t" -- \
-    -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 >"$log" 2>&1
+  echo "[fuzz] $t: ${FUZZ_RUNS} runs or ${FUZZ_SECONDS}s (log: $log)"
+  nice -n 19 cargo +"$FUZZ_TOOLCHAIN" fuzz run "$t" -- \
+    -runs="$FUZZ_RUNS" -max_total_time="$FUZZ_SECONDS" \
+    -rss_limit_mb="$FUZZ_RSS_MB" -print_final_stats=1 >"$log" 2>&1
   rc=$?
 
   # libFuzzer's final stats; without them (a crash stops the run) the last
@@ -102,6 +110,6 @@ printf '%-22s %14s %8s  %s\n' target execs crashes status
 for row in "${rows[@]}"; do
   echo "$row"
 done
-echo "(${FUZZ_SECONDS}s per target; logs in $logs)"
+echo "(${FUZZ_RUNS} runs or ${FUZZ_SECONDS}s per target, -rss_limit_mb=${FUZZ_RSS_MB}; logs in $logs)"
 
 exit "$failed"

@@ -94,3 +94,119 @@ fn seed_corpora() {
     write("msgr2_frame_secure", "seed-plaintext", 0x40, &plain_head);
     write("msgr2_frame_secure", "seed-structured", 0xc5, &structured);
 }
+
+#[test]
+fn replay_banner_corpus() {
+    let n = replay("msgr2_banner", ceph_msgr2::fuzzing::banner);
+    eprintln!("replayed {n} banner inputs");
+}
+
+#[test]
+fn replay_session_corpus() {
+    let n = replay("msgr2_session", ceph_msgr2::fuzzing::session);
+    eprintln!("replayed {n} session scripts");
+}
+
+/// Runs the seeds of the banner and session corpora (a real monitor's
+/// banner and HELLO, and handshakes in every mode); with
+/// `MSGR2_WRITE_SEEDS=1` it also (re)writes them into the corpora.
+#[test]
+fn seed_session_corpora() {
+    use ceph_msgr2::fuzzing::SessionScript as S;
+
+    let write_seeds = std::env::var_os("MSGR2_WRITE_SEEDS").is_some();
+    let write = |dir: &str, name: &str, data: &[u8], body: fn(&[u8])| {
+        body(data);
+        if write_seeds {
+            let d = corpus(dir);
+            std::fs::create_dir_all(&d).unwrap();
+            std::fs::write(d.join(name), data).unwrap();
+        }
+    };
+    let mon_banner = include_bytes!("fixtures/mon_banner.bin");
+    let mon_hello = include_bytes!("fixtures/mon_hello_crc.bin");
+    let client = include_bytes!("fixtures/client_banner_hello_crc.bin");
+    let banner = ceph_msgr2::fuzzing::banner;
+    write("msgr2_banner", "seed-mon", mon_banner, banner);
+    write("msgr2_banner", "seed-client-hello", client, banner);
+    let mut long = mon_banner[..8].to_vec();
+    long.extend_from_slice(&[20, 0]);
+    long.extend_from_slice(&[1; 20]);
+    write("msgr2_banner", "seed-long-payload", &long, banner);
+    write("msgr2_banner", "seed-msgr1", b"ceph v027", banner);
+
+    let session = ceph_msgr2::fuzzing::session;
+    let handshake = |keyed, secure, mode| {
+        S::new(keyed, secure, false)
+            .banner()
+            .hello()
+            .auth_done(mode)
+            .signature(true)
+            .server_ident(false)
+    };
+    let real = S::new(false, false, false)
+        .raw(mon_banner)
+        .raw(mon_hello)
+        .auth_done(1)
+        .signature(true)
+        .server_ident(false)
+        .message(b"monmap")
+        .into_bytes();
+    write("msgr2_session", "seed-real-mon", &real, session);
+    let none = handshake(false, false, 1)
+        .message(b"one")
+        .message(b"two")
+        .keepalive()
+        .u64_frame(12, 1)
+        .client_send(8)
+        .into_bytes();
+    write("msgr2_session", "seed-none-crc", &none, session);
+    let keyed = S::new(true, false, true)
+        .banner()
+        .hello()
+        .auth_more(b"challenge")
+        .auth_done(1)
+        .signature(true)
+        .server_ident(true)
+        .message(b"reply")
+        .into_bytes();
+    write("msgr2_session", "seed-keyed-crc", &keyed, session);
+    let secure = handshake(true, true, 2)
+        .message(b"sealed")
+        .keepalive()
+        .client_send(16)
+        .into_bytes();
+    write("msgr2_session", "seed-keyed-secure", &secure, session);
+    let held = S::new(true, true, false)
+        .hold()
+        .banner()
+        .hello()
+        .auth_done(2)
+        .signature(true)
+        .server_ident(false)
+        .message(b"x")
+        .hold()
+        .into_bytes();
+    write("msgr2_session", "seed-held", &held, session);
+    let resumed = handshake(true, false, 1)
+        .client_send(3)
+        .client_send(4)
+        .restart()
+        .banner()
+        .hello()
+        .auth_done(1)
+        .signature(true)
+        .u64_frame(7, 3)
+        .u64_frame(8, 9)
+        .u64_frame(6, 1)
+        .message(b"after")
+        .restart()
+        .banner()
+        .hello()
+        .auth_done(1)
+        .signature(true)
+        .session_reset()
+        .server_ident(false)
+        .into_bytes();
+    write("msgr2_session", "seed-reconnect", &resumed, session);
+}

@@ -7,7 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use ceph_common::errno::{EACCES, EOPNOTSUPP, EPERM};
 use ceph_common::Errno;
-use ceph_encoding::{Decode, Reader, UTime};
+use ceph_encoding::UTime;
 
 use crate::config::ClientSettings;
 use crate::error::{RadosError, Result};
@@ -16,9 +16,14 @@ use crate::objecter::{
     Objecter, ObjecterOptions, OpReply, OpRequest, SnapContext, WatchRegistration,
 };
 use crate::osd::listing::{list_pg, ListEntry, ALL_NAMESPACES};
-use crate::osd::messages::decode_stat;
-use crate::osd::watch::{decode_sparse_read, NotifyResult, WatchItem, WatcherList};
+use crate::osd::watch::{NotifyResult, WatchItem, WatcherList};
 use crate::osd::{OsdOp, NOSNAP};
+
+#[cfg(any(fuzzing, test, feature = "fuzzing"))]
+pub mod fuzzing;
+pub mod replies;
+
+use replies::{check_op_count, decode, first_output};
 
 /// A self-managed snapshot id as the monitor granted it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -94,35 +99,6 @@ pub struct IoCtx {
     read_snap: u64,
     snapc: SnapContext,
     who: String,
-}
-
-fn decode<T: Decode>(what: &'static str, data: &[u8]) -> Result<T> {
-    T::decode(&mut Reader::new(data)).map_err(|e| RadosError::Decode { what, source: e })
-}
-
-/// Checks that `reply` answers each of the `requested` ops of a request
-/// on `object` (an OSD answers every op, even on error: its MOSDOpReply
-/// copies the request's ops); another count is a protocol error.
-fn check_op_count(object: &str, requested: usize, reply: OpReply) -> Result<OpReply> {
-    if reply.ops.len() != requested {
-        return Err(RadosError::op_count(
-            object.to_string(),
-            requested,
-            reply.ops.len(),
-        ));
-    }
-    Ok(reply)
-}
-
-/// The output of the first op of `reply`, a reply to a request on `object`.
-fn first_output(object: &str, reply: OpReply) -> Result<Bytes> {
-    let got = reply.ops.len();
-    reply
-        .ops
-        .into_iter()
-        .next()
-        .map(|o| o.outdata)
-        .ok_or_else(|| RadosError::op_count(object.to_string(), 1, got))
 }
 
 impl IoCtx {
@@ -297,32 +273,7 @@ impl IoCtx {
         let r = self
             .operate(oid, vec![OsdOp::sparse_read(offset, len)])
             .await?;
-        let out = self.first_output(oid, r)?;
-        let (extents, data) = decode_sparse_read(&out).map_err(|e| RadosError::Decode {
-            what: "sparse read",
-            source: e,
-        })?;
-        let mut at = 0usize;
-        let mut parts = Vec::with_capacity(extents.len());
-        for (off, len) in extents {
-            let end = usize::try_from(len)
-                .ok()
-                .and_then(|l| at.checked_add(l))
-                .filter(|e| *e <= data.len())
-                .ok_or_else(|| RadosError::Decode {
-                    what: "sparse read",
-                    source: ceph_encoding::DecodeError::new(
-                        ceph_encoding::ErrorKind::Malformed {
-                            what: "sparse read",
-                            reason: "extents longer than the data",
-                        },
-                        0,
-                    ),
-                })?;
-            parts.push((off, data.slice(at..end)));
-            at = end;
-        }
-        Ok(parts)
+        replies::sparse_read_output(&self.first_output(oid, r)?)
     }
 
     /// The whole object.
@@ -389,10 +340,7 @@ impl IoCtx {
     /// Size and modification time.
     pub async fn stat(&self, oid: &str) -> Result<(u64, UTime)> {
         let r = self.operate(oid, vec![OsdOp::stat()]).await?;
-        decode_stat(&self.first_output(oid, r)?).map_err(|e| RadosError::Decode {
-            what: "stat output",
-            source: e,
-        })
+        replies::stat_output(&self.first_output(oid, r)?)
     }
 
     /// One extended attribute.
@@ -405,7 +353,7 @@ impl IoCtx {
     /// All extended attributes.
     pub async fn get_xattrs(&self, oid: &str) -> Result<BTreeMap<String, Bytes>> {
         let r = self.operate(oid, vec![OsdOp::get_xattrs()]).await?;
-        decode("xattrs", &self.first_output(oid, r)?)
+        replies::xattrs_output(&self.first_output(oid, r)?)
     }
 
     /// Sets an extended attribute.
@@ -428,26 +376,17 @@ impl IoCtx {
         let mut after = String::new();
         loop {
             let r = self
-                .operate(oid, vec![OsdOp::omap_get_vals(&after, "", 512)])
+                .operate(
+                    oid,
+                    vec![OsdOp::omap_get_vals(&after, "", replies::OMAP_BATCH)],
+                )
                 .await?;
             let out = self.first_output(oid, r)?;
-            let mut rd = Reader::new(&out);
-            let batch: BTreeMap<String, Bytes> = rd.read().map_err(|e| RadosError::Decode {
-                what: "omap values",
-                source: e,
-            })?;
-            let more: bool = if rd.is_empty() {
-                !batch.is_empty() && batch.len() >= 512
-            } else {
-                rd.read().unwrap_or(false)
-            };
-            match batch.keys().next_back() {
-                Some(last) => after = last.clone(),
-                None => break,
-            }
+            let (batch, next) = replies::omap_batch(&self.object_name(oid), &after, &out)?;
             all.extend(batch);
-            if !more {
-                break;
+            match next {
+                Some(key) => after = key,
+                None => break,
             }
         }
         Ok(all)

@@ -130,3 +130,75 @@ pub fn replies(data: &[u8]) {
         decode(rest);
     }
 }
+
+/// Reads little-endian integers off the front of a fuzz input (zeros once
+/// it runs out).
+struct Words<'a>(&'a [u8]);
+
+impl Words<'_> {
+    fn u64(&mut self) -> u64 {
+        let mut b = [0u8; 8];
+        let n = self.0.len().min(8);
+        b[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        u64::from_le_bytes(b)
+    }
+}
+
+/// The longest extent [`layout`] maps: the striper is asked about buffers
+/// in memory (a read or a write of at most a few objects), and the pieces
+/// it returns are proportional to their length.
+const MAX_MAPPED: u64 = 1 << 22;
+
+/// The `rbd_layout` fuzz target: an image header's order, stripe unit,
+/// stripe count and size (`data` as little-endian words: order in the low
+/// byte of the first, then unit, count, size, offset, length) go through
+/// the layout check of `Image::open`; a layout it accepts is asked for its
+/// object count, its copy chunk, the pieces of an extent and the image
+/// extents of an object, which must be consistent. Must not panic.
+pub fn layout(data: &[u8]) {
+    let mut w = Words(data);
+    let order = w.u64() as u8;
+    let stripe = crate::cls::types::StripeInfo {
+        stripe_unit: w.u64(),
+        stripe_count: w.u64(),
+    };
+    let size = w.u64();
+    let offset = w.u64();
+    let length = w.u64() % (MAX_MAPPED + 1);
+    let Ok(l) = crate::image::image_layout("fuzz", order, Some(stripe)) else {
+        return;
+    };
+    assert!(l.is_valid());
+    assert!(l.object_size <= 1 << crate::striper::MAX_ORDER);
+    let chunk = l.io_chunk();
+    assert!((crate::striper::MIN_IO_CHUNK..=crate::striper::MAX_IO_CHUNK).contains(&chunk));
+    let objects = l.object_count(size);
+    assert!(size == 0 || objects > 0);
+
+    let pieces = l.extents(offset, length);
+    let end = offset.saturating_add(length);
+    assert_eq!(pieces.iter().map(|p| p.length).sum::<u64>(), end - offset);
+    let mut at = offset;
+    for p in &pieces {
+        assert_eq!(p.image_offset, at);
+        assert!(
+            p.length > 0 && p.offset + p.length <= l.object_size,
+            "{l:?} {p:?}"
+        );
+        at += p.length;
+        if end <= size {
+            assert!(p.object_no < objects, "{l:?} size {size}: {p:?}");
+        }
+    }
+    if let Some(first) = pieces.first() {
+        let back = l.object_image_extents(first.object_no);
+        assert!(back.iter().all(|b| b.length <= l.object_size));
+        assert!(
+            back.iter().any(|b| b.image_offset <= first.image_offset
+                && first.image_offset - b.image_offset < b.length
+                && b.offset + (first.image_offset - b.image_offset) == first.offset),
+            "{l:?}: {first:?} not in {back:?}"
+        );
+    }
+}

@@ -1,6 +1,23 @@
 //! The striper: which data object, and where in it, holds each byte of an
 //! image (Ceph's file layout: stripe unit, stripe count, object size).
 
+/// The smallest object order librbd creates (4 KiB objects).
+pub const MIN_ORDER: u8 = 12;
+/// The largest object order librbd creates (32 MiB objects).
+pub const MAX_ORDER: u8 = 25;
+
+/// The smallest stripe unit this client maps (as the smallest object):
+/// the pieces of an object, and of an extent, are counted in stripe units,
+/// so a header with a unit of one byte would make the reverse mapping of
+/// one 32 MiB object 2^25 pieces (1 GiB).
+pub const MIN_STRIPE_UNIT: u64 = 1 << MIN_ORDER;
+
+/// The least bytes [`Layout::io_chunk`] moves per step.
+pub const MIN_IO_CHUNK: u64 = 4 << 20;
+/// The most bytes [`Layout::io_chunk`] moves per step, whatever the stripe
+/// count: a buffer of this size is allocated per chunk in flight.
+pub const MAX_IO_CHUNK: u64 = 64 << 20;
+
 /// An image's layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Layout {
@@ -37,12 +54,13 @@ impl Layout {
     }
 
     /// Whether the numbers make a usable layout: librbd's rules (the
-    /// stripe unit divides the object size, the count is at least 1), and
-    /// the bytes of an object set (`object_size * stripe_count`) fit in 64
-    /// bits, so that no computation of the striper overflows.
+    /// stripe unit divides the object size, the count is at least 1), a
+    /// stripe unit of at least [`MIN_STRIPE_UNIT`], and the bytes of an
+    /// object set (`object_size * stripe_count`) fit in 64 bits, so that no
+    /// computation of the striper overflows.
     pub fn is_valid(&self) -> bool {
         self.object_size > 0
-            && self.stripe_unit > 0
+            && self.stripe_unit >= MIN_STRIPE_UNIT
             && self.stripe_count > 0
             && self.stripe_unit <= self.object_size
             && self.object_size % self.stripe_unit == 0
@@ -57,8 +75,8 @@ impl Layout {
 
     /// Where object `object_no`'s bytes lie in the image: one piece per
     /// stripe unit, in object order (the striper's reverse mapping). An
-    /// invalid layout gives no pieces, and pieces past the 2^64-byte
-    /// address space are left out.
+    /// invalid layout gives no pieces; pieces are cut at the last byte an
+    /// image can hold (`u64::MAX - 1`), and those past it left out.
     pub fn object_image_extents(&self, object_no: u64) -> Vec<ObjectExtent> {
         if !self.is_valid() {
             return Vec::new();
@@ -75,22 +93,27 @@ impl Layout {
                 .and_then(|b| b.checked_mul(self.stripe_count))
                 .and_then(|b| b.checked_add(pos))
                 .and_then(|b| b.checked_mul(self.stripe_unit))
-                .filter(|o| o.checked_add(self.stripe_unit).is_some())
             else {
                 break;
             };
+            // No image holds byte u64::MAX (sizes are u64): a unit that
+            // reaches the end of the address space is cut there.
+            let length = self.stripe_unit.min(u64::MAX - image_offset);
+            if length == 0 {
+                break;
+            }
             let offset = k * self.stripe_unit;
             match out.last_mut() {
                 Some(last)
                     if last.offset + last.length == offset
                         && last.image_offset + last.length == image_offset =>
                 {
-                    last.length += self.stripe_unit;
+                    last.length += length;
                 }
                 _ => out.push(ObjectExtent {
                     object_no,
                     offset,
-                    length: self.stripe_unit,
+                    length,
                     image_offset,
                 }),
             }
@@ -137,6 +160,23 @@ impl Layout {
             off += len;
         }
         out
+    }
+
+    /// How many bytes a whole-image copy (export, import) moves per step:
+    /// one object set (`object_size * stripe_count`, so that a step touches
+    /// each object once), but at least [`MIN_IO_CHUNK`] and at most
+    /// [`MAX_IO_CHUNK`] (a whole number of objects when the set is
+    /// bigger), so that a header with a huge stripe count cannot make the
+    /// copy allocate its set size. An invalid layout gives the least.
+    pub fn io_chunk(&self) -> u64 {
+        let Some(set) = self.set_bytes().filter(|_| self.is_valid()) else {
+            return MIN_IO_CHUNK;
+        };
+        if set <= MAX_IO_CHUNK {
+            return set.max(MIN_IO_CHUNK);
+        }
+        let objects = (MAX_IO_CHUNK / self.object_size).max(1);
+        (objects * self.object_size).clamp(MIN_IO_CHUNK, MAX_IO_CHUNK)
     }
 
     /// How many data objects an image of `size` bytes may use.
@@ -223,6 +263,30 @@ mod tests {
     }
 
     #[test]
+    fn copy_chunks_are_bounded_whatever_the_stripe_count() {
+        let huge = Layout {
+            object_size: 32 << 20,
+            stripe_unit: 1 << 20,
+            stripe_count: 1 << 30,
+        };
+        assert!(huge.is_valid());
+        assert_eq!(huge.io_chunk(), MAX_IO_CHUNK);
+        let fancy = Layout {
+            object_size: 4 << 20,
+            stripe_unit: 64 << 10,
+            stripe_count: 8,
+        };
+        assert_eq!(fancy.io_chunk(), 32 << 20);
+        assert_eq!(Layout::simple(12).io_chunk(), MIN_IO_CHUNK);
+        let odd = Layout {
+            object_size: 48 << 20,
+            stripe_unit: 48 << 20,
+            stripe_count: 3,
+        };
+        assert_eq!(odd.io_chunk(), 48 << 20);
+    }
+
+    #[test]
     fn invalid_layouts_map_nothing() {
         let l = Layout {
             object_size: 4 << 20,
@@ -267,6 +331,40 @@ mod tests {
                 assert!(p.image_offset.checked_add(p.length).is_some(), "{n}: {p:?}");
             }
         }
+    }
+
+    #[test]
+    fn a_tiny_stripe_unit_is_refused_not_mapped_piece_by_piece() {
+        // 32 MiB objects in units of 1 byte over 2 objects: the reverse
+        // mapping of one object was 2^25 pieces of 32 bytes (1 GiB).
+        let l = Layout {
+            object_size: 32 << 20,
+            stripe_unit: 1,
+            stripe_count: 2,
+        };
+        assert!(!l.is_valid());
+        assert!(l.object_image_extents(3).is_empty());
+        assert!(l.extents(0, 4 << 20).is_empty());
+    }
+
+    #[test]
+    fn the_last_object_of_the_address_space_maps_back() {
+        // Found by rbd_layout: the forward mapping puts image byte
+        // 2^64 - 256 in object 2^52 - 1, whose only unit ends at 2^64; the
+        // reverse mapping left that unit out.
+        let l = Layout::simple(12);
+        let fwd = l.extents(u64::MAX - 255, 255);
+        assert_eq!(fwd.len(), 1);
+        let back = l.object_image_extents(fwd[0].object_no);
+        assert_eq!(
+            back,
+            vec![ObjectExtent {
+                object_no: (1 << 52) - 1,
+                offset: 0,
+                length: 4095,
+                image_offset: u64::MAX - 4095,
+            }]
+        );
     }
 
     #[test]

@@ -90,3 +90,55 @@ fn replay_cls_rbd_reply_corpus() {
     let n = rbd_native_tests::replay_fuzz_corpus("cls_rbd_reply", replies);
     eprintln!("replayed {n} cls_rbd_reply inputs");
 }
+
+/// An `rbd_layout` input: order, stripe unit, stripe count, size, offset
+/// and length as little-endian words.
+fn layout_input(words: [u64; 6]) -> Vec<u8> {
+    words.iter().flat_map(|w| w.to_le_bytes()).collect()
+}
+
+/// Seeds of `rbd_layout` from the captured `get_size` and
+/// `get_stripe_unit_count` replies, plus hostile headers; written to the
+/// corpus with `RBD_WRITE_SEEDS=1`.
+#[test]
+fn layout_seeds() {
+    let fixtures = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let size = std::fs::read(fixtures.join("get_size.out.bin")).unwrap();
+    let stripe = std::fs::read(fixtures.join("get_stripe_unit_count.out.bin")).unwrap();
+    let word = |b: &[u8]| u64::from_le_bytes(b[..8].try_into().unwrap());
+    let (order, image_size) = (u64::from(size[0]), word(&size[1..]));
+    let (unit, count) = (word(&stripe), word(&stripe[8..]));
+    let seeds = [
+        (
+            "seed-captured",
+            [order, unit, count, image_size, 12345, 1 << 20],
+        ),
+        ("seed-plain", [order, 0, 0, image_size, 0, 4 << 20]),
+        (
+            "seed-fancy",
+            [22, 64 << 10, 8, 1 << 30, (4 << 20) - 7, 1 << 21],
+        ),
+        ("seed-huge-order", [40, 0, 0, u64::MAX, 0, 1]),
+        (
+            "seed-huge-count",
+            [25, 1 << 20, 1 << 40, u64::MAX, u64::MAX - 9, 100],
+        ),
+        ("seed-tiny-unit", [12, 1, 3, 1 << 40, 77, 5000]),
+    ];
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz/corpus/rbd_layout");
+    let write = std::env::var_os("RBD_WRITE_SEEDS").is_some();
+    for (name, words) in seeds {
+        let data = layout_input(words);
+        ceph_rbd::fuzzing::layout(&data);
+        if write {
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(dir.join(name), &data).unwrap();
+        }
+    }
+}
+
+#[test]
+fn replay_rbd_layout_corpus() {
+    let n = rbd_native_tests::replay_fuzz_corpus("rbd_layout", ceph_rbd::fuzzing::layout);
+    eprintln!("replayed {n} rbd_layout inputs");
+}

@@ -638,6 +638,13 @@ impl ClientSession {
         Ok(mac.verify_slice(got).is_ok())
     }
 
+    /// The AUTH_SIGNATURE the peer must send at this point (the HMAC of
+    /// what we sent before it), for fuzz harnesses that play the server.
+    #[cfg(any(fuzzing, test, feature = "fuzzing"))]
+    pub fn expected_peer_signature(&self) -> Result<Vec<u8>> {
+        self.hmac(&self.tx_signed)
+    }
+
     /// The number of messages sent and not yet acknowledged.
     pub fn unacked_len(&self) -> usize {
         self.unacked.len()

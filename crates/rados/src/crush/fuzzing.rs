@@ -6,41 +6,55 @@ use ceph_encoding::{Decode, Encode, Reader};
 use super::map::CrushMap;
 use super::rule::StepOp;
 
-/// Bucket items (summed over all buckets) above which the fuzz body only
-/// decodes: mapping cost grows with the square of bucket sizes.
-const MAX_ITEMS_TO_MAP: usize = 64;
+/// The most device weights the harness builds: an OSD map's weight vector
+/// (what the mapper is given in a client) is as long as its `max_osd`, and
+/// devices past its end count as out.
+const MAX_WEIGHTS: usize = 1 << 16;
 
 /// Decodes arbitrary bytes as a CRUSH map; whatever decodes must re-encode
-/// to bytes that decode to the same map, and (for small maps) is run
-/// through every rule for a few inputs, with tunables and rule counts
-/// clamped so that the work stays bounded. Panics only on a bug.
+/// to bytes that decode to the same map. The map is then run, as it is
+/// (its tunables, bucket sizes and step counts untouched: the mapper bounds
+/// its own work), through rules picked by the bytes after the map (rule,
+/// input `x`, result count, choose args), without them through the first
+/// rules for a few inputs. Panics only on a bug.
 pub fn decode_and_map(data: &[u8]) {
     let mut reader = Reader::new(data);
     let Ok(map) = CrushMap::decode(&mut reader) else {
         return;
     };
+    let consumed = data.len() - reader.remaining();
     let again = map.to_bytes(0);
     match CrushMap::decode_exact(&again) {
         Ok(back) => assert_eq!(back, map, "re-encoded map decodes differently"),
         Err(e) => panic!("re-encoded map does not decode: {e}"),
     }
-    let items: usize = map.buckets.iter().flatten().map(|b| b.items.len()).sum();
-    if items > MAX_ITEMS_TO_MAP {
-        return;
-    }
-    let map = bounded(map);
-    let weights = map.default_device_weights();
-    let mut arg_sets = vec![None];
-    arg_sets.extend(map.choose_args.values().take(2).map(Some));
-    for rule in 0..map.rules.len().min(4) as u32 {
-        for x in [0, 1, -7] {
-            for result_max in [1usize, 3] {
-                for args in &arg_sets {
-                    let out = map.do_rule(rule, x, result_max, &weights, *args);
-                    assert!(out.len() <= result_max, "more results than asked for");
-                }
-            }
-        }
+    let weights = device_weights(&map);
+    let arg_sets: Vec<_> = map.choose_args.values().collect();
+    let picks = &data[consumed..];
+    let runs: Vec<(u32, i32, usize, usize)> = if picks.is_empty() {
+        (0..map.rules.len().min(2) as u32)
+            .flat_map(|rule| [(rule, 0, 3, 0), (rule, -7, 1, 1)])
+            .collect()
+    } else {
+        picks
+            .chunks(4)
+            .take(4)
+            .map(|c| {
+                let b = |i: usize| c.get(i).copied().unwrap_or(0);
+                let x = i32::from_le_bytes([b(1), b(2), b(1) ^ b(2), b(0)]);
+                (
+                    u32::from(b(0)),
+                    x,
+                    usize::from(b(3) % 32),
+                    usize::from(b(3) >> 5),
+                )
+            })
+            .collect()
+    };
+    for (rule, x, result_max, args) in runs {
+        let args = args.checked_sub(1).and_then(|i| arg_sets.get(i)).copied();
+        let out = map.do_rule(rule, x, result_max, &weights, args);
+        assert!(out.len() <= result_max, "more results than asked for");
     }
 }
 
@@ -49,6 +63,7 @@ pub fn decode_and_map(data: &[u8]) {
 /// bodies that place objects with maps they do not bound themselves).
 pub fn cheap_to_map(map: &CrushMap) -> bool {
     const TRIES: u32 = 100;
+    const MAX_ITEMS_TO_MAP: usize = 64;
     let items: usize = map.buckets.iter().flatten().map(|b| b.items.len()).sum();
     let t = &map.tunables;
     let steps_ok = map
@@ -85,36 +100,18 @@ pub fn cheap_to_map(map: &CrushMap) -> bool {
         && devices_ok
 }
 
-/// A copy of `map` whose retry counts and choose widths are small.
-fn bounded(mut map: CrushMap) -> CrushMap {
-    let t = &mut map.tunables;
-    t.choose_total_tries = t.choose_total_tries.min(10);
-    t.choose_local_tries = t.choose_local_tries.min(4);
-    t.choose_local_fallback_tries = t.choose_local_fallback_tries.min(4);
-    for rule in map.rules.iter_mut().flatten() {
-        for step in &mut rule.steps {
-            match step.op {
-                StepOp::ChooseFirstN
-                | StepOp::ChooseIndep
-                | StepOp::ChooseLeafFirstN
-                | StepOp::ChooseLeafIndep => step.arg1 = step.arg1.clamp(-8, 8),
-                StepOp::SetChooseTries
-                | StepOp::SetChooseLeafTries
-                | StepOp::SetChooseLocalTries
-                | StepOp::SetChooseLocalFallbackTries => step.arg1 = step.arg1.min(10),
-                _ => {}
-            }
+/// Weights as an OSD map gives them: every device some bucket links is in.
+fn device_weights(map: &CrushMap) -> Vec<u32> {
+    let len = usize::try_from(map.max_devices())
+        .unwrap_or(0)
+        .min(MAX_WEIGHTS);
+    let mut weights = vec![0u32; len];
+    for item in map.buckets.iter().flatten().flat_map(|b| b.items.iter()) {
+        if let Some(w) = usize::try_from(*item).ok().and_then(|i| weights.get_mut(i)) {
+            *w = 0x10000;
         }
     }
-    // Weight vectors follow max_devices; keep them small too.
-    for bucket in map.buckets.iter_mut().flatten() {
-        for item in &mut bucket.items {
-            if *item > 1024 {
-                *item = 1024;
-            }
-        }
-    }
-    map
+    weights
 }
 
 #[cfg(test)]

@@ -6,6 +6,16 @@
 //! malformed ones (cycles, dangling bucket ids, trees without nodes) where
 //! the C code would loop forever or read out of bounds, this one gives up on
 //! the replica instead; nothing here panics.
+//!
+//! The work of one mapping is bounded by [`MAX_MAPPING_WORK`], whatever the
+//! map's tunables and rules ask for: Ceph's and the kernel's mappers take
+//! `choose_total_tries`, the local tries, the counts of choose steps and
+//! the depth of the hierarchy from the map as they are (all 32-bit), so a
+//! crafted map can make them run for ever. Each choice inside a bucket costs
+//! the bucket's size (a straw2 or list draw looks at every item); when the
+//! budget is spent, the replicas not yet placed are given up, as when the
+//! tries run out. Real maps stay far below it (a 3-replica choice over 1000
+//! hosts of 24 devices with 50 retries costs about 150 000).
 
 use super::bucket::{Bucket, BucketAlg, Permutation};
 use super::choose_args::{ChooseArg, ChooseArgMap};
@@ -13,6 +23,9 @@ use super::hash::{hash32_2, HASH_RJENKINS1};
 use super::item::{ITEM_NONE, ITEM_UNDEF};
 use super::map::CrushMap;
 use super::rule::StepOp;
+
+/// The most work (bucket items looked at) one [`CrushMap::do_rule`] does.
+pub const MAX_MAPPING_WORK: u64 = 1 << 22;
 
 /// A bucket together with its slot in the map.
 type Slot<'a> = (usize, &'a Bucket);
@@ -26,6 +39,8 @@ struct Run<'a> {
     x: i32,
     max_devices: i32,
     perms: Vec<Option<Permutation>>,
+    /// What is left of [`MAX_MAPPING_WORK`].
+    work_left: u64,
 }
 
 /// The retry budget of one choose step.
@@ -58,6 +73,26 @@ impl<'a> Run<'a> {
             self.perms.resize_with(slot + 1, || None);
         }
         self.perms[slot].get_or_insert_with(Permutation::default)
+    }
+
+    /// Pays for one choice inside `bucket`; false once the budget is spent.
+    fn spend(&mut self, bucket: &Bucket) -> bool {
+        let cost = u64::from(bucket.size()).max(1);
+        match self.work_left.checked_sub(cost) {
+            Some(left) => {
+                self.work_left = left;
+                true
+            }
+            None => {
+                self.work_left = 0;
+                false
+            }
+        }
+    }
+
+    /// Whether the work budget is spent.
+    fn exhausted(&self) -> bool {
+        self.work_left == 0
     }
 
     fn bucket_choose(&mut self, (slot, bucket): Slot<'a>, r: i32, position: usize) -> i32 {
@@ -117,7 +152,7 @@ impl<'a> Run<'a> {
         let mut count = out_size;
         let nbuckets = self.map.buckets.len();
         let mut rep: i32 = if tries.stable != 0 { 0 } else { outpos as i32 };
-        while rep < numrep && count > 0 {
+        while rep < numrep && count > 0 && !self.exhausted() {
             let mut ftotal: u32 = 0;
             let mut skip_rep = false;
             let mut item: i32 = 0;
@@ -131,6 +166,10 @@ impl<'a> Run<'a> {
                     // One choice inside `current`.
                     let mut collide = false;
                     let mut retry_bucket = false;
+                    if !self.spend(current.1) {
+                        skip_rep = true;
+                        break;
+                    }
                     let r = rep.wrapping_add(parent_r).wrapping_add(ftotal as i32);
                     let reject;
                     let size = current.1.size();
@@ -271,7 +310,7 @@ impl<'a> Run<'a> {
             }
         }
         let mut ftotal: u32 = 0;
-        while left > 0 && ftotal < tries {
+        while left > 0 && ftotal < tries && !self.exhausted() {
             for rep in outpos..endpos {
                 if out[rep] != ITEM_UNDEF {
                     continue;
@@ -279,6 +318,9 @@ impl<'a> Run<'a> {
                 let mut current = bucket;
                 let mut descents = 0usize;
                 loop {
+                    if !self.spend(current.1) {
+                        break;
+                    }
                     // The rank depends on the position, also in the nested
                     // leaf call, so each position explores its own items.
                     let stride = if current.1.alg() == BucketAlg::Uniform
@@ -395,9 +437,9 @@ impl CrushMap {
     /// fewer items instead. A missing rule gives an empty result, as does
     /// an MSR rule (not supported yet).
     ///
-    /// The work done is bounded by the map's tunables and the rule's
-    /// counts; callers mapping untrusted maps should bound those (as the
-    /// `crush_map` fuzz target does).
+    /// The work done is bounded by [`MAX_MAPPING_WORK`] whatever the map's
+    /// tunables and the rule's counts: past it, the replicas not yet
+    /// placed are left out (or [`ITEM_NONE`] for indep rules).
     pub fn do_rule(
         &self,
         rule: u32,
@@ -419,6 +461,7 @@ impl CrushMap {
             x,
             max_devices: self.max_devices(),
             perms: Vec::new(),
+            work_left: MAX_MAPPING_WORK,
         };
         let t = &self.tunables;
         let result_max_i = i32::try_from(result_max).unwrap_or(i32::MAX);
@@ -696,18 +739,59 @@ mod tests {
         assert!(map.do_rule(0, 1, 3, &[0x10000; 6], None).is_empty());
         assert!(map.do_rule(9, 1, 3, &[0x10000; 6], None).is_empty());
         // A take of nothing valid leaves nothing to choose from.
-        map.rules = vec![Some(Rule {
+        map.rules = vec![Some(replicated(vec![
+            step(StepOp::Take, -50, 0),
+            step(StepOp::ChooseFirstN, 0, 0),
+            step(StepOp::Emit, 0, 0),
+        ]))];
+        assert!(map.do_rule(0, 1, 3, &[0x10000; 6], None).is_empty());
+        assert!(map.do_rule(0, 1, 0, &[0x10000; 6], None).is_empty());
+    }
+
+    /// A replicated rule of `steps`.
+    fn replicated(steps: Vec<RuleStep>) -> Rule {
+        Rule {
             ruleset: 0,
             rule_type: rule_type::REPLICATED,
             min_size: 1,
             max_size: 10,
-            steps: vec![
-                step(StepOp::Take, -50, 0),
-                step(StepOp::ChooseFirstN, 0, 0),
-                step(StepOp::Emit, 0, 0),
-            ],
-        })];
-        assert!(map.do_rule(0, 1, 3, &[0x10000; 6], None).is_empty());
-        assert!(map.do_rule(0, 1, 0, &[0x10000; 6], None).is_empty());
+            steps,
+        }
+    }
+
+    /// Runs `map` on another thread; `None` if it takes longer than 20 s.
+    fn within_seconds(map: CrushMap, rule: u32, weights: Vec<u32>) -> Option<usize> {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(map.do_rule(rule, 5, 3, &weights, None).len());
+        });
+        rx.recv_timeout(std::time::Duration::from_secs(20)).ok()
+    }
+
+    #[test]
+    fn hostile_tunables_and_counts_cost_bounded_work() {
+        // Every device out: each replica is retried as often as the map
+        // says, here 2^32 times (Ceph's mapper would spin for hours).
+        let mut map = three_hosts();
+        map.tunables.choose_total_tries = u32::MAX - 1;
+        map.tunables.choose_local_tries = 1 << 30;
+        map.tunables.choose_local_fallback_tries = 1 << 30;
+        assert_eq!(within_seconds(map.clone(), 0, vec![0; 6]), Some(0));
+        // Indep keeps its positions, each ITEM_NONE.
+        assert_eq!(within_seconds(map, 1, vec![0; 6]), Some(3));
+        // Steps that override the tries, and a choose of 2^31 - 1 replicas
+        // out of a bucket that has none to give.
+        let mut map = three_hosts();
+        map.buckets.push(Some(straw2(-5, 1, vec![])));
+        map.rules = vec![Some(replicated(vec![
+            step(StepOp::SetChooseTries, i32::MAX, 0),
+            step(StepOp::SetChooseLeafTries, i32::MAX, 0),
+            step(StepOp::Take, -4, 0),
+            step(StepOp::ChooseLeafFirstN, i32::MAX, 1),
+            step(StepOp::Take, -5, 0),
+            step(StepOp::ChooseIndep, 3, 0),
+            step(StepOp::Emit, 0, 0),
+        ]))];
+        assert!(within_seconds(map, 0, vec![0; 6]).is_some());
     }
 }

@@ -54,5 +54,6 @@ pub use decode::CRUSH_MAGIC;
 pub use item::ITEM_NONE;
 pub use ln::crush_ln;
 pub use map::{CrushMap, TailSections};
+pub use mapper::MAX_MAPPING_WORK;
 pub use rule::{rule_type, Rule, RuleStep, StepOp};
 pub use tunables::{Tunables, LEGACY_ALLOWED_BUCKET_ALGS};

@@ -21,7 +21,7 @@ use ceph_msgr2::session::{AuthProvider, ClientConfig, ClientSession, Event};
 use ceph_msgr2::Connection;
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::time::Instant;
-use tracing::{debug, warn};
+use tracing::debug;
 
 use super::core::{Action, MonCore};
 use super::messages::*;
@@ -553,7 +553,7 @@ impl Driver {
                 }
             }
             Action::Failed(e) => {
-                warn!("cannot reach the monitors: {e}");
+                debug!("cannot reach the monitors: {e}");
                 if let Some(ready) = self.ready.take() {
                     let _ = ready.send(Err(e));
                 }

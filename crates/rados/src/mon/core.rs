@@ -478,7 +478,12 @@ impl MonCore {
     /// the mount the core gives up, after it waits for the next request
     /// (the caller may hunt again at once).
     fn fail(&mut self, e: RadosError) {
-        warn!("no monitor session: {e}");
+        // Before the mount the caller gets the error (and says it once).
+        if self.mounted {
+            warn!("no monitor session: {e}");
+        } else {
+            debug!("no monitor session: {e}");
+        }
         for (tid, _) in self.pending.drain() {
             self.actions.push_back(Action::Complete {
                 tid,

@@ -182,7 +182,7 @@ pub async fn export(rados: &Rados, a: &ExportArgs) -> Result<(), Error> {
     let spec = ImageSpec::parse(&a.image.spec, a.image.pool.as_deref())?;
     let img = open_at_snap(rados, &spec).await?;
     let layout = img.meta().layout;
-    let chunk = (layout.object_size * layout.stripe_count).max(4 << 20);
+    let chunk = layout.io_chunk();
     let size = img.size();
     let mut file = if a.path == "-" {
         None
@@ -267,7 +267,7 @@ pub async fn import(rados: &Rados, a: &ImportArgs, features: Option<u64>) -> Res
         .await
         .map_err(rbd_err)?;
     let layout = img.meta().layout;
-    let chunk = (layout.object_size * layout.stripe_count) as usize;
+    let chunk = usize::try_from(layout.io_chunk()).unwrap_or(usize::MAX);
     let mut progress = Progress::new("Importing image", known_size.unwrap_or(0), a.no_progress);
     let result = async {
         let mut off = 0u64;

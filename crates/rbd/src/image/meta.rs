@@ -18,7 +18,7 @@ use crate::cls::types::{ParentImageSpec, SnapContext, SnapshotNamespace, StripeI
 use crate::cls::ClsMethod;
 use crate::features;
 use crate::names::{header_object, id_object, NOSNAP};
-use crate::striper::Layout;
+use crate::striper::{Layout, MAX_ORDER, MIN_ORDER};
 use crate::{Error, Result};
 
 /// A clone's parent and how much of the child it still backs.
@@ -231,13 +231,16 @@ impl ImageMeta {
 }
 
 /// The layout of image `id` from its header's order and striping (none,
-/// or zeros: one object after the other, as librbd does). A layout the
+/// or zeros: one object after the other, as librbd does). An order outside
+/// librbd's 12..=25 (objects of 4 KiB to 32 MiB; librbd creates no other,
+/// and buffers of one object are allocated from it) or a layout the
 /// striper cannot compute with (see [`Layout::is_valid`]) is an error here,
 /// at open.
-fn image_layout(id: &str, order: u8, stripe: Option<StripeInfo>) -> Result<Layout> {
-    if order > 63 {
+pub(crate) fn image_layout(id: &str, order: u8, stripe: Option<StripeInfo>) -> Result<Layout> {
+    if !(MIN_ORDER..=MAX_ORDER).contains(&order) {
         return Err(Error::Unsupported(format!(
-            "image {id} has an unusable layout: objects of 2^{order} bytes"
+            "image {id} has an unusable layout: objects of 2^{order} bytes \
+             (librbd's orders are {MIN_ORDER}..={MAX_ORDER})"
         )));
     }
     let mut layout = Layout::simple(order);
@@ -308,6 +311,13 @@ mod tests {
             (22, striped(1 << 22, 1 << 42)),
             (22, striped(1 << 16, u64::MAX)),
             (63, striped(1 << 63, 2)),
+            // Objects of 2^40 bytes: a write allocates a buffer of one.
+            (40, None),
+            // Units of a byte: an object maps back to 2^22 pieces.
+            (22, striped(1, 2)),
+            (22, striped(2048, 4)),
+            (26, None),
+            (11, None),
             (64, None),
             (200, None),
         ] {

@@ -22,6 +22,9 @@ mod trash;
 mod write;
 mod write_state;
 
+#[cfg(any(fuzzing, test, feature = "fuzzing"))]
+pub(crate) use meta::image_layout;
+
 pub use clone::{CloneFormat, CloneOptions};
 pub use create::{create_image, remove_image, CreateOptions, DEFAULT_FEATURES};
 pub use handle::{image_name, Image};
