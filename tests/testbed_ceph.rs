@@ -190,12 +190,32 @@ fn users_have_the_documented_caps() {
     assert_eq!(cinder["mon"], "profile rbd");
     assert_eq!(
         cinder["osd"],
-        "profile rbd pool=volumes, profile rbd pool=images"
+        "profile rbd pool=volumes, profile rbd pool=images, profile rbd pool=ecdata"
     );
     let glance = caps("client.glance");
     assert_eq!(glance["mon"], "profile rbd");
     assert_eq!(
         glance["osd"],
-        "profile rbd pool=images, profile rbd-read-only pool=volumes"
+        "profile rbd pool=images, profile rbd-read-only pool=volumes, profile rbd-read-only pool=ecdata"
+    );
+}
+
+#[test]
+fn cluster_main_has_three_monitors_and_an_erasure_coded_data_pool() {
+    let bed = Testbed::load();
+    let q = bed.ceph_json(MAIN, &["quorum_status"]);
+    assert_eq!(q["quorum_names"].as_array().map(Vec::len), Some(3), "{q}");
+    let ec = bed.var("RBD_NATIVE_EC_POOL");
+    let pools = bed.ceph_json(MAIN, &["osd", "pool", "ls", "detail"]);
+    let pool = pools
+        .as_array()
+        .and_then(|a| a.iter().find(|p| p["pool_name"] == ec.as_str()))
+        .unwrap_or_else(|| panic!("no pool {ec}: {pools}"));
+    assert_eq!(pool["type"], 3, "{pool}");
+    assert!(
+        pool["flags_names"]
+            .as_str()
+            .is_some_and(|f| f.contains("ec_overwrites")),
+        "{pool}"
     );
 }
