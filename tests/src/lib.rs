@@ -219,6 +219,35 @@ impl Testbed {
     }
 }
 
+/// A monitor configuration option of cluster main set for one test
+/// (`ceph config set mon NAME VALUE`), removed again when dropped, even
+/// when the test fails.
+pub struct MonConfig<'a> {
+    bed: &'a Testbed,
+    name: String,
+}
+
+impl<'a> MonConfig<'a> {
+    /// Sets `name` to `value` for the monitors of cluster main.
+    pub fn set(bed: &'a Testbed, name: &str, value: &str) -> MonConfig<'a> {
+        let mut c = bed.ceph_tool("ceph", "CEPH_CONF", "admin");
+        c.args(["config", "set", "mon", name, value]);
+        run_ok(&mut c);
+        MonConfig {
+            bed,
+            name: name.to_string(),
+        }
+    }
+}
+
+impl Drop for MonConfig<'_> {
+    fn drop(&mut self) {
+        let mut c = self.bed.ceph_tool("ceph", "CEPH_CONF", "admin");
+        c.args(["config", "rm", "mon", &self.name]);
+        let _ = c.output();
+    }
+}
+
 /// Parses `export NAME=VALUE` lines (VALUE bare, or in single or double
 /// quotes without escapes); other lines are ignored.
 pub fn parse_env(text: &str) -> HashMap<String, String> {

@@ -12,7 +12,7 @@ use std::time::{Duration, SystemTime};
 use bytes::Bytes;
 use ceph_rados::config::{ClientArgs, ClientSettings};
 use ceph_rados::mon::{MonClient, MonClientOptions};
-use rbd_native_tests::{run_ok, Testbed};
+use rbd_native_tests::{run_ok, MonConfig, Testbed};
 use tokio::sync::Mutex;
 
 /// One test at a time: they restart and reconfigure the monitor.
@@ -94,20 +94,8 @@ async fn a_dropped_connection_is_reopened_and_commands_in_flight_are_sent_again(
 async fn service_tickets_are_renewed_on_a_live_session() {
     let _one = SERIAL.lock().await;
     let bed = Testbed::load();
-    let ceph = |args: &[&str]| {
-        let mut c = bed.ceph_tool("ceph", "CEPH_CONF", "admin");
-        c.args(args);
-        run_ok(&mut c);
-    };
     // Short-lived service tickets for this test only.
-    ceph(&["config", "set", "mon", "auth_service_ticket_ttl", "8"]);
-    struct Restore<'a>(&'a dyn Fn(&[&str]));
-    impl Drop for Restore<'_> {
-        fn drop(&mut self) {
-            (self.0)(&["config", "rm", "mon", "auth_service_ticket_ttl"]);
-        }
-    }
-    let _restore = Restore(&ceph);
+    let _ttl = MonConfig::set(&bed, "auth_service_ticket_ttl", "8");
 
     let mon = MonClient::connect(MonClientOptions::from_settings(&settings(&bed, None)))
         .await
@@ -145,20 +133,8 @@ async fn service_tickets_are_renewed_on_a_live_session() {
 async fn the_auth_ticket_is_renewed_on_a_live_session() {
     let _one = SERIAL.lock().await;
     let bed = Testbed::load();
-    let ceph = |args: &[&str]| {
-        let mut c = bed.ceph_tool("ceph", "CEPH_CONF", "admin");
-        c.args(args);
-        run_ok(&mut c);
-    };
     // A short-lived AUTH ticket for this test only.
-    ceph(&["config", "set", "mon", "auth_mon_ticket_ttl", "12"]);
-    struct Restore<'a>(&'a dyn Fn(&[&str]));
-    impl Drop for Restore<'_> {
-        fn drop(&mut self) {
-            (self.0)(&["config", "rm", "mon", "auth_mon_ticket_ttl"]);
-        }
-    }
-    let _restore = Restore(&ceph);
+    let _ttl = MonConfig::set(&bed, "auth_mon_ticket_ttl", "12");
 
     let mon = MonClient::connect(MonClientOptions::from_settings(&settings(&bed, None)))
         .await

@@ -17,7 +17,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rbd_native_tests::{
-    glance_delete, glance_download, rbd_native_bin, run_ok, unique_name, ScratchDir, Testbed,
+    glance_delete, glance_download, rbd_native_bin, run_ok, unique_name, MonConfig, ScratchDir,
+    Testbed,
 };
 
 mod common;
@@ -175,20 +176,8 @@ async fn an_osd_stopped_past_its_heartbeat_grace_during_an_export_and_an_upload(
 async fn a_client_outliving_its_service_tickets_keeps_opening_osd_sessions() {
     let _one = SERIAL.lock().await;
     let bed = Testbed::load();
-    let ceph = |args: &[&str]| {
-        let mut c = bed.ceph_tool("ceph", "CEPH_CONF", "admin");
-        c.args(args);
-        run_ok(&mut c);
-    };
     // Service tickets of 10 s, for this test only.
-    ceph(&["config", "set", "mon", "auth_service_ticket_ttl", "10"]);
-    struct Restore<'a>(&'a dyn Fn(&[&str]));
-    impl Drop for Restore<'_> {
-        fn drop(&mut self) {
-            (self.0)(&["config", "rm", "mon", "auth_service_ticket_ttl"]);
-        }
-    }
-    let _restore = Restore(&ceph);
+    let _ttl = MonConfig::set(&bed, "auth_service_ticket_ttl", "10");
 
     let rados = bed
         .rados("CEPH_CONF", "client.cinder", "CEPH_CINDER_KEYRING")
