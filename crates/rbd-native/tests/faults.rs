@@ -31,10 +31,12 @@ static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Sends `sig` to OSD `id` of cluster main through the bed's command.
 fn signal_osd(bed: &Testbed, id: u32, sig: &str) {
-    let line = bed
-        .var("RBD_NATIVE_OSD_SIGNAL_CMD")
-        .replace("{id}", &id.to_string())
-        .replace("{sig}", sig);
+    signal(bed, "RBD_NATIVE_OSD_SIGNAL_CMD", &id.to_string(), sig);
+}
+
+/// Runs the bed's signal command in variable `var` for daemon `id`.
+fn signal(bed: &Testbed, var: &str, id: &str, sig: &str) {
+    let line = bed.var(var).replace("{id}", id).replace("{sig}", sig);
     run_ok(Command::new("sh").arg("-c").arg(line));
 }
 
@@ -249,11 +251,7 @@ struct StoppedMon<'a> {
 
 impl<'a> StoppedMon<'a> {
     fn stop(bed: &'a Testbed, id: &str) -> StoppedMon<'a> {
-        let line = bed
-            .var("RBD_NATIVE_MON_SIGNAL_CMD")
-            .replace("{id}", id)
-            .replace("{sig}", "STOP");
-        run_ok(Command::new("sh").arg("-c").arg(line));
+        signal(bed, "RBD_NATIVE_MON_SIGNAL_CMD", id, "STOP");
         StoppedMon {
             bed,
             id: id.to_string(),
@@ -263,12 +261,7 @@ impl<'a> StoppedMon<'a> {
 
 impl Drop for StoppedMon<'_> {
     fn drop(&mut self) {
-        let line = self
-            .bed
-            .var("RBD_NATIVE_MON_SIGNAL_CMD")
-            .replace("{id}", &self.id)
-            .replace("{sig}", "CONT");
-        run_ok(Command::new("sh").arg("-c").arg(line));
+        signal(self.bed, "RBD_NATIVE_MON_SIGNAL_CMD", &self.id, "CONT");
         wait_full_quorum(self.bed, 180);
     }
 }
