@@ -163,6 +163,11 @@ pub struct CloudConfig {
     pub application_credential_secret: Option<String>,
     /// An existing token (token auth).
     pub token: Option<String>,
+    /// A service token, sent to Glance beside the user's token as
+    /// `X-Service-Token` (as Cinder and Nova send theirs): Glance then
+    /// grants the service token's roles too (its locations API wants
+    /// `service`) and accepts a user token that expires meanwhile.
+    pub service_token: Option<String>,
     /// Region of the endpoints to use.
     pub region_name: Option<String>,
     /// Interface of the endpoints to use.
@@ -210,6 +215,7 @@ impl fmt::Debug for CloudConfig {
                 &secret(&self.application_credential_secret),
             )
             .field("token", &secret(&self.token))
+            .field("service_token", &secret(&self.service_token))
             .field("region_name", &self.region_name)
             .field("interface", &self.interface)
             .field("cacert", &self.cacert)

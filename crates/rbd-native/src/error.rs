@@ -4,6 +4,17 @@ use ceph_common::errno::{EACCES, EPERM};
 use ceph_rados::RadosError;
 use thiserror::Error;
 
+/// The exit status of an upload that succeeded although undoing its failed
+/// clone left something behind (the report's `undo_failures`): the image
+/// is there, but an operator or a driver must know, and clean up.
+pub const EXIT_LEFT_BEHIND: i32 = 3;
+
+/// The exit status of an upload that made nothing because it could not
+/// clone and was not to stream (`--no-fallback`): the caller (a Cinder
+/// driver, say) may upload the volume its own way; an image given with
+/// `--image-id` is still `queued`.
+pub const EXIT_NOT_CLONED: i32 = 4;
+
 /// An error of a command.
 #[derive(Debug, Error)]
 pub enum Error {
@@ -28,6 +39,16 @@ pub enum Error {
 }
 
 impl Error {
+    /// The process's exit status for this error: 4
+    /// ([`EXIT_NOT_CLONED`]) for an upload that
+    /// made nothing because it could not clone and was not to stream, else 1.
+    pub fn exit_status(&self) -> i32 {
+        match self {
+            Error::Upload(rbd_upload::Error::NotCloned { .. }) => EXIT_NOT_CLONED,
+            _ => 1,
+        }
+    }
+
     /// A hint on what to do, for errors where one helps.
     pub fn hint(&self) -> Option<&'static str> {
         match self {
@@ -47,6 +68,9 @@ fn upload_hint(e: &rbd_upload::Error) -> Option<&'static str> {
         U::Rados(e) => rados_hint(e),
         U::Glance(e) if e.is_unauthorized() => Some(
             "check the OpenStack credentials (OS_* variables, --os-cloud and clouds.yaml)",
+        ),
+        U::NotCloned { .. } => Some(
+            "`rbd-native check` says whether a clone is possible and why not; leave out --no-fallback to stream instead",
         ),
         U::TimedOut { .. } => Some(
             "give the upload more time with --timeout SECS (0: no limit), or find what held it up with -v",

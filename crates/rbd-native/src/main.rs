@@ -47,7 +47,7 @@ fn main() {
             if let Some(hint) = e.hint() {
                 eprintln!("rbd-native: hint: {hint}");
             }
-            1
+            e.exit_status()
         }
     };
     // Do not wait for background tasks (monitor sessions) to wind down.

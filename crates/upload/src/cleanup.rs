@@ -48,7 +48,8 @@ async fn is_our_clone(c: &Clients, img: &Image, image_id: &str) -> bool {
 }
 
 /// Removes what an interrupted upload of `image_id` left: a Glance image
-/// still `queued` (or failed), the clone in an RBD store of our cluster
+/// still `queued` (or failed; unless `keep_image`: an image its caller
+/// owns, as Cinder owns the image it asks its driver to fill), the clone in an RBD store of our cluster
 /// when Glance has no active image of it and it is a clone of the volume
 /// snapshot named after `image_id`, and the volume snapshots named
 /// after it in `volume_pool` (the clone's parent only once the clone is
@@ -57,12 +58,14 @@ pub(crate) async fn cleanup(
     c: &Clients,
     volume_pool: &str,
     image_id: &str,
+    keep_image: bool,
 ) -> Result<Vec<String>, Error> {
     // Only a UUID: the names removed below are made from it.
     let image_id = &crate::naming::image_id(image_id).map_err(Error::Input)?;
     let mut removed = Vec::new();
     let active = match c.glance.show_image(image_id).await {
         Ok(img) if img.status == "active" => true,
+        Ok(_) if keep_image => false,
         Ok(img) => {
             c.glance.delete_image(image_id).await?;
             removed.push(format!("Glance image {image_id} ({})", img.status));

@@ -25,6 +25,8 @@ pub(crate) struct Clients {
     pub status: StatusBoard,
     /// Where the streaming path reports its progress, if anywhere.
     pub progress: Option<ProgressFn>,
+    /// Holds a reason once the uploads are to stop.
+    pub stop: Option<tokio::sync::watch::Receiver<Option<String>>>,
 }
 
 impl std::fmt::Debug for Clients {
@@ -61,7 +63,24 @@ impl Clients {
             fsid,
             stores: tokio::sync::Mutex::new(None),
             progress: None,
+            stop: None,
         })
+    }
+
+    /// Resolves, with the reason, once the uploads are to stop; never
+    /// without a stop signal.
+    pub(crate) async fn stopped(&self) -> String {
+        if let Some(mut rx) = self.stop.clone() {
+            loop {
+                if let Some(why) = rx.borrow_and_update().clone() {
+                    return why;
+                }
+                if rx.changed().await.is_err() {
+                    break;
+                }
+            }
+        }
+        std::future::pending().await
     }
 
     /// Glance's stores detail, read at most once per [`STORES_FRESH`]

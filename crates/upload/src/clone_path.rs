@@ -32,12 +32,16 @@ pub(crate) struct ClonePlan {
     pub data_pool: String,
     /// The store's pool: where the clone goes.
     pub store_pool: String,
+    /// Whether the upload creates the Glance image (and so deletes it
+    /// again when it fails); not when its caller gave it.
+    pub owns_image: bool,
 }
 
 /// The steps of the clone path; each undoes nothing itself (the ledger
 /// does), and each [`Undo`] of the path is carried out by the same value.
 pub(crate) trait CloneSteps: Executor {
-    /// Creates the Glance image (its id) and allots one snapshot id in
+    /// Creates the Glance image (its id; the caller's image's id when it
+    /// gave one) and allots one snapshot id in
     /// the volume's data pool and one in the store's pool, all at once.
     async fn create_image_and_allot(
         &mut self,
@@ -88,7 +92,7 @@ pub(crate) async fn run<S: CloneSteps>(
     let t = Instant::now();
     let (image, vol_id, clone_id) = s.create_image_and_allot().await;
     report.step("image create and snapshot ids", t);
-    if let Ok(image_id) = &image {
+    if let (Ok(image_id), true) = (&image, plan.owns_image) {
         ledger.record(Undo::DeleteImage {
             image_id: image_id.clone(),
         });
@@ -159,6 +163,11 @@ pub(crate) async fn run<S: CloneSteps>(
     let t = Instant::now();
     s.add_location(&image_id).await?;
     report.step("location", t);
+    if !plan.owns_image {
+        // The caller's image holds the clone now: whatever happens next,
+        // the clone is its data, not this upload's to remove.
+        ledger.commit();
+    }
     let t = Instant::now();
     s.wait_active(&image_id).await?;
     report.step("active", t);
@@ -266,6 +275,7 @@ mod tests {
             volume: "vol".into(),
             data_pool: "volumes".into(),
             store_pool: "images".into(),
+            owns_image: true,
         }
     }
 
@@ -353,6 +363,33 @@ mod tests {
                     by.iter().any(|u| fake.undos.done.contains(&u.to_string())),
                     "{step}: {pool} {id} reported released"
                 );
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn an_image_the_caller_gave_is_never_deleted() {
+        for step in ["volume id", "clone", "location", "active"] {
+            let mut fake = Fake {
+                fail_step: Some(step),
+                ..Fake::default()
+            };
+            let mut ledger = Ledger::default();
+            let mut report = Report::new("volumes", "vol", 0);
+            let mut p = plan(CloneFormat::V2);
+            p.owns_image = false;
+            let r = run(&mut fake, &p, &mut ledger, &mut report).await;
+            assert!(r.is_err(), "{step}");
+            ledger.rollback(&mut fake, &mut report).await;
+            assert!(
+                !fake.undos.done.iter().any(|u| u == IMAGE),
+                "{step}: {:?}",
+                fake.undos.done
+            );
+            assert_eq!(report.image_id, "I", "{step}");
+            // Once Glance took the location, the clone is the image's.
+            if step == "active" {
+                assert!(fake.undos.done.is_empty(), "{:?}", fake.undos.done);
             }
         }
     }

@@ -14,6 +14,16 @@ use crate::naming::{location_url, GLANCE_SNAP};
 use crate::round::Seat;
 use crate::undo::Undoer;
 
+/// The Glance image an upload fills.
+#[derive(Debug, Clone)]
+pub(crate) enum TheImage {
+    /// One the upload creates (and deletes again if it fails).
+    New(NewImage),
+    /// One its caller made, `queued`, by id: never created nor deleted
+    /// here.
+    Given(String),
+}
+
 /// The clone of one volume into Glance's RBD store.
 #[derive(Debug)]
 pub(crate) struct Cluster<'a> {
@@ -27,8 +37,8 @@ pub(crate) struct Cluster<'a> {
     format: CloneFormat,
     /// How long to wait for `active`.
     timeout: Duration,
-    /// The Glance image to create.
-    new: NewImage,
+    /// The Glance image to create, or the caller's to fill.
+    image: TheImage,
     /// The place of the upload in its batch's round, until the ids are
     /// allotted.
     seat: Option<Seat>,
@@ -38,8 +48,8 @@ pub(crate) struct Cluster<'a> {
 }
 
 impl<'a> Cluster<'a> {
-    /// The clone of `vol` into `sio` (Glance's store `store_id`) as a new
-    /// Glance image `new`, its ids allotted in `seat`'s round.
+    /// The clone of `vol` into `sio` (Glance's store `store_id`) as
+    /// Glance image `image`, its ids allotted in `seat`'s round.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         c: &'a Clients,
@@ -48,7 +58,7 @@ impl<'a> Cluster<'a> {
         store_id: String,
         format: CloneFormat,
         timeout: Duration,
-        new: NewImage,
+        image: TheImage,
         seat: Seat,
     ) -> Cluster<'a> {
         Cluster {
@@ -58,7 +68,7 @@ impl<'a> Cluster<'a> {
             store_id,
             format,
             timeout,
-            new,
+            image,
             seat: Some(seat),
             child: None,
             undo: Undoer::new(c),
@@ -97,9 +107,16 @@ impl CloneSteps for Cluster<'_> {
                 ),
             }
         };
-        let (created, (a, b)) = tokio::join!(self.c.glance.create_image(&self.new), allot);
+        let glance = &self.c.glance;
+        let image = async {
+            match &self.image {
+                TheImage::New(new) => glance.create_image(new).await.map(|i| i.id),
+                TheImage::Given(id) => Ok(id.clone()),
+            }
+        };
+        let (created, (a, b)) = tokio::join!(image, allot);
         (
-            created.map(|i| i.id).map_err(Error::from),
+            created.map_err(Error::from),
             a.map_err(Error::from),
             b.map_err(Error::from),
         )

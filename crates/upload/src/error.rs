@@ -37,6 +37,28 @@ pub enum Error {
         /// What was removed again (the undos that succeeded).
         undone: Vec<String>,
     },
+    /// The upload was stopped from outside (a signal: `why`) and undid
+    /// what it had made; `undone` is what it removed.
+    #[error("the upload was stopped ({why}); {}", cleaned(.undone))]
+    Stopped {
+        /// Why it was stopped.
+        why: String,
+        /// What was removed again (the undos that succeeded).
+        undone: Vec<String>,
+    },
+    /// No clone was made and streaming was not allowed
+    /// ([`crate::UploadRequest::fallback`] off): no clone was possible
+    /// (`reason`), or the clone failed and was undone. Nothing the upload
+    /// made is left; an image given by the caller is still `queued`, and
+    /// the caller may fill it another way.
+    #[error("not uploaded by clone: {reason}; nothing was left behind{}", image_note(.image_id))]
+    NotCloned {
+        /// Why.
+        reason: String,
+        /// The caller's image, still `queued` (empty: the upload was to
+        /// create its image).
+        image_id: String,
+    },
     /// The upload failed (`cause`), and undoing what it had made failed
     /// too: `failures` is what is left behind.
     #[error("{cause}; undoing the upload then failed: {}{}", undo_list(.failures), cleanup_hint(.image_id))]
@@ -65,6 +87,14 @@ fn cleaned(undone: &[String]) -> String {
         "it had made nothing that stayed".to_string()
     } else {
         format!("cleaned up: {}", undone.join(", "))
+    }
+}
+
+fn image_note(image_id: &str) -> String {
+    if image_id.is_empty() {
+        String::new()
+    } else {
+        format!(" and Glance image {image_id} is still queued")
     }
 }
 

@@ -2,7 +2,7 @@
 //! Glance's store allows it (falling back to streaming when it fails and
 //! the request allows it), else the streaming path.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ceph_rbd::image::Image;
 use glance_client::NewImage;
@@ -10,7 +10,7 @@ use glance_client::NewImage;
 use crate::check::gather;
 use crate::clients::Clients;
 use crate::clone_path::{self, ClonePlan};
-use crate::clone_steps::Cluster;
+use crate::clone_steps::{Cluster, TheImage};
 use crate::eligibility::{decide, Decision};
 use crate::error::Error;
 use crate::ledger::{failed, Ledger, Undo};
@@ -51,33 +51,74 @@ pub fn check_disk_format(disk_format: &str) -> Result<(), Error> {
     Ok(())
 }
 
+/// Why an upload was stopped before it ended.
+enum Halt {
+    /// Its deadline passed.
+    Deadline(Duration),
+    /// Its uploader was told to stop.
+    Stop(String),
+}
+
+/// Resolves when the upload of `req` must stop: its deadline, or a stop
+/// signal of the uploader.
+async fn halt(c: &Clients, req: &UploadRequest) -> Halt {
+    let deadline = async {
+        match req.deadline {
+            Some(after) => {
+                tokio::time::sleep(after).await;
+                after
+            }
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        after = deadline => Halt::Deadline(after),
+        why = c.stopped() => Halt::Stop(why),
+    }
+}
+
 /// Uploads as `req` says, taking its snapshot ids in `seat`'s round; the
 /// report whatever happens. A failed upload is rolled back here, once:
 /// whatever it made is undone, last first, and the undos that fail are
-/// reported with the error. An upload past its deadline is stopped where
-/// it is, and what its step in flight made is undone too.
+/// reported with the error. An upload past its deadline, or told to stop,
+/// is stopped where it is, and what its step in flight made is undone too.
 pub(crate) async fn upload_one(c: &Clients, req: &UploadRequest, seat: Seat) -> UploadOutcome {
     let mut report = Report::new(&req.pool, &req.volume, 0);
     let mut ledger = Ledger::default();
     let mut leftovers = Leftovers {
         pool: req.pool.clone(),
         volume: req.volume.clone(),
+        given_image: req.image_id.clone(),
         ..Leftovers::default()
     };
-    let run = upload_inner(c, req, seat, &mut ledger, &mut report, &mut leftovers);
-    let r = match req.deadline {
-        None => run.await,
-        Some(after) => match tokio::time::timeout(after, run).await {
-            Ok(r) => r,
-            Err(_) => {
-                tracing::warn!(volume = %report.volume, ?after, "the upload's deadline passed; stopping it");
-                leftovers.record_in(c, &mut ledger).await;
-                Err(Error::TimedOut {
-                    after,
-                    undone: Vec::new(),
-                })
-            }
-        },
+    let ran = {
+        let run = upload_inner(c, req, seat, &mut ledger, &mut report, &mut leftovers);
+        tokio::select! {
+            r = run => Ok(r),
+            h = halt(c, req) => Err(h),
+        }
+    };
+    let r = match ran {
+        Ok(r) => r,
+        Err(h) => {
+            leftovers.record_in(c, &mut ledger).await;
+            Err(match h {
+                Halt::Deadline(after) => {
+                    tracing::warn!(volume = %report.volume, ?after, "the upload's deadline passed; stopping it");
+                    Error::TimedOut {
+                        after,
+                        undone: Vec::new(),
+                    }
+                }
+                Halt::Stop(why) => {
+                    tracing::warn!(volume = %report.volume, %why, "stopping the upload");
+                    Error::Stopped {
+                        why,
+                        undone: Vec::new(),
+                    }
+                }
+            })
+        }
     };
     let error = match r {
         Ok(()) => {
@@ -86,10 +127,103 @@ pub(crate) async fn upload_one(c: &Clients, req: &UploadRequest, seat: Seat) -> 
         }
         Err(e) => {
             ledger.rollback(&mut Undoer::new(c), &mut report).await;
-            Some(failed(e, &report))
+            let halted = matches!(e, Error::TimedOut { .. } | Error::Stopped { .. });
+            if halted && filled_anyway(c, req, &mut report).await {
+                None
+            } else {
+                Some(failed(e, &report))
+            }
         }
     };
     UploadOutcome { report, error }
+}
+
+/// Whether the caller's image of an upload that was stopped is `active`
+/// all the same: the stop came once Glance had all of its data (its
+/// location, or the whole stream), while the upload tidied up. The image
+/// is then what was asked for, and the upload a success.
+async fn filled_anyway(c: &Clients, req: &UploadRequest, report: &mut Report) -> bool {
+    let Some(id) = &req.image_id else {
+        return false;
+    };
+    if !c
+        .glance
+        .show_image(id)
+        .await
+        .is_ok_and(|i| i.status == "active")
+    {
+        return false;
+    }
+    tracing::warn!(image = %id, "stopped after Glance had the image's data: it is active");
+    let cloned = report.steps.iter().any(|s| s.name == "location");
+    report.path = if cloned { "clone" } else { "stream" }.into();
+    true
+}
+
+/// The disk and container formats of the upload: the request's, or those
+/// of the caller's image, which must be `queued` (else nothing can fill
+/// it).
+async fn formats(
+    c: &Clients,
+    req: &UploadRequest,
+    report: &mut Report,
+) -> Result<(String, String), Error> {
+    let Some(id) = &req.image_id else {
+        return Ok((req.disk_format.clone(), req.container_format.clone()));
+    };
+    let t = Instant::now();
+    let image = c.glance.show_image(id).await?;
+    report.image_id = id.clone();
+    report.step("image show", t);
+    if image.status != "queued" {
+        return Err(Error::Input(format!(
+            "Glance image {id} is {}: only a queued image can be filled with a volume's data (its owner creates it)",
+            image.status
+        )));
+    }
+    Ok((
+        image.disk_format.unwrap_or_default(),
+        image.container_format.unwrap_or_default(),
+    ))
+}
+
+/// The Glance image the upload fills: a new one (its id recorded in
+/// `leftovers`) or the caller's.
+fn the_image(r: &UploadRequest, leftovers: &mut Leftovers) -> TheImage {
+    match &r.image_id {
+        Some(id) => {
+            leftovers.image_ids.push(id.clone());
+            TheImage::Given(id.clone())
+        }
+        None => TheImage::New(new_image(r, leftovers)),
+    }
+}
+
+/// Creates the upload's image for the stream, unless its caller gave
+/// one; records its deletion in `ledger`. Its id.
+async fn image_for_stream(
+    c: &Clients,
+    req: &UploadRequest,
+    ledger: &mut Ledger,
+    report: &mut Report,
+    leftovers: &mut Leftovers,
+    step: &str,
+) -> Result<String, Error> {
+    if let Some(id) = &req.image_id {
+        if !leftovers.image_ids.contains(id) {
+            leftovers.image_ids.push(id.clone());
+        }
+        report.image_id = id.clone();
+        return Ok(id.clone());
+    }
+    let t = Instant::now();
+    let image = c.glance.create_image(&new_image(req, leftovers)).await?;
+    ledger.record(Undo::DeleteImage {
+        image_id: image.id.clone(),
+    });
+    report.image_id = image.id.clone();
+    report.step(step, t);
+    Ok(image.id)
 }
 
 async fn upload_inner(
@@ -101,7 +235,17 @@ async fn upload_inner(
     leftovers: &mut Leftovers,
 ) -> Result<(), Error> {
     let start = Instant::now();
-    check_disk_format(&req.disk_format)?;
+    let given = req.image_id.clone().unwrap_or_default();
+    let not_cloned = |reason: String| Error::NotCloned {
+        reason,
+        image_id: given.clone(),
+    };
+    let (disk_format, container_format) = formats(c, req, report).await?;
+    if let (Err(e), Some(_)) = (check_disk_format(&disk_format), &req.image_id) {
+        // The caller's image wants a conversion: the caller does it.
+        return Err(not_cloned(e.to_string()));
+    }
+    check_disk_format(&disk_format)?;
     let vio = c.rados.ioctx(&req.pool)?;
     let volume = Image::open(&c.rados, &vio, &req.volume).await?;
     report.bytes = volume.size();
@@ -112,8 +256,8 @@ async fn upload_inner(
         c,
         req.store.as_deref(),
         req.clone_optimization,
-        &req.disk_format,
-        &req.container_format,
+        &disk_format,
+        &container_format,
     )
     .await?;
     let decision = decide(&facts);
@@ -122,9 +266,7 @@ async fn upload_inner(
         // Streaming is what --no-fallback forbids: fail before making
         // anything, with the reason (it says what to change).
         report.reason = Some(reason.clone());
-        return Err(Error::Input(format!(
-            "cannot upload by clone: {reason}; --no-fallback forbids streaming (leave it out to stream)"
-        )));
+        return Err(not_cloned(reason.clone()));
     }
 
     let timeout = req.timeout;
@@ -140,6 +282,7 @@ async fn upload_inner(
             volume: req.volume.clone(),
             data_pool: volume.data_ioctx().pool_name().to_string(),
             store_pool: store_pool.clone(),
+            owns_image: req.image_id.is_none(),
         };
         let mut cluster = Cluster::new(
             c,
@@ -148,7 +291,7 @@ async fn upload_inner(
             store_id,
             format,
             timeout,
-            new_image(req, leftovers),
+            the_image(req, leftovers),
             seat,
         );
         let e = match clone_path::run(&mut cluster, &plan, ledger, report).await {
@@ -162,10 +305,6 @@ async fn upload_inner(
             Err(e) => e,
         };
         report.clone_error = Some(e.to_string());
-        if !req.fallback {
-            return Err(e);
-        }
-        tracing::warn!("clone failed ({e}); streaming instead");
         // Undo the clone's steps; the Glance image stays for the stream
         // unless a location reached Glance (then start afresh).
         ledger
@@ -176,15 +315,23 @@ async fn upload_inner(
             .show_image(&report.image_id)
             .await
             .is_ok_and(|i| i.status == "queued");
-        if !still_queued {
-            ledger.rollback(&mut cluster, report).await;
-            let t = Instant::now();
-            let image = c.glance.create_image(&new_image(req, leftovers)).await?;
-            ledger.record(Undo::DeleteImage {
-                image_id: image.id.clone(),
+        if !req.fallback {
+            // Said as not cloned only when the undo left nothing and the
+            // caller's image can still be filled.
+            return Err(if still_queued || req.image_id.is_none() {
+                not_cloned(format!("the clone failed: {e}"))
+            } else {
+                e
             });
-            report.image_id = image.id;
-            report.step("image create (again)", t);
+        }
+        tracing::warn!("clone failed ({e}); streaming instead");
+        if !still_queued {
+            if req.image_id.is_some() {
+                // Not ours to delete and make anew.
+                return Err(e);
+            }
+            ledger.rollback(&mut cluster, report).await;
+            image_for_stream(c, req, ledger, report, leftovers, "image create (again)").await?;
         }
         image_id = report.image_id.clone();
     } else {
@@ -193,14 +340,7 @@ async fn upload_inner(
         if let Decision::Stream { reason } = &decision {
             report.reason = Some(reason.clone());
         }
-        let t = Instant::now();
-        let image = c.glance.create_image(&new_image(req, leftovers)).await?;
-        ledger.record(Undo::DeleteImage {
-            image_id: image.id.clone(),
-        });
-        image_id = image.id;
-        report.image_id = image_id.clone();
-        report.step("image create", t);
+        image_id = image_for_stream(c, req, ledger, report, leftovers, "image create").await?;
     }
     stream_path::run(
         c,

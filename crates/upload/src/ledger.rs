@@ -175,6 +175,10 @@ pub(crate) fn failed(cause: Error, report: &Report) -> Error {
             after,
             undone: report.undone.clone(),
         },
+        Error::Stopped { why, .. } => Error::Stopped {
+            why,
+            undone: report.undone.clone(),
+        },
         other => other,
     };
     if report.undo_failures.is_empty() {

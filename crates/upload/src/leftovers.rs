@@ -20,8 +20,11 @@ pub(crate) struct Leftovers {
     pub volume: String,
     /// The volume's data pool, once the volume is open.
     pub data_pool: Option<String>,
-    /// The ids of the Glance images it created or was creating.
+    /// The ids of the Glance images it created or was creating, or
+    /// filled.
     pub image_ids: Vec<String>,
+    /// The image it was given to fill: its caller's, never removed here.
+    pub given_image: Option<String>,
     /// The store's pool, when it was to clone there.
     pub store_pool: Option<String>,
 }
@@ -42,12 +45,21 @@ impl Leftovers {
             let image = Undo::DeleteImage {
                 image_id: id.clone(),
             };
-            let created = c
-                .glance
-                .show_image(id)
-                .await
-                .is_ok_and(|i| !matches!(i.status.as_str(), "active" | "deleted"));
-            if created && !ledger.holds(|u| *u == image) {
+            let status = c.glance.show_image(id).await.ok().map(|i| i.status);
+            let live = status
+                .as_deref()
+                .is_some_and(|s| !matches!(s, "active" | "deleted"));
+            let given = self.given_image.as_ref() == Some(id);
+            if given
+                && status
+                    .as_deref()
+                    .is_some_and(|s| !matches!(s, "queued" | "deleted"))
+            {
+                // The caller's image took its location: the clone and its
+                // snapshots are its data now.
+                continue;
+            }
+            if live && !given && !ledger.holds(|u| *u == image) {
                 ledger.record(image);
             }
             if let (Some(vol), Some(data_pool)) = (&volume, &self.data_pool) {

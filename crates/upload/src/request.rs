@@ -64,8 +64,16 @@ pub struct UploadRequest {
     pub pool: String,
     /// The volume: the RBD image's name (Cinder's `volume-<UUID>`).
     pub volume: String,
-    /// The Glance image's name.
+    /// The Glance image's name (unused with [`UploadRequest::image_id`]).
     pub name: String,
+    /// An existing Glance image to fill, which must be `queued`: its
+    /// caller (Cinder, which creates the image before it asks its driver
+    /// for the data) owns it. The upload never creates nor deletes it,
+    /// takes its disk and container formats from it, and undoes
+    /// everything else it made when it fails. `None`: the upload creates
+    /// its image, named `name`, with the formats, visibility and
+    /// properties below.
+    pub image_id: Option<String>,
     /// The image's disk format: only `raw` is accepted (a volume holds
     /// raw data and nothing is converted).
     pub disk_format: String,
@@ -111,6 +119,7 @@ impl UploadRequest {
             pool: pool.into(),
             volume: volume.into(),
             name: name.into(),
+            image_id: None,
             disk_format: "raw".into(),
             container_format: "bare".into(),
             visibility: None,

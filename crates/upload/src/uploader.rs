@@ -55,11 +55,25 @@ impl Uploader {
     }
 
     /// Removes what an interrupted upload of Glance image `image_id` left:
-    /// the image when it is not active, its clone, and the snapshots named
-    /// after it on the volumes of `volume_pool`. Returns what it removed.
-    /// An `image_id` that is not a UUID is refused ([`Error::Input`]).
-    pub async fn cleanup(&self, volume_pool: &str, image_id: &str) -> Result<Vec<String>, Error> {
-        cleanup(&self.clients, volume_pool, image_id).await
+    /// the image when it is not active (unless `keep_image`: its caller
+    /// owns it), its clone, and the snapshots named after it on the
+    /// volumes of `volume_pool`. Returns what it removed. An `image_id`
+    /// that is not a UUID is refused ([`Error::Input`]).
+    pub async fn cleanup(
+        &self,
+        volume_pool: &str,
+        image_id: &str,
+        keep_image: bool,
+    ) -> Result<Vec<String>, Error> {
+        cleanup(&self.clients, volume_pool, image_id, keep_image).await
+    }
+
+    /// Has every upload of this uploader stop, as at its deadline, when
+    /// `stop` holds a reason (a signal's name, say): each undoes what it
+    /// made and fails with [`Error::Stopped`].
+    pub fn stop_on(mut self, stop: tokio::sync::watch::Receiver<Option<String>>) -> Uploader {
+        self.clients.stop = Some(stop);
+        self
     }
 
     /// Tells, without changing anything, whether a raw/bare upload to
@@ -88,7 +102,7 @@ mod tests {
         fn send<T: Send>(_: T) {}
         send(u.upload(r));
         send(u.upload_many(std::slice::from_ref(r)));
-        send(u.cleanup("volumes", "id"));
+        send(u.cleanup("volumes", "id", false));
         send(u.check(None));
     }
 }

@@ -80,11 +80,12 @@ impl Glance {
         let idempotent = method == Method::GET || method == Method::HEAD;
         loop {
             let token = self.auth.token().await?;
-            let mut request = self
-                .auth
-                .http()
-                .request(method.clone(), &url)
-                .header("X-Auth-Token", token.value());
+            let mut request = self.with_service_token(
+                self.auth
+                    .http()
+                    .request(method.clone(), &url)
+                    .header("X-Auth-Token", token.value()),
+            );
             if let Some(t) = timeout {
                 request = request.timeout(t);
             }
@@ -118,11 +119,12 @@ impl Glance {
     ) -> Result<Response> {
         let url = self.url(path);
         let token = self.auth.token().await?;
-        let request = self
-            .auth
-            .http()
-            .request(method, &url)
-            .header("X-Auth-Token", token.value());
+        let request = self.with_service_token(
+            self.auth
+                .http()
+                .request(method, &url)
+                .header("X-Auth-Token", token.value()),
+        );
         let request = build(request, &token);
         let result = http::send(self.auth.http(), request).await;
         if let Err(e) = &result {
@@ -132,6 +134,38 @@ impl Glance {
             }
         }
         result
+    }
+
+    /// `request` with the configured service token, if any, as
+    /// `X-Service-Token`.
+    fn with_service_token(&self, request: RequestBuilder) -> RequestBuilder {
+        match &self.auth.config().service_token {
+            Some(t) => request.header("X-Service-Token", t),
+            None => request,
+        }
+    }
+
+    /// `GET` of `path` with the configured service token as the request's
+    /// own token (`X-Auth-Token`), the answer parsed as `T`: for what
+    /// Glance shows only to its services (its stores' detail), when the
+    /// user's token is refused. An error when no service token is set.
+    pub(crate) async fn get_as_service<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+    ) -> Result<T> {
+        let url = self.url(path);
+        let token =
+            self.auth.config().service_token.as_deref().ok_or_else(|| {
+                crate::error::Error::Config("no service token is configured".into())
+            })?;
+        let request = self
+            .auth
+            .http()
+            .get(&url)
+            .header("X-Auth-Token", token)
+            .timeout(self.auth.api_timeout());
+        let response = http::send(self.auth.http(), request).await?;
+        http::json(&Method::GET, &url, response).await
     }
 
     /// A JSON API call: `GET`/`POST`/... of `path` with an optional JSON

@@ -125,11 +125,20 @@ impl Glance {
     }
 
     /// `GET /v2/info/stores/detail`: the stores with their types and
-    /// backend properties.
+    /// backend properties. Glance shows them to admins and services only:
+    /// when it refuses the user's token (403) and a service token is
+    /// configured, they are asked again with the service token alone
+    /// (Glance's policy checks the request token's own roles there, not a
+    /// service token's).
     pub async fn stores_detail(&self) -> Result<Vec<StoreDetail>> {
-        let body: StoresBody<StoreDetail> = self
-            .call_json(Method::GET, "/v2/info/stores/detail", None)
-            .await?;
+        const PATH: &str = "/v2/info/stores/detail";
+        let body: StoresBody<StoreDetail> = match self.call_json(Method::GET, PATH, None).await {
+            Err(e) if e.status() == Some(403) && self.auth().config().service_token.is_some() => {
+                tracing::debug!(error = %e, "stores detail refused to the user; asking with the service token");
+                self.get_as_service(PATH).await?
+            }
+            other => other?,
+        };
         Ok(body.stores)
     }
 }

@@ -12,7 +12,7 @@ use rbd_upload::{
     check_disk_format, naming, CloneFormat, OpenStack, Progress, Report, UploadRequest, Uploader,
 };
 
-use crate::error::Error;
+use crate::error::{Error, EXIT_LEFT_BEHIND};
 use crate::format::Format;
 use crate::global::GlobalArgs;
 
@@ -30,8 +30,15 @@ pub struct UploadArgs {
     #[arg(long = "pool", default_value = "volumes")]
     pub pool: String,
     /// The image's name (one per volume).
-    #[arg(long = "name", required_unless_present = "cleanup")]
+    #[arg(long = "name", required_unless_present_any = ["cleanup", "image_id"], conflicts_with = "image_id")]
     pub name: Vec<String>,
+    /// Fill this existing Glance image, which must be `queued`, instead of
+    /// creating one (one volume only). Its owner (Cinder, say) made it and
+    /// deletes it: the upload never does, takes its disk and container
+    /// formats, and undoes everything else it made if it fails.
+    #[arg(long = "image-id", value_name = "UUID", value_parser = naming::image_id,
+          conflicts_with_all = ["cleanup", "visibility", "properties", "disk_format", "container_format"])]
+    pub image_id: Option<String>,
     /// Disk format.
     #[arg(long = "disk-format", default_value = "raw")]
     pub disk_format: String,
@@ -70,6 +77,10 @@ pub struct UploadArgs {
     /// Remove what an interrupted upload of IMAGE_ID left behind.
     #[arg(long = "cleanup", value_name = "IMAGE_ID", value_parser = naming::image_id)]
     pub cleanup: Option<String>,
+    /// With --cleanup: leave the Glance image itself to its owner (an
+    /// image given with --image-id); remove only the clone and snapshots.
+    #[arg(long = "keep-image", requires = "cleanup")]
+    pub keep_image: bool,
     /// The most one upload may take, in seconds, once connected: when it
     /// passes, the upload stops, removes what it made and fails (0: no
     /// limit).
@@ -99,12 +110,23 @@ pub struct CommonArgs {
     pub read_timeout: u64,
 }
 
+/// The variable that holds a service token, sent to Glance as
+/// `X-Service-Token` beside the user's (a Cinder driver passes Cinder's
+/// own): an environment variable, as tokens must not show in `ps`.
+pub const SERVICE_TOKEN_VAR: &str = "RBD_NATIVE_SERVICE_TOKEN";
+
 impl CommonArgs {
     /// The tool's settings and an uploader connected with `global`.
     pub async fn connect(&self, global: &GlobalArgs) -> Result<(ToolSettings, Uploader), Error> {
         let tool = ToolSettings::load(self.config.as_deref())?;
         let mut cloud = openstack_of(self.os_cloud.as_deref()).config()?;
         cloud.read_timeout = Some(Duration::from_secs(self.read_timeout));
+        if let Some(t) = std::env::var(SERVICE_TOKEN_VAR)
+            .ok()
+            .filter(|t| !t.is_empty())
+        {
+            cloud.service_token = Some(t);
+        }
         let uploader = Uploader::connect(&global.client_args(), OpenStack::Config(cloud)).await?;
         Ok((tool, uploader))
     }
@@ -135,6 +157,18 @@ fn volume_specs(a: &UploadArgs) -> Result<Vec<(String, String, String)>, Error> 
                 )))
             }
         }
+    }
+    if a.image_id.is_some() {
+        if vols.len() != 1 {
+            return Err(Error::Input(format!(
+                "--image-id fills one image: give one volume, not {}",
+                vols.len()
+            )));
+        }
+        return Ok(vols
+            .into_iter()
+            .map(|(p, v)| (p, v, String::new()))
+            .collect());
     }
     if vols.len() != a.name.len() {
         return Err(Error::Input(format!(
@@ -168,6 +202,7 @@ fn upload_requests(a: &UploadArgs, optimization_on: bool) -> Result<Vec<UploadRe
         .into_iter()
         .map(|(pool, volume, name)| {
             let mut r = UploadRequest::new(pool, volume, name);
+            r.image_id = a.image_id.clone();
             r.disk_format = a.disk_format.clone();
             r.container_format = a.container_format.clone();
             r.visibility = a.visibility.clone();
@@ -233,12 +268,15 @@ fn print_failed_report(r: &Report, format: Format) {
 
 /// Runs `upload`; returns the exit status.
 pub async fn run(global: &GlobalArgs, a: &UploadArgs) -> Result<i32, Error> {
+    // From the start: a signal while connecting ends the run at once
+    // (nothing is made yet), a later one stops the uploads, which undo.
+    let stop = a.cleanup.is_none().then(stop_on_signals);
     let (tool, mut uploader) = a.common.connect(global).await?;
     if std::io::stderr().is_terminal() {
         uploader = uploader.on_progress(show_progress);
     }
     if let Some(id) = &a.cleanup {
-        let removed = uploader.cleanup(&a.pool, id).await?;
+        let removed = uploader.cleanup(&a.pool, id, a.keep_image).await?;
         for r in &removed {
             println!("removed {r}");
         }
@@ -252,8 +290,13 @@ pub async fn run(global: &GlobalArgs, a: &UploadArgs) -> Result<i32, Error> {
     } else {
         a.clone_optimization || tool.enable_clone_optimization
     };
-    check_disk_format(&a.disk_format)?;
+    if a.image_id.is_none() {
+        check_disk_format(&a.disk_format)?;
+    }
     let requests = upload_requests(a, optimization_on)?;
+    if let Some(stop) = stop {
+        uploader = uploader.stop_on(stop);
+    }
     let outcomes = uploader.upload_many(&requests).await;
     if outcomes.len() == 1 {
         if let Some(o) = outcomes.into_iter().next() {
@@ -294,10 +337,28 @@ pub async fn run(global: &GlobalArgs, a: &UploadArgs) -> Result<i32, Error> {
     Ok(if failed > 0 { 1 } else { left })
 }
 
-/// The exit status of an upload that succeeded although undoing its failed
-/// clone left something behind (the report's `undo_failures`): the image
-/// is there, but an operator or a driver must know, and clean up.
-pub const EXIT_LEFT_BEHIND: i32 = 3;
+/// A channel that holds the signal's name once SIGINT or SIGTERM comes:
+/// the uploads then stop and undo what they made, as at their deadline.
+fn stop_on_signals() -> tokio::sync::watch::Receiver<Option<String>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (tx, rx) = tokio::sync::watch::channel(None);
+    let listen = |kind: SignalKind, name: &'static str| {
+        let tx = tx.clone();
+        match signal(kind) {
+            Ok(mut s) => {
+                tokio::spawn(async move {
+                    if s.recv().await.is_some() {
+                        let _ = tx.send(Some(name.to_string()));
+                    }
+                });
+            }
+            Err(e) => tracing::warn!("cannot listen for {name}: {e}"),
+        }
+    };
+    listen(SignalKind::interrupt(), "SIGINT");
+    listen(SignalKind::terminate(), "SIGTERM");
+    rx
+}
 
 /// Says on stderr what a successful upload left behind; its exit status
 /// (0, or [`EXIT_LEFT_BEHIND`]).

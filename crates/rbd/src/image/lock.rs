@@ -35,6 +35,12 @@ const NOTIFY_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a lock owner may take over a request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How often, and how long each time, to wait for a lock our own client
+/// holds to go away (a dropped handle's watch being removed) before
+/// taking it as held by a live handle.
+const OWN_LOCK_WAITS: u32 = 10;
+const OWN_LOCK_WAIT: Duration = Duration::from_millis(100);
+
 /// Where the exclusive lock stands for us.
 pub(crate) enum LockState {
     /// We took it; release it with [`release`].
@@ -80,7 +86,11 @@ pub(crate) async fn acquire(img: &Image) -> Result<LockState> {
     let header = img.header_oid();
     let watch = HeaderWatch::start(&img.io, &header, img.rados.mon().global_id()).await?;
     let cookie = managed_lock_cookie(watch.cookie);
-    for _attempt in 0..3 {
+    let me = img.rados.mon().global_id();
+    let mut own_waits = 0;
+    let mut attempt = 0;
+    while attempt < 3 {
+        attempt += 1;
         let lock = Lock {
             name: RBD_LOCK_NAME.to_string(),
             lock_type: LockType::Exclusive,
@@ -140,6 +150,15 @@ pub(crate) async fn acquire(img: &Image) -> Result<LockState> {
         let alive = watchers
             .iter()
             .any(|w| w.name.num == owner.locker.num && Some(w.cookie) == handle);
+        if alive && u64::try_from(owner.locker.num) == Ok(me) && own_waits < OWN_LOCK_WAITS {
+            // Our own client holds it: a handle of this process being
+            // dropped (a cancelled step) whose watch is still going away.
+            // Give it a moment before calling the image in use.
+            own_waits += 1;
+            attempt -= 1;
+            tokio::time::sleep(OWN_LOCK_WAIT).await;
+            continue;
+        }
         if alive {
             return Ok(LockState::HeldBy { watch, owner });
         }

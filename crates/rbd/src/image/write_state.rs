@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use ceph_common::errno::EROFS;
 use ceph_encoding::Encode;
-use ceph_rados::objecter::{WatchEvent, WatchRegistration};
+use ceph_rados::objecter::WatchEvent;
 use ceph_rados::IoCtx;
 use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
@@ -51,7 +51,7 @@ pub(crate) struct HeaderWatch {
     pub(super) owner: Arc<AtomicBool>,
     pub(super) messages: broadcast::Sender<NotifyMessage>,
     pub(super) stop: Option<oneshot::Sender<()>>,
-    pub(super) task: Option<JoinHandle<WatchRegistration>>,
+    pub(super) task: Option<JoinHandle<()>>,
 }
 
 /// The lock, held by us.
@@ -105,7 +105,17 @@ impl HeaderWatch {
             tokio::spawn(async move {
                 loop {
                     let ev = tokio::select! {
-                        _ = &mut stopped => break,
+                        _ = &mut stopped => {
+                            // Told to stop, or the HeaderWatch was dropped
+                            // (a cancelled future): the watch goes either
+                            // way, or it would outlive its handle and make
+                            // our own stale lock look alive to the next
+                            // acquirer, in this process or another.
+                            if let Err(e) = watch.unwatch().await {
+                                tracing::debug!("removing a header watch: {e}");
+                            }
+                            return;
+                        }
                         ev = watch.next_event() => ev,
                     };
                     let Some(ev) = ev else { break };
@@ -129,7 +139,6 @@ impl HeaderWatch {
                         let _ = messages.send(m);
                     }
                 }
-                watch
             })
         };
         Ok(HeaderWatch {
@@ -160,11 +169,9 @@ impl HeaderWatch {
             let _ = s.send(());
         }
         if let Some(t) = self.task.take() {
-            match t.await {
-                Ok(watch) => {
-                    let _ = watch.unwatch().await;
-                }
-                Err(e) => tracing::warn!("header watch task: {e}"),
+            // The task removes the watch as it ends.
+            if let Err(e) = t.await {
+                tracing::warn!("header watch task: {e}");
             }
         }
     }
@@ -172,8 +179,8 @@ impl HeaderWatch {
 
 impl Drop for HeaderWatch {
     fn drop(&mut self) {
-        // Dropped without `stop` (a cancelled future): end the task; the
-        // OSD drops the watch when the session ends.
+        // Dropped without `stop` (a cancelled future): end the task, which
+        // removes the watch in the background.
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
