@@ -134,12 +134,11 @@ class _NoToolEnvironment(Exception):
 
 
 def _conf_get(group, name):
-    """The value of option ``name`` of ``group`` (None: [DEFAULT]), or None
-    if it is not registered.
+    """The value of option ``name`` of ``group``, or None if unregistered.
 
-    Keystone's options ([keystone_authtoken], an auth plugin's options) are
-    registered only by the code that uses them, which a volume service may
-    not have loaded.
+    ``group`` None is [DEFAULT]. Keystone's options ([keystone_authtoken],
+    an auth plugin's options) are registered only by the code that uses
+    them, which a volume service may not have loaded.
     """
     try:
         if group is None:
@@ -150,12 +149,14 @@ def _conf_get(group, name):
 
 
 def _www_authenticate_uri():
-    """``[keystone_authtoken] www_authenticate_uri`` (or its old name
-    ``auth_uri``), registered from keystonemiddleware when the volume
-    service has not loaded it.
+    """``[keystone_authtoken] www_authenticate_uri``, or its old name.
+
+    The options of keystonemiddleware are registered from it when the
+    volume service has not loaded it.
     """
     try:
-        CONF.import_group('keystone_authtoken', 'keystonemiddleware.auth_token')
+        CONF.import_group('keystone_authtoken',
+                          'keystonemiddleware.auth_token')
     except (ImportError, cfg.Error):
         return None
     return (_conf_get('keystone_authtoken', 'www_authenticate_uri') or
@@ -163,11 +164,11 @@ def _www_authenticate_uri():
 
 
 def _auth_url_of(group):
-    """The ``auth_url`` of the Keystone auth plugin configured in ``group``
-    (``[keystone_authtoken]``, ``[service_user]``), or None.
+    """The ``auth_url`` of the Keystone auth plugin of ``group``, or None.
 
-    The plugin's options are registered when it is loaded (no request is
-    made), as Cinder itself does for these groups.
+    ``group`` is ``[keystone_authtoken]`` or ``[service_user]``. The
+    plugin's options are registered when it is loaded (no request is made),
+    as Cinder itself does for these groups.
     """
     url = _conf_get(group, 'auth_url')
     if url:
@@ -427,9 +428,11 @@ class RBDNativeDriver(rbd.RBDDriver):
         return token
 
     def _tool_env(self, context):
-        """The tool's environment: the service's, without its OS_* variables,
-        with the request's token, Keystone's and Glance's URLs, and Cinder's
-        service token when it sends one.
+        """The tool's environment.
+
+        The service's, without its OS_* variables, with the request's
+        token, Keystone's and Glance's URLs, and Cinder's service token
+        when it sends one.
         """
         token = getattr(context, 'auth_token', None)
         if not token:

@@ -108,8 +108,9 @@ class RBDNativeDriverTestCase(test.TestCase):
         self.addCleanup(patcher.stop)
 
     def set_backend(self, **values):
-        """Sets options of the backend's section for the test, and makes
-        the driver anew (Cinder's RBD driver reads some when it is made).
+        """Sets options of the backend's section, and makes the driver anew.
+
+        Cinder's RBD driver reads some options when it is made.
         """
         # The backend's section and its options, as Cinder's manager makes
         # them, before any is set.
@@ -168,8 +169,8 @@ class RBDNativeDriverTestCase(test.TestCase):
 
     @mock.patch.object(subprocess, 'run')
     def test_exit_0_is_done_without_cinders_path(self, run):
-        run.side_effect = lambda argv, **kw: completed(argv, 0,
-                                                      json.dumps(REPORT))
+        run.side_effect = lambda argv, **kw: completed(
+            argv, 0, json.dumps(REPORT))
         with mock.patch.object(driver.LOG, 'info') as info:
             self.upload()
         self.cinder_path.assert_not_called()
@@ -185,8 +186,8 @@ class RBDNativeDriverTestCase(test.TestCase):
                          rbd_native_kill_grace=60,
                          rbd_native_keyring='/etc/ceph/c.keyring',
                          rbd_cluster_name='east')
-        run.side_effect = lambda argv, **kw: completed(argv, 0,
-                                                      json.dumps(REPORT))
+        run.side_effect = lambda argv, **kw: completed(
+            argv, 0, json.dumps(REPORT))
         self.upload()
         argv = run.call_args.args[0]
         kwargs = run.call_args.kwargs
