@@ -33,6 +33,7 @@ CEPH_PACKAGES := ceph-mon ceph-osd ceph-mgr ceph-common python3-rados python3-rb
 # reference of today's upload path uses (benches/py/).
 PY_PACKAGES := keystone==30.0.0 glance==33.0.0 glance-store==5.7.0 gunicorn==27.0.1 \
 	cinder==29.0.0 python-glanceclient==4.13.0 PyMySQL==1.1.1
+PY_PACKAGES += fixtures==4.3.2 testtools==2.9.1 # Cinder's test helpers, for cinder-driver/tests
 
 # The Ceph object corpus, when the shared folder holds it.
 CORPUS ?= $(abspath $(TOP)/../shared/ceph-object-corpus)

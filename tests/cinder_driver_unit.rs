@@ -1,0 +1,98 @@
+//! The unit tests of the Cinder volume driver (`cinder-driver/tests/`,
+//! Python, on Cinder 29's own test helpers), run with the bed's venv Python:
+//! the Cinder and the Python that the bed's volume service runs the driver
+//! with (Debian's 3.11 for Pacific, the root's for the other releases).
+//!
+//! They need no cluster: the rados/rbd modules and the tool are stand-ins
+//! (a mock of `subprocess.run`, or a script in the tool's place). A failure
+//! shows unittest's output.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::Command;
+
+/// The number of tests that `unittest` says it ran, from its summary line
+/// (`Ran 21 tests in 3.5s`).
+fn tests_ran(output: &str) -> Option<u32> {
+    output
+        .lines()
+        .filter_map(|l| l.strip_prefix("Ran "))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .find_map(|n| n.parse().ok())
+}
+
+/// `output` without Python's warnings (Cinder's deprecations, each with
+/// the source line that follows it), which Cinder's test base class turns
+/// on whatever `PYTHONWARNINGS` says.
+fn without_warnings(output: &str) -> String {
+    let mut kept = Vec::new();
+    let mut skip_next = false;
+    for line in output.lines() {
+        if skip_next {
+            skip_next = false;
+            if line.starts_with("  ") && !line.starts_with("  File ") {
+                continue;
+            }
+        }
+        if line.contains("Warning: ") {
+            skip_next = true;
+            continue;
+        }
+        kept.push(line);
+    }
+    kept.join("\n")
+}
+
+#[test]
+fn cinder_driver_unit_tests_pass_on_the_venvs_cinder() {
+    let python = rbd_native_tests::venv_python();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../cinder-driver");
+    let mut cmd = Command::new(&python);
+    // From the package's folder, so that its source (not a copy installed
+    // in the venv) is what is tested.
+    cmd.args(["-m", "unittest", "discover", "-s", "tests", "-t", "."])
+        .current_dir(&dir)
+        .env("PYTHONWARNINGS", "ignore")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env_remove("PYTHONPATH");
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for module in ["cinder", "fixtures", "testtools"] {
+        assert!(
+            !stderr.contains(&format!("No module named '{module}'")),
+            "the venv of {} has no `{module}`: run `make venv` (PY_PACKAGES installs Cinder 29 \
+             and its test helpers)\n{stderr}",
+            python.display()
+        );
+    }
+    assert!(
+        out.status.success(),
+        "cinder-driver's unit tests failed ({}, `{cmd:?}` in {}):\n{stdout}\n{}",
+        out.status,
+        dir.display(),
+        without_warnings(&stderr)
+    );
+    let ran = tests_ran(&stderr).unwrap_or(0);
+    assert!(
+        ran > 0,
+        "unittest found no test in {}:\n{stderr}",
+        dir.display()
+    );
+}
+
+#[test]
+fn warnings_are_left_out_of_the_output() {
+    let out = "x.py:3: DeprecationWarning: old\n  attachments = f(\n.F\n  File \"t.py\"\nFAIL";
+    assert_eq!(without_warnings(out), ".F\n  File \"t.py\"\nFAIL");
+}
+
+#[test]
+fn the_summary_line_gives_the_count() {
+    assert_eq!(tests_ran("...\nRan 21 tests in 3.529s\n\nOK\n"), Some(21));
+    assert_eq!(tests_ran("Ran 1 test in 0.1s"), Some(1));
+    assert_eq!(tests_ran("nothing"), None);
+}
