@@ -356,11 +356,26 @@ class RBDNativeDriver(rbd.RBDDriver):
                                        volume.name),
                 '--clone-optimization', '--no-fallback',
                 '--format', 'json']
+        store = self._image_store(volume)
+        if store:
+            argv += ['--store', store]
         argv += self._ceph_argv()
         timeout = self.configuration.safe_get('rbd_native_upload_timeout')
         if timeout:
             argv += ['--timeout', str(timeout)]
         return argv
+
+    @staticmethod
+    def _image_store(volume):
+        """The Glance store that the volume's type asks for, or None.
+
+        Its ``image_service:store_id`` extra spec, which Cinder's own
+        upload path (``volume_utils.upload_volume``) gives Glance too.
+        """
+        if not volume.volume_type_id:
+            return None
+        specs = volume.volume_type.extra_specs or {}
+        return specs.get('image_service:store_id')
 
     def _cleanup_argv(self, image_id):
         """The argv that removes what an upload of the image left."""

@@ -82,9 +82,11 @@ class RBDNativeDriverTestCase(test.TestCase):
         self.context = context.RequestContext(fake.USER_ID, fake.PROJECT_ID,
                                               auth_token=USER_TOKEN,
                                               service_catalog=CATALOG)
-        self.volume = fake_volume.fake_volume_obj(self.context,
-                                                  id=fake.VOLUME_ID,
-                                                  size=1)
+        self.volume = fake_volume.fake_volume_obj(
+            self.context, id=fake.VOLUME_ID, size=1,
+            volume_type_id=fake.VOLUME_TYPE_ID)
+        self.volume.volume_type = fake_volume.fake_volume_type_obj(
+            self.context, id=fake.VOLUME_TYPE_ID)
         self.image_service = mock.Mock()
         self.image_meta = {'id': fake.IMAGE_ID, 'name': 'img',
                            'disk_format': 'raw', 'container_format': 'bare',
@@ -220,9 +222,20 @@ class RBDNativeDriverTestCase(test.TestCase):
         run.side_effect = lambda argv, **kw: completed(argv, 0, '{}')
         self.upload()
         argv = run.call_args.args[0]
-        for flag in ('--conf', '--id', '--keyring', '--cluster', '--timeout'):
+        for flag in ('--conf', '--id', '--keyring', '--cluster', '--timeout',
+                     '--store'):
             self.assertNotIn(flag, argv)
         self.assertIsNone(run.call_args.kwargs['timeout'])
+
+    @mock.patch.object(subprocess, 'run')
+    def test_the_volume_types_image_store_is_passed(self, run):
+        self.volume.volume_type = fake_volume.fake_volume_type_obj(
+            self.context, id=fake.VOLUME_TYPE_ID,
+            extra_specs={'image_service:store_id': 'ceph-images'})
+        run.side_effect = lambda argv, **kw: completed(argv, 0, '{}')
+        self.upload()
+        argv = run.call_args.args[0]
+        self.assertEqual('ceph-images', argv[argv.index('--store') + 1])
 
     @mock.patch.object(subprocess, 'run')
     def test_glance_settings_reach_the_tool(self, run):
