@@ -46,7 +46,6 @@ from oslo_log import log as logging
 
 from cinder import exception
 from cinder.i18n import _
-from cinder.image import glance  # noqa: F401 (registers glance_catalog_info)
 from cinder import interface
 from cinder import service_auth
 from cinder import utils
