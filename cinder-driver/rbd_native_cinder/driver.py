@@ -73,17 +73,19 @@ volume_opts = [
     cfg.IntOpt('rbd_native_upload_timeout',
                default=0,
                min=0,
-               help='Seconds the rbd-native tool may wait for an image to '
-                    'become active (its --timeout); the driver kills the '
-                    'tool if it has not ended rbd_native_kill_grace '
-                    'seconds after that. 0 leaves the tool its own '
-                    'default and never kills it.'),
+               help='The most an upload by the rbd-native tool may take, in '
+                    'seconds (its --timeout): then the tool stops, removes '
+                    'what it made and fails. If it has not ended '
+                    'rbd_native_kill_grace seconds later, the driver stops '
+                    'it (SIGTERM, then SIGKILL). 0: no limit.'),
     cfg.IntOpt('rbd_native_kill_grace',
-               default=120,
-               min=0,
+               default=300,
+               min=1,
                help='Seconds, beyond rbd_native_upload_timeout, before the '
-                    'driver kills an rbd-native upload that has not ended '
-                    '(only when rbd_native_upload_timeout is set).'),
+                    'driver stops an rbd-native upload that has not ended '
+                    'with SIGTERM (the tool then undoes what it made), and '
+                    'again before SIGKILL. Only when '
+                    'rbd_native_upload_timeout is set.'),
     cfg.StrOpt('rbd_native_keyring',
                help="The keyring of rbd_user that the rbd-native tool "
                     "reads (its --keyring). Unset: the keyring that "
@@ -119,13 +121,43 @@ _INTERFACES = {'publicURL': 'public', 'internalURL': 'internal',
 def _is_timeout(error):
     """Whether ``error`` says that a child outlived its timeout.
 
-    Under eventlet's monkey patching (Cinder's volume service), the
-    ``Popen`` that ``subprocess.run`` uses is eventlet's, which raises the
-    ``TimeoutExpired`` of one of eventlet's copies of the ``subprocess``
-    module, another class than ``subprocess.TimeoutExpired``.
+    Under eventlet's monkey patching (Cinder's volume service), ``Popen``
+    is eventlet's, which raises the ``TimeoutExpired`` of one of eventlet's
+    copies of the ``subprocess`` module, another class than
+    ``subprocess.TimeoutExpired``.
     """
     return (isinstance(error, subprocess.TimeoutExpired) or
             type(error).__name__ == 'TimeoutExpired')
+
+
+def _run(argv, env, timeout, grace):
+    """Runs ``argv`` (no shell) with ``env``; (status, stdout, stderr, late).
+
+    ``late`` says that the child outlived ``timeout`` seconds (None: no
+    limit) and was stopped: SIGTERM first (rbd-native then undoes what it
+    made), SIGKILL if it has not ended ``grace`` seconds later. A child
+    that cannot be started raises OSError.
+    """
+    child = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    late = False
+    try:
+        out, err = child.communicate(timeout=timeout)
+    except Exception as e:
+        if not _is_timeout(e):
+            child.kill()
+            child.communicate()
+            raise
+        late = True
+        child.terminate()
+        try:
+            out, err = child.communicate(timeout=grace)
+        except Exception as e:
+            if not _is_timeout(e):
+                raise
+            child.kill()
+            out, err = child.communicate()
+    return child.returncode, _text(out), _text(err), late
 
 
 class _NoToolEnvironment(Exception):
@@ -261,28 +293,23 @@ class RBDNativeDriver(rbd.RBDDriver):
         argv = self._upload_argv(volume, image_id)
         LOG.debug('Running %s', ' '.join(argv))
         timeout = self._process_timeout()
+        grace = self.configuration.safe_get('rbd_native_kill_grace') or 1
         try:
-            result = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL,
-                                    capture_output=True, timeout=timeout,
-                                    check=False)
+            code, stdout, stderr, late = _run(argv, env, timeout, grace)
         except OSError as e:
             error = (_('cannot run %(tool)s: %(err)s')
                      % {'tool': argv[0], 'err': e})
             raise exception.VolumeBackendAPIException(data=error)
-        except Exception as e:
-            if not _is_timeout(e):
-                raise
+        if late:
             error = (_('rbd-native upload of volume %(volume)s to image '
-                       '%(image)s did not end in %(secs)s s and was killed')
+                       '%(image)s did not end in %(secs)s s and was stopped')
                      % {'volume': volume.id, 'image': image_id,
                         'secs': timeout})
-            LOG.error('%s', error)
+            LOG.error('%(error)s (exit status %(code)s): %(err)s',
+                      {'error': error, 'code': code, 'err': stderr.strip()})
             self._cleanup(image_id, env)
             raise exception.VolumeBackendAPIException(data=error)
 
-        stdout = _text(result.stdout)
-        stderr = _text(result.stderr)
-        code = result.returncode
         if code == 0:
             self._log_report(volume, image_id, stdout)
             return None
@@ -387,7 +414,7 @@ class RBDNativeDriver(rbd.RBDDriver):
         timeout = self.configuration.safe_get('rbd_native_upload_timeout')
         if not timeout:
             return None
-        grace = self.configuration.safe_get('rbd_native_kill_grace') or 0
+        grace = self.configuration.safe_get('rbd_native_kill_grace') or 1
         return timeout + grace
 
     # The tool's environment.
@@ -527,24 +554,24 @@ class RBDNativeDriver(rbd.RBDDriver):
         timeout = self.configuration.safe_get('rbd_native_cleanup_timeout')
         LOG.debug('Running %s', ' '.join(argv))
         try:
-            result = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL,
-                                    capture_output=True, timeout=timeout,
-                                    check=False)
-        except Exception as e:
-            if not (isinstance(e, OSError) or _is_timeout(e)):
-                raise
+            code, stdout, stderr, late = _run(argv, env, timeout, 10)
+        except OSError as e:
             LOG.error('The cleanup of image %(image)s by rbd-native did not '
-                      'run to its end (%(err)s): run `%(cmd)s`.',
+                      'run (%(err)s): run `%(cmd)s`.',
                       {'image': image_id, 'err': e, 'cmd': ' '.join(argv)})
             return
-        out = ' '.join(_text(result.stdout).split())
-        if result.returncode == 0:
+        out = ' '.join(stdout.split())
+        if code == 0 and not late:
             LOG.warning('rbd-native cleaned up after its failed upload to '
                         'image %(image)s: %(out)s',
                         {'image': image_id, 'out': out})
+        elif late:
+            LOG.error('The cleanup of image %(image)s by rbd-native did not '
+                      'end in %(secs)s s and was stopped: run `%(cmd)s`.',
+                      {'image': image_id, 'secs': timeout,
+                       'cmd': ' '.join(argv)})
         else:
             LOG.error('The cleanup of image %(image)s by rbd-native failed '
                       '(exit status %(code)s): %(err)s; run `%(cmd)s`.',
-                      {'image': image_id, 'code': result.returncode,
-                       'err': _last_error_line(_text(result.stderr)),
-                       'cmd': ' '.join(argv)})
+                      {'image': image_id, 'code': code,
+                       'err': _last_error_line(stderr), 'cmd': ' '.join(argv)})

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import time
 from unittest import mock
 
 from keystoneauth1 import loading as ks_loading
@@ -62,10 +63,45 @@ REPORT = {'image_id': fake.IMAGE_ID, 'volume': 'volumes/volume-x',
           'undo_failures': []}
 
 
+class FakeChild(object):
+    """A child process as ``subprocess.Popen`` returns it, ending as told.
+
+    A child that hangs outlives every timeout until it is signalled: it
+    then ends with ``code`` (SIGTERM, when it does not ignore it) or -9
+    (SIGKILL).
+    """
+
+    def __init__(self, code=0, stdout='', stderr='', hangs=False,
+                 ignores_term=False):
+        self.code = code
+        self.out = stdout.encode()
+        self.err = stderr.encode()
+        self.hangs = hangs
+        self.ignores_term = ignores_term
+        self.returncode = None
+        self.timeouts = []
+        self.signals = []
+
+    def communicate(self, timeout=None):
+        self.timeouts.append(timeout)
+        if self.hangs:
+            if 'KILL' in self.signals:
+                self.code = -9
+            elif 'TERM' not in self.signals or self.ignores_term:
+                raise subprocess.TimeoutExpired(['rbd-native'], timeout)
+        self.returncode = self.code
+        return self.out, self.err
+
+    def terminate(self):
+        self.signals.append('TERM')
+
+    def kill(self):
+        self.signals.append('KILL')
+
+
 def completed(argv, code, stdout='', stderr=''):
-    """A finished child process as ``subprocess.run`` returns it."""
-    return subprocess.CompletedProcess(argv, code, stdout.encode(),
-                                       stderr.encode())
+    """A child that ends at once with ``code``, printing what is given."""
+    return FakeChild(code, stdout, stderr)
 
 
 class RBDNativeDriverTestCase(test.TestCase):
@@ -139,7 +175,7 @@ class RBDNativeDriverTestCase(test.TestCase):
             self.driver, self.context, self.volume, self.image_service,
             self.image_meta)
 
-    @mock.patch.object(subprocess, 'run')
+    @mock.patch.object(subprocess, 'Popen')
     def test_option_off_takes_cinders_path(self, run):
         self.set_backend(enable_clone_optimization=False)
         self.upload()
@@ -158,7 +194,7 @@ class RBDNativeDriverTestCase(test.TestCase):
         self.assertIn('enable_clone_optimization', names)
         self.assertIn('rbd_pool', names)
 
-    @mock.patch.object(subprocess, 'run')
+    @mock.patch.object(subprocess, 'Popen')
     def test_non_raw_or_non_bare_takes_cinders_path(self, run):
         for disk, container in (('qcow2', 'bare'), ('raw', 'compressed'),
                                 ('vmdk', 'ova')):
@@ -169,7 +205,7 @@ class RBDNativeDriverTestCase(test.TestCase):
             self.assert_cinder_path()
         run.assert_not_called()
 
-    @mock.patch.object(subprocess, 'run')
+    @mock.patch.object(subprocess, 'Popen')
     def test_exit_0_is_done_without_cinders_path(self, run):
         run.side_effect = lambda argv, **kw: completed(
             argv, 0, json.dumps(REPORT))
@@ -181,15 +217,15 @@ class RBDNativeDriverTestCase(test.TestCase):
         self.assertIn("'path': 'clone'", logged)
         self.assertIn('snapshot 0.500 s', logged)
 
-    @mock.patch.object(subprocess, 'run')
+    @mock.patch.object(subprocess, 'Popen')
     def test_argv_and_env(self, run):
         self.set_backend(rbd_native_binary='/opt/rbd-native/bin/rbd-native',
                          rbd_native_upload_timeout=900,
                          rbd_native_kill_grace=60,
                          rbd_native_keyring='/etc/ceph/c.keyring',
                          rbd_cluster_name='east')
-        run.side_effect = lambda argv, **kw: completed(
-            argv, 0, json.dumps(REPORT))
+        child = completed([], 0, json.dumps(REPORT))
+        run.return_value = child
         self.upload()
         argv = run.call_args.args[0]
         kwargs = run.call_args.kwargs
@@ -202,7 +238,7 @@ class RBDNativeDriverTestCase(test.TestCase):
              '--keyring', '/etc/ceph/c.keyring', '--cluster', 'east',
              '--timeout', '900'], argv)
         self.assertNotIn('shell', kwargs)
-        self.assertEqual(960, kwargs['timeout'])
+        self.assertEqual([960], child.timeouts)
         env = kwargs['env']
         self.assertNotIn(USER_TOKEN, ' '.join(argv))
         self.assertEqual('token', env['OS_AUTH_TYPE'])
@@ -216,18 +252,19 @@ class RBDNativeDriverTestCase(test.TestCase):
         self.assertEqual('kept', env['RBD_NATIVE_TEST_KEEP'])
         self.assertEqual(os.environ['PATH'], env['PATH'])
 
-    @mock.patch.object(subprocess, 'run')
+    @mock.patch.object(subprocess, 'Popen')
     def test_default_cluster_and_no_timeout_add_no_flags(self, run):
         self.set_backend(rbd_user=None, rbd_ceph_conf='')
-        run.side_effect = lambda argv, **kw: completed(argv, 0, '{}')
+        child = completed([], 0, '{}')
+        run.return_value = child
         self.upload()
         argv = run.call_args.args[0]
         for flag in ('--conf', '--id', '--keyring', '--cluster', '--timeout',
                      '--store'):
             self.assertNotIn(flag, argv)
-        self.assertIsNone(run.call_args.kwargs['timeout'])
+        self.assertEqual([None], child.timeouts)
 
-    @mock.patch.object(subprocess, 'run')
+    @mock.patch.object(subprocess, 'Popen')
     def test_the_volume_types_image_store_is_passed(self, run):
         self.volume.volume_type = fake_volume.fake_volume_type_obj(
             self.context, id=fake.VOLUME_TYPE_ID,
@@ -237,7 +274,7 @@ class RBDNativeDriverTestCase(test.TestCase):
         argv = run.call_args.args[0]
         self.assertEqual('ceph-images', argv[argv.index('--store') + 1])
 
-    @mock.patch.object(subprocess, 'run')
+    @mock.patch.object(subprocess, 'Popen')
     def test_glance_settings_reach_the_tool(self, run):
         self.flags(glance_api_servers=['glance.example:9292'],
                    glance_ca_certificates_file='/etc/ssl/glance-ca.pem',
@@ -255,7 +292,7 @@ class RBDNativeDriverTestCase(test.TestCase):
         self.assertEqual('http://keystone.internal:5000/v3',
                          env['OS_AUTH_URL'])
 
-    @mock.patch.object(subprocess, 'run')
+    @mock.patch.object(subprocess, 'Popen')
     def test_keystone_url_from_config_without_a_catalog(self, run):
         self.context = context.RequestContext(fake.USER_ID, fake.PROJECT_ID,
                                               auth_token=USER_TOKEN)
@@ -267,7 +304,7 @@ class RBDNativeDriverTestCase(test.TestCase):
         self.assertEqual('http://ks.conf:5000',
                          run.call_args.kwargs['env']['OS_AUTH_URL'])
 
-    @mock.patch.object(subprocess, 'run')
+    @mock.patch.object(subprocess, 'Popen')
     def test_no_keystone_url_takes_cinders_path(self, run):
         self.context = context.RequestContext(fake.USER_ID, fake.PROJECT_ID,
                                               auth_token=USER_TOKEN)
@@ -287,7 +324,7 @@ class RBDNativeDriverTestCase(test.TestCase):
                    token=SERVICE_TOKEN, endpoint='http://keystone.example',
                    group='service_user')
 
-    @mock.patch.object(subprocess, 'run')
+    @mock.patch.object(subprocess, 'Popen')
     def test_service_token_only_when_cinder_sends_one(self, run):
         run.side_effect = lambda argv, **kw: completed(argv, 0, '{}')
         self.upload()
@@ -302,7 +339,7 @@ class RBDNativeDriverTestCase(test.TestCase):
         self.assertEqual(USER_TOKEN, env['OS_TOKEN'])
         self.assertNotIn(SERVICE_TOKEN, ' '.join(argv))
 
-    @mock.patch.object(subprocess, 'run')
+    @mock.patch.object(subprocess, 'Popen')
     def test_exit_4_takes_cinders_path(self, run):
         report = dict(REPORT, path='stream',
                       reason="Glance's store is on another cluster")
@@ -314,7 +351,7 @@ class RBDNativeDriverTestCase(test.TestCase):
         self.assertEqual(1, run.call_count)
         self.assertIn("another cluster", str(info.call_args_list))
 
-    @mock.patch.object(subprocess, 'run')
+    @mock.patch.object(subprocess, 'Popen')
     def test_exit_3_succeeds_with_a_warning(self, run):
         left = ('rbd-native: image %s was uploaded by stream, but undoing '
                 'the failed clone left: remove RBD image images/x: EBUSY '
@@ -338,7 +375,7 @@ class RBDNativeDriverTestCase(test.TestCase):
         self.assertEqual(USER_TOKEN, call.kwargs['env']['OS_TOKEN'])
         self.assertNotIn(USER_TOKEN, ' '.join(argv))
 
-    @mock.patch.object(subprocess, 'run')
+    @mock.patch.object(subprocess, 'Popen')
     def test_exit_1_cleans_up_and_raises_the_tools_error(self, run):
         run.side_effect = [
             completed(['upload'], 1, '',
@@ -354,7 +391,7 @@ class RBDNativeDriverTestCase(test.TestCase):
         self.assert_cleanup(run.call_args_list[1])
         self.cinder_path.assert_not_called()
 
-    @mock.patch.object(subprocess, 'run')
+    @mock.patch.object(subprocess, 'Popen')
     def test_killed_by_a_signal_cleans_up_and_raises(self, run):
         run.side_effect = [completed(['upload'], -9),
                            completed(['cleanup'], 0, 'nothing left\n')]
@@ -363,20 +400,33 @@ class RBDNativeDriverTestCase(test.TestCase):
         self.assertIn('signal 9', str(err))
         self.assert_cleanup(run.call_args_list[1])
 
-    @mock.patch.object(subprocess, 'run')
+    @mock.patch.object(subprocess, 'Popen')
     def test_timeout_cleans_up_and_raises(self, run):
         self.set_backend(rbd_native_upload_timeout=30,
                          rbd_native_kill_grace=5)
-        run.side_effect = [subprocess.TimeoutExpired(['rbd-native'], 35),
-                           completed(['cleanup'], 0, 'removed x\n')]
+        child = FakeChild(1, '', 'rbd-native: stopped by SIGTERM\n',
+                          hangs=True)
+        run.side_effect = [child, completed(['cleanup'], 0, 'removed x\n')]
         err = self.assertRaises(exception.VolumeBackendAPIException,
                                 self.upload)
         self.assertIn('did not end in 35 s', str(err))
-        self.assertEqual(35, run.call_args_list[0].kwargs['timeout'])
+        self.assertEqual([35, 5], child.timeouts)
+        self.assertEqual(['TERM'], child.signals)
         self.assert_cleanup(run.call_args_list[1])
         self.cinder_path.assert_not_called()
 
-    @mock.patch.object(subprocess, 'run')
+    @mock.patch.object(subprocess, 'Popen')
+    def test_a_tool_that_ignores_sigterm_is_killed(self, run):
+        self.set_backend(rbd_native_upload_timeout=30,
+                         rbd_native_kill_grace=5)
+        child = FakeChild(hangs=True, ignores_term=True)
+        run.side_effect = [child, completed(['cleanup'], 0, 'removed x\n')]
+        self.assertRaises(exception.VolumeBackendAPIException, self.upload)
+        self.assertEqual([35, 5, None], child.timeouts)
+        self.assertEqual(['TERM', 'KILL'], child.signals)
+        self.assert_cleanup(run.call_args_list[1])
+
+    @mock.patch.object(subprocess, 'Popen')
     def test_failed_cleanup_still_raises_the_uploads_error(self, run):
         run.side_effect = [completed(['upload'], 2, '', 'rbd-native: bad\n'),
                            completed(['cleanup'], 1, '',
@@ -399,7 +449,9 @@ class FakeToolTestCase(test.TestCase):
     """The driver with a real child process: a script in the tool's place.
 
     The script writes its argv and environment to a file and exits with the
-    status of ``FAKE_EXIT`` (sleeping first for ``FAKE_SLEEP`` seconds).
+    status of ``FAKE_EXIT`` (sleeping first for ``FAKE_SLEEP`` seconds). On
+    SIGTERM it exits with 1, as the tool does once it has undone its work;
+    with ``FAKE_NO_TERM`` set it ignores SIGTERM.
     """
 
     def setUp(self):
@@ -411,7 +463,13 @@ class FakeToolTestCase(test.TestCase):
         with open(self.tool, 'w') as f:
             f.write(textwrap.dedent('''\
                 #!%s
-                import json, os, sys, time
+                import json, os, signal, sys, time
+                def stop(*_):
+                    print('rbd-native: stopped; undone', file=sys.stderr)
+                    sys.exit(1)
+                signal.signal(signal.SIGTERM,
+                              signal.SIG_IGN if os.environ.get('FAKE_NO_TERM')
+                              else stop)
                 with open(%r, 'a') as f:
                     f.write(json.dumps({'argv': sys.argv[1:],
                                         'env': dict(os.environ)}) + '\\n')
@@ -483,14 +541,23 @@ class FakeToolTestCase(test.TestCase):
         self.upload(FAKE_EXIT='4')
         self.cinder_path.assert_called_once()
 
-    def test_a_tool_that_hangs_is_killed_then_cleaned_up(self):
-        err = self.assertRaises(exception.VolumeBackendAPIException,
-                                self.upload, FAKE_SLEEP='30')
-        self.assertIn('killed', str(err))
+    def test_a_tool_that_hangs_is_stopped_then_cleaned_up(self):
+        with mock.patch.object(driver.LOG, 'error') as error:
+            err = self.assertRaises(exception.VolumeBackendAPIException,
+                                    self.upload, FAKE_SLEEP='30')
+        self.assertIn('did not end in 2 s and was stopped', str(err))
+        self.assertIn('stopped; undone', str(error.call_args_list))
         calls = self.calls()
         self.assertEqual(2, len(calls))
         self.assertIn('--cleanup', calls[1]['argv'])
         self.assertIn('--keep-image', calls[1]['argv'])
+
+    def test_a_tool_that_ignores_sigterm_is_killed(self):
+        start = time.monotonic()
+        self.assertRaises(exception.VolumeBackendAPIException,
+                          self.upload, FAKE_SLEEP='30', FAKE_NO_TERM='1')
+        self.assertLess(time.monotonic() - start, 15)
+        self.assertEqual(2, len(self.calls()))
 
     def test_exit_1_raises_the_tools_last_line(self):
         err = self.assertRaises(exception.VolumeBackendAPIException,
