@@ -4,12 +4,14 @@
 //! with (Debian's 3.11 for Pacific, the root's for the other releases).
 //!
 //! They need no cluster: the rados/rbd modules and the tool are stand-ins
-//! (a mock of `subprocess.run`, or a script in the tool's place). A failure
-//! shows unittest's output.
+//! (a mock of `subprocess.Popen`, or a script in the tool's place), but for
+//! one, which gives the real tool (`RBD_NATIVE_BIN`, else the workspace's
+//! build next to this test's executable) the driver's command lines: they
+//! must parse. A failure shows unittest's output.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The number of tests that `unittest` says it ran, from its summary line
@@ -44,6 +46,19 @@ fn without_warnings(output: &str) -> String {
     kept.join("\n")
 }
 
+/// The tool for the command-line test: `RBD_NATIVE_BIN`, else the
+/// workspace's build in this test's target folder (`cargo test --workspace`
+/// builds it), else none (that test is then skipped).
+fn tool_binary() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("RBD_NATIVE_BIN") {
+        return Some(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().ok()?;
+    // target/<profile>/deps/cinder_driver_unit-<hash>
+    let built = exe.parent()?.parent()?.join("rbd-native");
+    built.is_file().then_some(built)
+}
+
 #[test]
 fn cinder_driver_unit_tests_pass_on_the_venvs_cinder() {
     let python = rbd_native_tests::venv_python();
@@ -56,6 +71,16 @@ fn cinder_driver_unit_tests_pass_on_the_venvs_cinder() {
         .env("PYTHONWARNINGS", "ignore")
         .env("PYTHONDONTWRITEBYTECODE", "1")
         .env_remove("PYTHONPATH");
+    let bin = tool_binary();
+    match &bin {
+        Some(bin) => {
+            cmd.env("RBD_NATIVE_BIN", bin);
+        }
+        None => {
+            eprintln!("no rbd-native build: the command-line test is skipped (set RBD_NATIVE_BIN)");
+            cmd.env_remove("RBD_NATIVE_BIN");
+        }
+    }
     let out = cmd
         .output()
         .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
@@ -76,6 +101,14 @@ fn cinder_driver_unit_tests_pass_on_the_venvs_cinder() {
         dir.display(),
         without_warnings(&stderr)
     );
+    if let Some(bin) = &bin {
+        assert!(
+            !stderr.contains("skipped="),
+            "a test was skipped although {} was given:\n{}",
+            bin.display(),
+            without_warnings(&stderr)
+        );
+    }
     let ran = tests_ran(&stderr).unwrap_or(0);
     assert!(
         ran > 0,

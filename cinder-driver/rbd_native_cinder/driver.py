@@ -213,11 +213,17 @@ def _auth_url_of(group):
 
 
 def _last_error_line(stderr):
-    """The tool's one-line error: the last line of stderr that is no hint."""
+    """The tool's one-line error, from its stderr.
+
+    The last line that says an error (``rbd-native: ...``, or a usage
+    error's ``error: ...``) and is no hint; else the last line.
+    """
     lines = [line.strip() for line in (stderr or '').splitlines()
              if line.strip()]
     for line in reversed(lines):
-        if not line.startswith('rbd-native: hint:'):
+        if line.startswith('rbd-native: hint:'):
+            continue
+        if line.startswith(('rbd-native:', 'error:')):
             return line
     return lines[-1] if lines else ''
 

@@ -437,6 +437,19 @@ class RBDNativeDriverTestCase(test.TestCase):
         self.assertIn('rbd-native: bad', str(err))
         self.assertIn('no monitor', str(error.call_args_list))
 
+    def test_the_one_line_error_of_the_tools_stderr(self):
+        self.assertEqual(
+            'rbd-native: cannot clone: EIO',
+            driver._last_error_line('2026 WARN x\nrbd-native: cannot clone: '
+                                    'EIO\nrbd-native: hint: see the log\n'))
+        self.assertEqual(
+            "error: unexpected argument '--x' found",
+            driver._last_error_line("error: unexpected argument '--x' found"
+                                    "\n\nUsage: rbd-native upload\n\nFor "
+                                    "more information, try '--help'.\n"))
+        self.assertEqual('Killed', driver._last_error_line('Killed\n'))
+        self.assertEqual('', driver._last_error_line(''))
+
     def test_missing_binary_raises_one_line(self):
         self.set_backend(rbd_native_binary='/nonexistent/rbd-native')
         err = self.assertRaises(exception.VolumeBackendAPIException,
@@ -564,3 +577,68 @@ class FakeToolTestCase(test.TestCase):
                                 self.upload, FAKE_EXIT='1')
         self.assertIn('rbd-native: the fake failed', str(err))
         self.assertEqual(2, len(self.calls()))
+
+
+class ToolContractTestCase(test.TestCase):
+    """The driver's command lines, parsed by the real tool.
+
+    ``RBD_NATIVE_BIN`` names the tool (the Rust test that runs these tests
+    gives the workspace's build); without it the test is skipped. The tool
+    is given a ceph.conf that does not exist: it must fail on that (exit
+    status 1), not on its command line (clap's usage error, status 2).
+    """
+
+    def test_the_tool_takes_the_upload_and_cleanup_command_lines(self):
+        binary = os.environ.get('RBD_NATIVE_BIN')
+        if not binary:
+            self.skipTest('RBD_NATIVE_BIN is not set')
+        conf.Configuration(rbd.RBD_OPTS + driver.volume_opts,
+                           config_group=BACKEND)
+        for name, value in dict(enable_clone_optimization=True,
+                                rbd_pool='volumes', rbd_user='cinder',
+                                rbd_ceph_conf='/nonexistent/ceph.conf',
+                                rbd_cluster_name='east',
+                                rbd_native_keyring='/nonexistent/keyring',
+                                rbd_native_binary=binary,
+                                rbd_native_upload_timeout=600).items():
+            self.override_config(name, value, group=BACKEND)
+        cfg = conf.Configuration(rbd.RBD_OPTS, config_group=BACKEND)
+        drv = driver.RBDNativeDriver(execute=mock.Mock(), configuration=cfg,
+                                     rados=mock.MagicMock(),
+                                     rbd=mock.MagicMock())
+        catalog = [{'type': 'identity', 'name': 'keystone',
+                    'endpoints': [{'publicURL': 'http://127.0.0.1:9/v3'}]}]
+        ctx = context.RequestContext(fake.USER_ID, fake.PROJECT_ID,
+                                     auth_token=USER_TOKEN,
+                                     service_catalog=catalog)
+        volume = fake_volume.fake_volume_obj(
+            ctx, id=fake.VOLUME_ID, volume_type_id=fake.VOLUME_TYPE_ID)
+        volume.volume_type = fake_volume.fake_volume_type_obj(
+            ctx, id=fake.VOLUME_TYPE_ID,
+            extra_specs={'image_service:store_id': 'ceph-images'})
+        image_meta = {'id': fake.IMAGE_ID, 'disk_format': 'raw',
+                      'container_format': 'bare'}
+        statuses = []
+        real_run = driver._run
+
+        def run(argv, env, timeout, grace):
+            result = real_run(argv, env, timeout, grace)
+            statuses.append((argv, result))
+            return result
+
+        with mock.patch.object(driver, '_run', run), \
+                mock.patch.object(rbd.RBDDriver, 'copy_volume_to_image',
+                                  autospec=True) as cinder_path:
+            err = self.assertRaises(exception.VolumeBackendAPIException,
+                                    drv.copy_volume_to_image, ctx, volume,
+                                    mock.Mock(), image_meta)
+        cinder_path.assert_not_called()
+        self.assertIn('/nonexistent/ceph.conf', str(err))
+        self.assertEqual(2, len(statuses))
+        for argv, (code, _out, err_text, late) in statuses:
+            self.assertEqual(1, code, '%s: %s' % (argv, err_text))
+            self.assertNotIn('Usage:', err_text)
+            self.assertFalse(late)
+        self.assertIn('--image-id', statuses[0][0])
+        self.assertIn('--store', statuses[0][0])
+        self.assertIn('--keep-image', statuses[1][0])
