@@ -228,6 +228,14 @@ def _last_error_line(stderr):
     return lines[-1] if lines else ''
 
 
+def _seconds(entry):
+    """The ``seconds`` of a report's entry as a number (0 if it has none)."""
+    try:
+        return float(entry.get('seconds') or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
 def _text(data):
     """``data`` (bytes or str or None) as text."""
     if data is None:
@@ -530,15 +538,16 @@ class RBDNativeDriver(rbd.RBDDriver):
             return
         if not isinstance(report, dict):
             report = {}
-        steps = ', '.join('%s %.3f s' % (s.get('name'), s.get('seconds', 0))
-                          for s in report.get('steps') or []
+        steps = report.get('steps')
+        steps = ', '.join('%s %.3f s' % (s.get('name'), _seconds(s))
+                          for s in (steps if isinstance(steps, list) else [])
                           if isinstance(s, dict))
         LOG.info('rbd-native uploaded volume %(volume)s to image %(image)s '
                  'by %(path)s: %(bytes)s bytes in %(secs).3f s (%(steps)s)',
                  {'volume': volume.id, 'image': image_id,
                   'path': report.get('path', '?'),
                   'bytes': report.get('bytes', '?'),
-                  'secs': float(report.get('seconds') or 0),
+                  'secs': _seconds(report),
                   'steps': steps})
 
     @staticmethod

@@ -218,6 +218,15 @@ class RBDNativeDriverTestCase(test.TestCase):
         self.assertIn('snapshot 0.500 s', logged)
 
     @mock.patch.object(subprocess, 'Popen')
+    def test_exit_0_with_an_odd_report_is_still_done(self, run):
+        for out in ('', 'not json', '[1, 2]',
+                    '{"seconds": "x", "steps": [{"seconds": null}, 3]}',
+                    '{"steps": {"a": 1}}'):
+            run.side_effect = lambda argv, **kw: completed(argv, 0, out)
+            self.upload()
+        self.cinder_path.assert_not_called()
+
+    @mock.patch.object(subprocess, 'Popen')
     def test_argv_and_env(self, run):
         self.set_backend(rbd_native_binary='/opt/rbd-native/bin/rbd-native',
                          rbd_native_upload_timeout=900,
