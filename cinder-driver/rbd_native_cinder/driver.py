@@ -37,6 +37,7 @@ never in a log).
 
 import json
 import os
+import signal
 import subprocess
 
 from keystoneauth1 import exceptions as ks_exceptions
@@ -130,33 +131,55 @@ def _is_timeout(error):
             type(error).__name__ == 'TimeoutExpired')
 
 
+def _signal_group(child, sig):
+    """Sends ``sig`` to the child's process group: it, and what it started.
+
+    A wrapper script in the tool's place may have started the tool as its
+    own child, which then holds the output pipes open.
+    """
+    try:
+        os.killpg(child.pid, sig)
+    except ProcessLookupError:
+        pass
+
+
 def _run(argv, env, timeout, grace):
     """Runs ``argv`` (no shell) with ``env``; (status, stdout, stderr, late).
 
-    ``late`` says that the child outlived ``timeout`` seconds (None: no
-    limit) and was stopped: SIGTERM first (rbd-native then undoes what it
-    made), SIGKILL if it has not ended ``grace`` seconds later. A child
-    that cannot be started raises OSError.
+    The child leads a process group of its own. ``late`` says that it
+    outlived ``timeout`` seconds (None: no limit) and was stopped: SIGTERM
+    first (rbd-native then undoes what it made), SIGKILL if it has not
+    ended ``grace`` seconds later. A child that cannot be started raises
+    OSError.
     """
     child = subprocess.Popen(argv, env=env, stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             start_new_session=True)
     late = False
     try:
         out, err = child.communicate(timeout=timeout)
     except Exception as e:
         if not _is_timeout(e):
-            child.kill()
-            child.communicate()
+            _signal_group(child, signal.SIGKILL)
+            child.wait()
             raise
         late = True
-        child.terminate()
+        _signal_group(child, signal.SIGTERM)
         try:
             out, err = child.communicate(timeout=grace)
         except Exception as e:
             if not _is_timeout(e):
                 raise
-            child.kill()
-            out, err = child.communicate()
+            _signal_group(child, signal.SIGKILL)
+            try:
+                out, err = child.communicate(timeout=grace)
+            except Exception as e:
+                if not _is_timeout(e):
+                    raise
+                # Something outside the group holds the pipes: the child
+                # itself is gone.
+                child.wait()
+                out, err = b'', b''
     return child.returncode, _text(out), _text(err), late
 
 

@@ -23,6 +23,7 @@ whether it was taken.
 
 import json
 import os
+import signal
 import stat
 import subprocess
 import sys
@@ -63,16 +64,27 @@ REPORT = {'image_id': fake.IMAGE_ID, 'volume': 'volumes/volume-x',
           'undo_failures': []}
 
 
+#: The fake children by their pid, for the fake os.killpg.
+CHILDREN = {}
+
+
+def fake_killpg(pid, sig):
+    """``os.killpg`` for fake children: records the signal."""
+    CHILDREN[pid].signals.append(signal.Signals(sig).name[3:])
+
+
 class FakeChild(object):
     """A child process as ``subprocess.Popen`` returns it, ending as told.
 
-    A child that hangs outlives every timeout until it is signalled: it
-    then ends with ``code`` (SIGTERM, when it does not ignore it) or -9
-    (SIGKILL).
+    A child that hangs outlives every timeout until it is signalled (its
+    process group, with ``os.killpg``): it then ends with ``code``
+    (SIGTERM, when it does not ignore it) or -9 (SIGKILL).
     """
 
     def __init__(self, code=0, stdout='', stderr='', hangs=False,
                  ignores_term=False):
+        self.pid = 1000000 + len(CHILDREN)
+        CHILDREN[self.pid] = self
         self.code = code
         self.out = stdout.encode()
         self.err = stderr.encode()
@@ -92,11 +104,22 @@ class FakeChild(object):
         self.returncode = self.code
         return self.out, self.err
 
-    def terminate(self):
-        self.signals.append('TERM')
+    def wait(self):
+        return self.returncode
 
-    def kill(self):
-        self.signals.append('KILL')
+
+def gone(pid, secs=5):
+    """Whether process ``pid`` ends (or is a zombie) within ``secs``."""
+    deadline = time.monotonic() + secs
+    while time.monotonic() < deadline:
+        try:
+            with open('/proc/%d/stat' % pid) as f:
+                if f.read().rsplit(')', 1)[1].split()[0] == 'Z':
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.1)
+    return False
 
 
 def completed(argv, code, stdout='', stderr=''):
@@ -131,6 +154,9 @@ class RBDNativeDriverTestCase(test.TestCase):
         patcher = mock.patch.object(rbd.RBDDriver, 'copy_volume_to_image',
                                     autospec=True)
         self.cinder_path = patcher.start()
+        self.addCleanup(patcher.stop)
+        patcher = mock.patch.object(os, 'killpg', fake_killpg)
+        patcher.start()
         self.addCleanup(patcher.stop)
         # Variables of the parent that the tool must not inherit.
         self.useFixture_env({'OS_CLOUD': 'leaked-cloud',
@@ -431,7 +457,7 @@ class RBDNativeDriverTestCase(test.TestCase):
         child = FakeChild(hangs=True, ignores_term=True)
         run.side_effect = [child, completed(['cleanup'], 0, 'removed x\n')]
         self.assertRaises(exception.VolumeBackendAPIException, self.upload)
-        self.assertEqual([35, 5, None], child.timeouts)
+        self.assertEqual([35, 5, 5], child.timeouts)
         self.assertEqual(['TERM', 'KILL'], child.signals)
         self.assert_cleanup(run.call_args_list[1])
 
@@ -494,7 +520,8 @@ class FakeToolTestCase(test.TestCase):
                               else stop)
                 with open(%r, 'a') as f:
                     f.write(json.dumps({'argv': sys.argv[1:],
-                                        'env': dict(os.environ)}) + '\\n')
+                                        'env': dict(os.environ),
+                                        'pid': os.getpid()}) + '\\n')
                 if '--cleanup' in sys.argv:
                     print('removed images/' + sys.argv[3])
                     sys.exit(0)
@@ -580,6 +607,27 @@ class FakeToolTestCase(test.TestCase):
                           self.upload, FAKE_SLEEP='30', FAKE_NO_TERM='1')
         self.assertLess(time.monotonic() - start, 15)
         self.assertEqual(2, len(self.calls()))
+
+    def test_a_wrapper_and_its_hanging_tool_are_stopped_together(self):
+        wrapper = os.path.join(self.tmp, 'wrapper')
+        with open(wrapper, 'w') as f:
+            f.write('#!/bin/sh\n"%s" "$@"\necho "wrapper: $?" >&2\n'
+                    % self.tool)
+        os.chmod(wrapper, stat.S_IRWXU)
+        self.override_config('rbd_native_binary', wrapper, group=BACKEND)
+        self.driver = driver.RBDNativeDriver(
+            execute=mock.Mock(), rados=mock.MagicMock(), rbd=mock.MagicMock(),
+            configuration=conf.Configuration(rbd.RBD_OPTS,
+                                             config_group=BACKEND))
+        start = time.monotonic()
+        self.assertRaises(exception.VolumeBackendAPIException,
+                          self.upload, FAKE_SLEEP='30', FAKE_NO_TERM='1')
+        self.assertLess(time.monotonic() - start, 15)
+        self.assertEqual(wrapper, self.driver._binary())
+        calls = self.calls()
+        self.assertEqual(2, len(calls))
+        # The tool, the wrapper's child, was stopped too.
+        self.assertTrue(gone(calls[0]['pid']), 'the tool still runs')
 
     def test_exit_1_raises_the_tools_last_line(self):
         err = self.assertRaises(exception.VolumeBackendAPIException,
