@@ -35,15 +35,19 @@ tokens, Cinder's service token, both in its environment (never in its argv,
 never in a log).
 """
 
+import datetime
 import json
 import os
+import re
 import signal
 import subprocess
+import threading
 
 from keystoneauth1 import exceptions as ks_exceptions
 from keystoneauth1 import loading as ks_loading
 from oslo_config import cfg
 from oslo_log import log as logging
+from oslo_service import loopingcall
 
 from cinder import exception
 from cinder.i18n import _
@@ -98,6 +102,18 @@ volume_opts = [
                min=1,
                help='Seconds the cleanup run of the rbd-native tool (after '
                     'a failed upload) may take before it is killed.'),
+    cfg.IntOpt('rbd_native_purge_interval',
+               default=60,
+               min=0,
+               help='Seconds between runs of the periodic purge of deleted '
+                    'volumes that were kept for the Glance images cloned '
+                    'from them: a volume of this backend in the RBD trash, '
+                    'or renamed <volume>.deleted by Cinder, whose only '
+                    'snapshots are trashed clone snapshots of rbd-native '
+                    'uploads without children (their images are deleted) '
+                    'loses those snapshots and is removed. The purge also '
+                    'runs after each volume deletion and each upload. '
+                    '0: no periodic purge.'),
 ]
 
 CONF = cfg.CONF
@@ -112,6 +128,20 @@ EXIT_NOT_CLONED = 4
 
 #: The environment variable of the tool that carries a service token.
 SERVICE_TOKEN_VAR = 'RBD_NATIVE_SERVICE_TOKEN'
+
+#: The name of the volume snapshot that a clone made by ``rbd-native
+#: upload --image-id`` hangs from (``image-<image id>.clone_snap``), as
+#: its original name once it is in the snapshot trash.
+CLONE_SNAP_RE = re.compile(r'^image-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-'
+                           r'[0-9a-f]{4}-[0-9a-f]{12}\.clone_snap$')
+
+#: The suffix Cinder's RBD driver gives a deleted volume it must keep for
+#: its clones (``_delete_volume``).
+DELETED_SUFFIX = '.deleted'
+
+#: librbd's snapshot namespace type of the snapshot trash (librbd.h), for
+#: bindings that do not name it.
+SNAP_NAMESPACE_TRASH = 2
 
 #: The interfaces of Keystone's catalog, by their v2 names that Cinder's
 #: ``glance_catalog_info`` uses.
@@ -268,6 +298,63 @@ def _text(data):
     return data
 
 
+def _volume_name_re():
+    """The names Cinder gives RBD volumes (``volume_name_template``).
+
+    Cinder's default template is ``volume-%s``, ``%s`` the volume's id (a
+    UUID); the pattern also matches a name that Cinder's RBD driver gave a
+    deleted volume kept for its clones (``<name>.deleted``).
+    """
+    template = _conf_get(None, 'volume_name_template') or 'volume-%s'
+    uuid = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}'
+    name = uuid.join(re.escape(part) for part in template.split('%s'))
+    return re.compile('^%s(%s)?$' % (name, re.escape(DELETED_SUFFIX)))
+
+
+def _expired(when):
+    """Whether a trash entry's ``deferment_end_time`` has passed.
+
+    The bindings give it as a naive UTC datetime (or an aware one); an
+    entry without one has no deferment.
+    """
+    if not isinstance(when, datetime.datetime):
+        return True
+    now = datetime.datetime.now(datetime.timezone.utc)
+    if when.tzinfo is None:
+        now = now.replace(tzinfo=None)
+    return when <= now
+
+
+class _CloneSnaps(object):
+    """The snapshots of one RBD image, sorted for the driver.
+
+    ``live`` and ``dead``: (snapshot id, original name) of the trashed
+    clone snapshots of rbd-native uploads, with children (a Glance image
+    still reads through them) and without; ``others``: the names of all
+    other snapshots; ``cinder_clone``: whether one of these is a snapshot
+    of Cinder's own clones (``<volume>.clone_snap``, user namespace).
+    """
+
+    def __init__(self):
+        self.live = []
+        self.dead = []
+        self.others = []
+        self.cinder_clone = False
+
+
+class _Closing(object):
+    """Closes an RBD image at the end of a ``with`` block."""
+
+    def __init__(self, image):
+        self.image = image
+
+    def __enter__(self):
+        return self.image
+
+    def __exit__(self, *exc):
+        self.image.close()
+
+
 @interface.volumedriver
 class RBDNativeDriver(rbd.RBDDriver):
     """RBD volumes, uploaded to Glance by the rbd-native tool.
@@ -279,9 +366,12 @@ class RBDNativeDriver(rbd.RBDDriver):
     .. code-block:: none
 
         1.0.0 - copy_volume_to_image by rbd-native upload --image-id
+        1.1.0 - delete_volume keeps a volume whose clone snapshot has a
+                Glance image in the RBD trash (no flatten); the purge of
+                such volumes once their images are gone
     """
 
-    VERSION = '1.0.0'
+    VERSION = '1.1.0'
 
     # Not a driver of Cinder's tree: no third-party CI of its own.
     CI_WIKI_NAME = 'Cinder_Jenkins'
@@ -290,6 +380,8 @@ class RBDNativeDriver(rbd.RBDDriver):
         """Set up Cinder's RBD driver and this driver's options."""
         super().__init__(*args, **kwargs)
         self.configuration.append_config_values(volume_opts)
+        self._purge_lock = threading.Lock()
+        self._purge_task = None
 
     @classmethod
     def get_driver_options(cls):
@@ -302,8 +394,18 @@ class RBDNativeDriver(rbd.RBDDriver):
 
         By the rbd-native tool when ``enable_clone_optimization`` is set
         and the image is raw and bare; by Cinder's RBD driver otherwise,
-        and when the tool made nothing (exit status 4).
+        and when the tool made nothing (exit status 4). Then the purge of
+        deleted volumes kept for their images runs.
         """
+        try:
+            return self._copy_volume_to_image(context, volume, image_service,
+                                              image_meta)
+        finally:
+            self._purge_quietly()
+
+    def _copy_volume_to_image(self, context, volume, image_service,
+                              image_meta):
+        """``copy_volume_to_image`` without the purge."""
         if not self.configuration.safe_get('enable_clone_optimization'):
             return super().copy_volume_to_image(context, volume,
                                                 image_service, image_meta)
@@ -380,6 +482,251 @@ class RBDNativeDriver(rbd.RBDDriver):
                          % {'volume': volume.id, 'image': image_id,
                             'how': how})
         raise exception.VolumeBackendAPIException(data=error)
+
+    # Deletion, and the purge of volumes kept for their images.
+
+    def delete_volume(self, volume):
+        """Delete an RBD volume, never flattening a Glance image of it.
+
+        A volume that an rbd-native upload cloned keeps the clone's parent
+        snapshot, ``image-<image id>.clone_snap``, in the snapshot trash.
+        Such snapshots without children (their images are deleted) are
+        removed first. When one still has a child (a Glance image reads
+        through it), Cinder's RBD driver would flatten that image (a full
+        copy into Glance's pool) and trash the volume anyway: instead the
+        volume goes straight to the RBD trash, where the purge removes it
+        once its images are gone. Other volumes: Cinder's own deletion.
+        """
+        with rbd.RADOSClient(self) as client:
+            snaps = self._clear_dead_clone_snaps(client.ioctx, volume.name)
+            if snaps is not None and snaps.live and not snaps.cinder_clone:
+                LOG.info('Volume %(volume)s has %(n)d Glance image(s) cloned '
+                         'by rbd-native (%(snaps)s): moved to the RBD trash '
+                         'of pool %(pool)s, not flattened; purged once the '
+                         'images are deleted.',
+                         {'volume': volume.name, 'n': len(snaps.live),
+                          'snaps': ', '.join(n for _i, n in snaps.live),
+                          'pool': self.configuration.rbd_pool})
+                self._move_volume_to_trash(client.ioctx, volume.name, 0)
+            else:
+                self._delete_volume(volume, client)
+        self._purge_quietly()
+
+    def _open_image(self, ioctx, name=None, image_id=None):
+        """An RBD image of ``ioctx`` by name or id, for a ``with`` block."""
+        if image_id is not None:
+            image = self.rbd.Image(ioctx, None, image_id=image_id)
+        else:
+            image = self.rbd.Image(ioctx, name)
+        return _Closing(utils.tpool_wrap(image))
+
+    def _trash_namespace(self):
+        """librbd's snapshot namespace type of the snapshot trash."""
+        value = getattr(self.rbd, 'RBD_SNAP_NAMESPACE_TYPE_TRASH',
+                        SNAP_NAMESPACE_TRASH)
+        return value if isinstance(value, int) else SNAP_NAMESPACE_TRASH
+
+    def _original_name(self, image, snap):
+        """The original name of a trashed snapshot, else None."""
+        if snap.get('namespace') != self._trash_namespace():
+            return None
+        trash = snap.get('trash')
+        if isinstance(trash, dict) and trash.get('original_name'):
+            return trash['original_name']
+        try:
+            info = image.snap_get_trash_namespace(snap['id'])
+        except (self.rbd.Error, AttributeError) as e:
+            LOG.debug('No trash namespace of snapshot %(id)s: %(err)s',
+                      {'id': snap.get('id'), 'err': e})
+            return None
+        return info.get('original_name') if isinstance(info, dict) else None
+
+    def _has_children(self, image, snap_id):
+        """Whether the snapshot has clones (in the RBD trash or not).
+
+        A snapshot whose children cannot be listed counts as having some.
+        """
+        try:
+            image.set_snap_by_id(snap_id)
+            try:
+                return bool(list(image.list_children2()))
+            finally:
+                image.set_snap(None)
+        except self.rbd.Error as e:
+            LOG.warning('Cannot list the clones of snapshot %(id)s: %(err)s',
+                        {'id': snap_id, 'err': e})
+            return True
+
+    def _sort_snaps(self, image):
+        """The image's snapshots, as a ``_CloneSnaps``."""
+        snaps = _CloneSnaps()
+        for snap in list(image.list_snaps()):
+            original = self._original_name(image, snap)
+            if original is not None and CLONE_SNAP_RE.match(original):
+                entry = (snap['id'], original)
+                if self._has_children(image, snap['id']):
+                    snaps.live.append(entry)
+                else:
+                    snaps.dead.append(entry)
+                continue
+            snaps.others.append(original or snap.get('name'))
+            # What Cinder's _find_clone_snap looks for: with one, Cinder
+            # renames the volume <name>.deleted and flattens nothing.
+            if original is None and (snap.get('name') or '').endswith(
+                    '.clone_snap'):
+                snaps.cinder_clone = True
+        return snaps
+
+    def _remove_dead(self, image, where, snaps):
+        """Removes the childless trashed clone snapshots; False on error."""
+        done = True
+        for snap_id, original in snaps.dead:
+            try:
+                image.remove_snap_by_id(snap_id)
+            except self.rbd.Error as e:
+                LOG.warning('Cannot remove the trashed snapshot %(snap)s '
+                            '(id %(id)s) of %(where)s: %(err)s',
+                            {'snap': original, 'id': snap_id,
+                             'where': where, 'err': e})
+                done = False
+                continue
+            LOG.info('Removed the trashed snapshot %(snap)s (id %(id)s) of '
+                     '%(where)s: its Glance image is deleted.',
+                     {'snap': original, 'id': snap_id, 'where': where})
+        return done
+
+    def _clear_dead_clone_snaps(self, ioctx, name):
+        """Removes the volume's childless trashed clone snapshots.
+
+        Returns its snapshots as a ``_CloneSnaps``, or None when the volume
+        is not there (Cinder's deletion then says so).
+        """
+        try:
+            with self._open_image(ioctx, name) as image:
+                snaps = self._sort_snaps(image)
+                where = '%s/%s' % (self.configuration.rbd_pool, name)
+                if snaps.live and not snaps.cinder_clone:
+                    # Cinder's deletion would have removed them too.
+                    self._delete_backup_snaps(image)
+                self._remove_dead(image, where, snaps)
+                return snaps
+        except self.rbd.ImageNotFound:
+            return None
+
+    def _start_periodic_tasks(self):
+        """Cinder's periodic tasks, and the purge every
+        ``rbd_native_purge_interval`` seconds (unless 0).
+        """
+        super()._start_periodic_tasks()
+        interval = self.configuration.safe_get('rbd_native_purge_interval')
+        if not interval or self._purge_task is not None:
+            return
+        LOG.info('Purging deleted volumes kept for their Glance images '
+                 "every %(secs)s s for backend '%(backend)s'",
+                 {'secs': interval, 'backend': self._backend_name})
+        self._purge_task = loopingcall.FixedIntervalLoopingCall(
+            self._purge_quietly)
+        self._purge_task.start(interval=interval, initial_delay=interval)
+
+    def _purge_quietly(self):
+        """``purge_clone_parents``, whose errors are only logged."""
+        try:
+            self.purge_clone_parents()
+        except Exception as e:
+            LOG.warning("The purge of deleted volumes kept for their Glance "
+                        "images failed on backend '%(backend)s': %(err)s",
+                        {'backend': self._backend_name, 'err': e})
+
+    def purge_clone_parents(self):
+        """Remove deleted volumes whose uploaded images are all gone.
+
+        The candidates are this backend's volumes (named by Cinder's
+        ``volume_name_template``) in the RBD trash of ``rbd_pool`` (moved
+        there by ``delete_volume``, their deferment over), and those that
+        Cinder renamed ``<volume>.deleted``. One whose only snapshots are
+        trashed clone snapshots of rbd-native uploads, all without
+        children, loses them and is removed; when it was itself a clone of
+        another volume (Cinder's ``<volume>.clone_snap``), Cinder's own
+        cleanup of its parent follows. Anything else is left alone. A purge
+        already running elsewhere in this service makes this one return.
+        Returns the names of the volumes removed.
+        """
+        if not self._purge_lock.acquire(blocking=False):
+            return []
+        try:
+            return self._purge(self._volume_names())
+        finally:
+            self._purge_lock.release()
+
+    @staticmethod
+    def _volume_names():
+        """The pattern of this backend's volume names."""
+        return _volume_name_re()
+
+    def _purge(self, names):
+        """``purge_clone_parents`` of the volumes whose names match."""
+        removed = []
+        proxy = self.RBDProxy()
+        with rbd.RADOSClient(self) as client:
+            for entry in list(proxy.trash_list(client.ioctx)):
+                name = entry.get('name') or ''
+                if not names.match(name):
+                    continue
+                if entry.get('source', 'USER') != 'USER':
+                    continue
+                if not _expired(entry.get('deferment_end_time')):
+                    continue
+                if self._purge_one(client, name, image_id=entry.get('id')):
+                    removed.append(name)
+            for name in list(proxy.list(client.ioctx)):
+                if name.endswith(DELETED_SUFFIX) and names.match(name):
+                    if self._purge_one(client, name):
+                        removed.append(name)
+        return removed
+
+    def _purge_one(self, client, name, image_id=None):
+        """Purges one candidate (trashed when ``image_id`` is given)."""
+        pool = self.configuration.rbd_pool
+        where = ('%s/%s (RBD trash, id %s)' % (pool, name, image_id)
+                 if image_id else '%s/%s' % (pool, name))
+        try:
+            with self._open_image(client.ioctx, name,
+                                  image_id=image_id) as image:
+                snaps = self._sort_snaps(image)
+                if snaps.live or snaps.others or not snaps.dead:
+                    return False
+                parent_pool, parent, parent_snap = self._get_clone_info(
+                    image, name)
+                if not self._remove_dead(image, where, snaps):
+                    return False
+        except self.rbd.ImageNotFound:
+            return False
+        except self.rbd.Error as e:
+            LOG.warning('Cannot purge %(where)s: %(err)s',
+                        {'where': where, 'err': e})
+            return False
+        try:
+            if image_id:
+                self.RBDProxy().trash_remove(client.ioctx, image_id)
+            else:
+                self.RBDProxy().remove(client.ioctx, name)
+        except self.rbd.ImageNotFound:
+            return False
+        except (self.rbd.Error, OSError) as e:
+            LOG.warning('Cannot remove %(where)s: %(err)s',
+                        {'where': where, 'err': e})
+            return False
+        LOG.info('Removed the deleted volume %(where)s: the Glance images '
+                 'cloned from it are deleted.', {'where': where})
+        if parent and parent_pool == pool:
+            try:
+                self._delete_clone_parent_refs(client, parent, parent_snap)
+            except self.rbd.Error as e:
+                LOG.warning('Cannot clean up %(parent)s@%(snap)s, the parent '
+                            'of %(where)s: %(err)s',
+                            {'parent': parent, 'snap': parent_snap,
+                             'where': where, 'err': e})
+        return True
 
     # The tool's command lines.
 
