@@ -614,8 +614,10 @@ class RBDNativeDriver(rbd.RBDDriver):
             return None
 
     def _start_periodic_tasks(self):
-        """Cinder's periodic tasks, and the purge every
-        ``rbd_native_purge_interval`` seconds (unless 0).
+        """Cinder's periodic tasks, and the purge.
+
+        The purge runs every ``rbd_native_purge_interval`` seconds (never
+        when 0).
         """
         super()._start_periodic_tasks()
         interval = self.configuration.safe_get('rbd_native_purge_interval')
