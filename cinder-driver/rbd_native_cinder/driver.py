@@ -674,7 +674,9 @@ class RBDNativeDriver(rbd.RBDDriver):
                 name = entry.get('name') or ''
                 if not names.match(name):
                     continue
-                if entry.get('source', 'USER') != 'USER':
+                # Moved there by a user (Cinder), not by mirroring or a
+                # migration (the bindings name it, or give librbd's 0).
+                if entry.get('source', 'USER') not in ('USER', 0):
                     continue
                 if not _expired(entry.get('deferment_end_time')):
                     continue
