@@ -12,7 +12,7 @@
 
 """Cinder's RBD driver, uploading volumes to Glance by copy-on-write clone.
 
-``RBDNativeDriver`` is Cinder's own ``RBDDriver`` with one method changed:
+``RBDNativeDriver`` is Cinder's own ``RBDDriver`` with two methods changed.
 ``copy_volume_to_image`` (``openstack image create --volume``) hands the
 upload to the ``rbd-native upload`` tool when ``enable_clone_optimization``
 is set in the backend's section. The tool fills the ``queued`` image that
@@ -33,6 +33,11 @@ The tool runs as a child process (an argv list, never a shell, never as
 root), with the requesting user's token and, when Cinder sends service
 tokens, Cinder's service token, both in its environment (never in its argv,
 never in a log).
+
+``delete_volume`` never flattens a Glance image cloned from the volume: a
+volume whose trashed clone snapshot still has a clone goes to the RBD
+trash instead, and the driver's purge (periodic, and after each deletion
+and upload) removes it once its images are deleted.
 """
 
 import datetime
@@ -359,7 +364,8 @@ class _Closing(object):
 class RBDNativeDriver(rbd.RBDDriver):
     """RBD volumes, uploaded to Glance by the rbd-native tool.
 
-    Everything but ``copy_volume_to_image`` is Cinder's ``RBDDriver``.
+    Everything but ``copy_volume_to_image``, ``delete_volume`` and the
+    purge is Cinder's ``RBDDriver``.
 
     Version history:
 
