@@ -53,15 +53,41 @@ def _backends():
     return names
 
 
-def main(argv=None):
-    """Purges the backends; the exit status."""
-    # Cinder's options (volume_name_template, the backends' sections).
-    from cinder.common import config  # noqa: F401
-    from cinder import objects
+def purge(backends, out=None, err=None):
+    """Purges each backend section; the exit status.
+
+    Prints what it removed to ``out``, errors to ``err`` (default: stdout
+    and stderr).
+    """
+    out = out or sys.stdout
+    err = err or sys.stderr
     from cinder.volume import configuration
     from cinder.volume.drivers import rbd
 
     from rbd_native_cinder import driver
+
+    status = 0
+    for name in backends:
+        conf = configuration.Configuration(rbd.RBD_OPTS, config_group=name)
+        try:
+            drv = driver.RBDNativeDriver(configuration=conf)
+            drv.do_setup(None)
+            removed = drv.purge_clone_parents()
+        except Exception as e:
+            err.write('rbd-native-cinder-purge: backend %s: %s\n'
+                      % (name, e))
+            status = 1
+            continue
+        for volume in removed:
+            out.write('%s: removed %s\n' % (name, volume))
+    return status
+
+
+def main(argv=None):
+    """Reads cinder.conf, purges the backends; the exit status."""
+    # Cinder's options (enabled_backends, volume_name_template).
+    from cinder.common import config  # noqa: F401
+    from cinder import objects
 
     logging.register_options(CONF)
     CONF(sys.argv[1:] if argv is None else argv, project='cinder')
@@ -73,21 +99,7 @@ def main(argv=None):
                          'driver = %s in enabled_backends; name one with '
                          '--backend\n' % DRIVER)
         return 1
-    status = 0
-    for name in backends:
-        conf = configuration.Configuration(rbd.RBD_OPTS, config_group=name)
-        drv = driver.RBDNativeDriver(configuration=conf)
-        try:
-            drv.do_setup(None)
-            removed = drv.purge_clone_parents()
-        except Exception as e:
-            sys.stderr.write('rbd-native-cinder-purge: backend %s: %s\n'
-                             % (name, e))
-            status = 1
-            continue
-        for volume in removed:
-            print('%s: removed %s' % (name, volume))
-    return status
+    return purge(backends)
 
 
 if __name__ == '__main__':

@@ -20,6 +20,7 @@ records whether Cinder's path was taken.
 """
 
 import datetime
+import io
 import threading
 from unittest import mock
 
@@ -30,6 +31,7 @@ from cinder.volume import configuration as conf
 from cinder.volume.drivers import rbd
 
 from rbd_native_cinder import driver
+from rbd_native_cinder import purge
 
 BACKEND = 'rbd-native-test'
 USER, TRASH = 0, 2
@@ -484,3 +486,36 @@ class DeleteTestCase(test.TestCase):
     def test_the_lock_is_a_real_lock(self):
         self.assertIsInstance(self.driver._purge_lock,
                               type(threading.Lock()))
+
+
+class PurgeCommandTestCase(test.TestCase):
+    """rbd-native-cinder-purge: which backends, what it prints."""
+
+    def setUp(self):
+        super().setUp()
+        from cinder.volume import configuration
+        from cinder.volume import manager
+        for name, drv in (('native', purge.DRIVER),
+                          ('stock', 'cinder.volume.drivers.rbd.RBDDriver')):
+            configuration.Configuration(manager.volume_backend_opts,
+                                        config_group=name)
+            self.override_config('volume_driver', drv, group=name)
+        self.override_config('enabled_backends', ['native', 'stock'])
+        self.override_config('backend', [])
+
+    def test_the_backends_of_this_driver_by_default(self):
+        self.assertEqual(['native'], purge._backends())
+        self.override_config('backend', ['stock'])
+        self.assertEqual(['stock'], purge._backends())
+
+    def test_prints_what_each_backend_removed(self):
+        out, err = io.StringIO(), io.StringIO()
+        with mock.patch.object(driver.RBDNativeDriver, 'do_setup'), \
+                mock.patch.object(driver.RBDNativeDriver,
+                                  'purge_clone_parents',
+                                  side_effect=[[VOLUME], RBDError('down')]):
+            status = purge.purge(['native', 'other'], out, err)
+        self.assertEqual(1, status)
+        self.assertEqual('native: removed %s\n' % VOLUME, out.getvalue())
+        self.assertEqual('rbd-native-cinder-purge: backend other: down\n',
+                         err.getvalue())
