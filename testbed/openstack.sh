@@ -45,6 +45,21 @@ UPLOADER_PASSWORD=testbed-uploader-secret
 # the tool must work with least privilege.
 UPLOADER_ROLES=member,service
 GLANCE_ROLES=admin,service
+# Cinder's service user, as a real deployment has it.
+CINDER_USER=cinder
+CINDER_PASSWORD=testbed-cinder-secret
+CINDER_ROLES=admin,service
+CINDER_DB_PASSWORD=testbed-cinder-db-secret
+CINDER_RBD_SECRET_UUID=5b3d0a4e-8c1f-4d2a-9e57-7f1c2b6a9d10
+# A plain user of Cinder and Glance, member of its own project only.
+DEMO_USER=demo
+DEMO_PASSWORD=testbed-demo-secret
+DEMO_PROJECT=demo
+DEMO_ROLES=member
+# The bed's RabbitMQ (testbed/cinder.sh): made on the broker's first boot.
+RABBIT_USER=cinder
+RABBIT_PASSWORD=testbed-rabbit-secret
+RABBIT_VHOST=cinder
 CLOUD_NAME=rbd-native-testbed
 # ---------------------------------------------------------------------------
 
@@ -66,6 +81,10 @@ DB_PID=$DB_DIR/mariadbd.pid
 DB_LOG=$DB_DIR/mariadbd.log
 GL_DB_PASSWORD=testbed-glance-db-secret
 GL_DB_URL="mysql+pymysql://glance:$GL_DB_PASSWORD@localhost/glance?unix_socket=$DB_SOCK&charset=utf8mb4"
+
+# Cinder and its RabbitMQ (functions only).
+# shellcheck source=cinder.sh
+source "$TOP/testbed/cinder.sh"
 
 # write_if_changed FILE: stdin to FILE; true (0) when the content changed.
 write_if_changed() {
@@ -601,6 +620,15 @@ export OS_ADMIN_USERNAME=$ADMIN_USER
 export OS_ADMIN_PASSWORD=$ADMIN_PASSWORD
 export OS_ADMIN_PROJECT_NAME=$ADMIN_PROJECT
 export GLANCE_URL=$GL_URL
+# Cinder (testbed/cinder.sh): its API, its volume types (one a backend:
+# rbd-native, rbd-native-off, rbd-stock; default rbd-native), and a plain
+# user of the cloud, demo (member of project demo), for tests through it.
+export CINDER_URL=$CI_URL/v3
+export CINDER_VOLUME_TYPES='$CINDER_BACKENDS'
+export DEMO_USERNAME=$DEMO_USER
+export DEMO_PASSWORD=$DEMO_PASSWORD
+export DEMO_PROJECT_NAME=$DEMO_PROJECT
+export DEMO_CLOUD=$CLOUD_NAME-demo
 EOF
     write_if_changed "$BED/clouds.yaml" <<EOF || true
 # Written by testbed/openstack.sh.
@@ -627,6 +655,17 @@ clouds:
     region_name: $REGION
     identity_api_version: 3
     interface: public
+  $CLOUD_NAME-demo:
+    auth:
+      auth_url: $KS_URL/v3
+      username: $DEMO_USER
+      password: $DEMO_PASSWORD
+      project_name: $DEMO_PROJECT
+      user_domain_name: $DOMAIN
+      project_domain_name: $DOMAIN
+    region_name: $REGION
+    identity_api_version: 3
+    interface: public
 EOF
 }
 
@@ -639,6 +678,9 @@ cmd_up() {
     keystone_conf && ks_restart=1
     glance_conf && gl_restart=1
     db_start
+    # The broker boots and Cinder's schema is made while Keystone and
+    # Glance's schema are.
+    cinder_prepare
     # Both databases at once: two cores, two independent slow steps.
     if [ "$(cat "$GL_DIR/db-synced" 2>/dev/null || true)" != "$GL_DB_URL" ]; then
         glance_db_sync &
@@ -674,9 +716,11 @@ cmd_up() {
     [ "$rc" = 0 ] || fail glance-api "$GL_DIR/check.log" "stores detail is not what it should be (see also $GL_LOG)"
     write_env
     log "keystone $KS_URL and glance $GL_URL are up"
+    cinder_up
 }
 
 cmd_down() {
+    cinder_down
     stop_pid glance-api "$GL_PID"
     stop_pid keystone "$KS_PID"
     stop_pid mariadb "$DB_PID"
@@ -703,6 +747,7 @@ cmd_status() {
         echo "glance-api: not running"
         ok=1
     fi
+    cinder_status || ok=1
     return $ok
 }
 
