@@ -203,6 +203,11 @@ cinder_conf() {
     [ -f "$BED/main/ceph.conf" ] || fail cinder "" "$BED/main/ceph.conf missing: bring the Ceph clusters up first"
     local changed=1 f driver
     driver=$(native_driver)
+    # The volume host's /etc/ceph (see cinder_spawn).
+    mkdir -p "$CI_DIR/etc-ceph"
+    [ -d "$ROOT/etc/ceph" ] || mkdir -p "$ROOT/etc/ceph"
+    write_if_changed "$CI_DIR/etc-ceph/ceph.client.cinder.keyring" <"$BED/main/ceph.client.cinder.keyring" || true
+    write_if_changed "$CI_DIR/etc-ceph/ceph.conf" <"$BED/main/ceph.conf" || true
     for f in api-paste.ini resource_filters.json; do
         [ -f "$VENV/etc/cinder/$f" ] || fail cinder "" "$VENV/etc/cinder/$f missing (cinder not installed in the venv?)"
         if ! cmp -s "$VENV/etc/cinder/$f" "$CI_DIR/$f"; then
@@ -474,8 +479,17 @@ cinder_spawn() {
     fi
     if ! pid_alive "$CI_VOL_PID"; then
         log "starting cinder-volume ($CINDER_BACKENDS)"
-        spawn "$CI_VOL_PID" "$CI_VOL_LOG" "$IN_ROOT" "$VENV/bin/cinder-volume" \
-            --config-file "$CI_DIR/cinder.conf"
+        # os-brick, which Cinder's RBD driver uses to read a volume (upload
+        # to an image, say), takes the keyring from
+        # /etc/ceph/ceph.client.cinder.keyring, as on a real volume host:
+        # the service sees $CI_DIR/etc-ceph there, in a mount namespace of
+        # its own (the host's and the root's /etc/ceph stay as they are).
+        local userns=()
+        [ "$(id -u)" = 0 ] || userns=(--map-root-user)
+        spawn "$CI_VOL_PID" "$CI_VOL_LOG" unshare "${userns[@]}" --mount --propagation private \
+            sh -c 'mount --bind "$1" "$2" || exit 1; shift 2; exec "$@"' sh \
+            "$CI_DIR/etc-ceph" "$ROOT/etc/ceph" \
+            "$IN_ROOT" "$VENV/bin/cinder-volume" --config-file "$CI_DIR/cinder.conf"
     fi
 }
 
