@@ -122,7 +122,8 @@ rabbit_spawn() {
     fi
     pid_alive "$RMQ_PID" && return 0
     if rabbit_answers; then
-        fail rabbitmq "" "port $RABBIT_PORT is taken by a process this script did not start (RABBIT_PORT=)"
+        fail rabbitmq "" "port $RABBIT_PORT is taken by a process this script did not start" \
+            "(the system's rabbitmq-server? stop it, or set RABBIT_PORT= or PORT_OFFSET=)"
     fi
     log "starting rabbitmq $RMQ_NODE on 127.0.0.1:$RABBIT_PORT"
     # The script stays in front of the Erlang VM and stops it on TERM.
@@ -179,6 +180,7 @@ EOF
     if [ -n "$clone" ]; then
         echo "enable_clone_optimization = $clone"
         echo "rbd_native_binary = $RBD_NATIVE_BINARY"
+        echo "rbd_native_keyring = $BED/main/ceph.client.cinder.keyring"
     fi
 }
 
