@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Keystone + Glance for the test bed, from the bed's venv (PyPI, made by
-# testbed/venv.sh with the Python of the bed's Ceph release, in the
+# Keystone + Glance (and Cinder: testbed/cinder.sh) for the test bed, from
+# the bed's venv (PyPI, made by testbed/venv.sh with the Python of the bed's Ceph release, in the
 # release's root for Reef and Tentacle: Glance's rbd store loads that
 # release's librados, which Pacific's cannot replace for aes256k keys), each
 # started through $BED/bin/in-root and served by gunicorn on loopback, with all state under $BED/keystone,
@@ -12,10 +12,11 @@
 #
 #   openstack.sh up      start (idempotent: on a healthy pair it only checks)
 #   openstack.sh down    stop the daemons this script started (state is kept)
-#   openstack.sh status  say what runs; exit 1 unless both are healthy
+#   openstack.sh status  say what runs; exit 1 unless all are healthy
 #
 # Honours BED, VENV, KEYSTONE_PORT, GLANCE_PORT, KEYSTONE_WORKERS,
-# GLANCE_WORKERS, GLANCE_SHOW_MULTIPLE_LOCATIONS (default False).
+# GLANCE_WORKERS, GLANCE_SHOW_MULTIPLE_LOCATIONS (default False), and
+# Cinder's settings (testbed/cinder.sh).
 # Writes $BED/openstack.env and $BED/clouds.yaml for the uploader.
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
