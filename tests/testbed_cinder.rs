@@ -1,8 +1,9 @@
 //! Cinder of the test bed, through its HTTP API as the bed's plain user
 //! `demo`: the three backends are up, and Cinder's stock RBD driver
 //! uploads a volume to a Glance image (`os-volume_upload_image`) that
-//! downloads the volume's bytes; deleting both leaves nothing in either
-//! pool (the `rbd` tool as oracle).
+//! downloads the volume's bytes, and a volume made from that image is a
+//! clone of it (Cinder sees the image's RBD location); deleting them all
+//! leaves nothing in either pool (the `rbd` tool as oracle).
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -119,12 +120,31 @@ fn stock_driver_uploads_a_volume_to_an_image_and_cleans_up() {
         "the image is not zero after the bytes written"
     );
 
+    // Cinder sees the image's RBD location (Glance's locations API, with
+    // the service role of Cinder's [glance] user): a volume made from the
+    // image is a copy-on-write clone of the image's snapshot.
+    let from_image = s.create_volume_from_image(&format!("{name}-from-image"), 1, "rbd-stock", &image);
+    cleanup.volumes.insert(0, from_image.clone());
+    s.wait_volume(&from_image, "available", 120);
+    let info = bed.rbd_ok(&[
+        "info",
+        "--format",
+        "json",
+        &format!("volumes/volume-{from_image}"),
+    ]);
+    let info: serde_json::Value = serde_json::from_str(&info).unwrap();
+    assert_eq!(info["parent"]["pool"], "images", "not a clone: {info}");
+    assert_eq!(info["parent"]["image"], image.as_str(), "{info}");
+    assert_eq!(info["parent"]["snapshot"], "snap", "{info}");
+    s.delete_volume(&from_image, 120);
+
     s.delete_image(&image, 60);
     s.delete_volume(&volume, 120);
     cleanup.images.clear();
     cleanup.volumes.clear();
     for (pool, needle) in [
         ("volumes", volume.as_str()),
+        ("volumes", from_image.as_str()),
         ("images", image.as_str()),
         ("volumes", image.as_str()),
         ("images", volume.as_str()),

@@ -190,6 +190,29 @@ impl CloudSession {
         v["volume"]["id"].as_str().expect("volume id").to_string()
     }
 
+    /// Creates a volume of `size_gib` GiB of type `volume_type` from Glance
+    /// image `image_id`; its id.
+    pub fn create_volume_from_image(
+        &self,
+        name: &str,
+        size_gib: u64,
+        volume_type: &str,
+        image_id: &str,
+    ) -> String {
+        let (status, v) = self.cinder_call(
+            "POST",
+            "/volumes",
+            Some(&json!({"volume": {
+                "name": name,
+                "size": size_gib,
+                "volume_type": volume_type,
+                "imageRef": image_id,
+            }})),
+        );
+        assert_eq!(status, 202, "create volume {name} from image {image_id}: {v}");
+        v["volume"]["id"].as_str().expect("volume id").to_string()
+    }
+
     /// The volume, or `None` once Cinder says 404.
     pub fn volume(&self, id: &str) -> Option<Value> {
         let (status, v) = self.cinder_call("GET", &format!("/volumes/{id}"), None);
