@@ -35,7 +35,10 @@ fn catalog_has_cinder_and_the_three_backends_are_up() {
                 })
         })
     };
-    assert!(up("cinder-scheduler", None), "no scheduler up: {services:?}");
+    assert!(
+        up("cinder-scheduler", None),
+        "no scheduler up: {services:?}"
+    );
     for b in BACKENDS {
         assert!(
             up("cinder-volume", Some(b)),
@@ -114,7 +117,10 @@ fn stock_driver_uploads_a_volume_to_an_image_and_cleans_up() {
     // A few MiB of it, through Glance: the bytes written, then zeros.
     let got = s.image_head(&image, 4 * 1024 * 1024);
     assert_eq!(got.len(), 4 * 1024 * 1024);
-    assert!(got[..head.len()] == head[..], "the image's first bytes differ");
+    assert!(
+        got[..head.len()] == head[..],
+        "the image's first bytes differ"
+    );
     assert!(
         got[head.len()..].iter().all(|&b| b == 0),
         "the image is not zero after the bytes written"
@@ -123,7 +129,8 @@ fn stock_driver_uploads_a_volume_to_an_image_and_cleans_up() {
     // Cinder sees the image's RBD location (Glance's locations API, with
     // the service role of Cinder's [glance] user): a volume made from the
     // image is a copy-on-write clone of the image's snapshot.
-    let from_image = s.create_volume_from_image(&format!("{name}-from-image"), 1, "rbd-stock", &image);
+    let from_image =
+        s.create_volume_from_image(&format!("{name}-from-image"), 1, "rbd-stock", &image);
     cleanup.volumes.insert(0, from_image.clone());
     s.wait_volume(&from_image, "available", 120);
     let info = bed.rbd_ok(&[

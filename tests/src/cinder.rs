@@ -99,7 +99,11 @@ impl Testbed {
                     e["interface"] == "public"
                         && region.as_deref().is_none_or(|r| e["region_id"] == r)
                 })
-                .and_then(|e| e["url"].as_str().map(|u| u.trim_end_matches('/').to_string()))
+                .and_then(|e| {
+                    e["url"]
+                        .as_str()
+                        .map(|u| u.trim_end_matches('/').to_string())
+                })
                 .unwrap_or_else(|| panic!("no public {stype} endpoint in {user}'s catalog: {v}"))
         };
         CloudSession {
@@ -209,7 +213,10 @@ impl CloudSession {
                 "imageRef": image_id,
             }})),
         );
-        assert_eq!(status, 202, "create volume {name} from image {image_id}: {v}");
+        assert_eq!(
+            status, 202,
+            "create volume {name} from image {image_id}: {v}"
+        );
         v["volume"]["id"].as_str().expect("volume id").to_string()
     }
 
