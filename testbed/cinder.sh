@@ -19,7 +19,7 @@
 #     clone optimization on and off, and rbd-stock with Cinder's
 #     RBDDriver), and volume types of the same names.
 #
-# Honours CINDER_PORT, RABBIT_PORT, RABBIT_DIST_PORT, EPMD_PORT,
+# Honours CINDER_PORT, RABBIT_PORT, RABBIT_DIST_PORT, EPMD_PORT, CINDER_UP_TIMEOUT,
 # CINDER_NATIVE_DRIVER (the driver class of the two rbd-native backends;
 # default rbd_native_cinder.driver.RBDNativeDriver, Cinder's RBDDriver when
 # the venv lacks that module) and RBD_NATIVE_BINARY (default
@@ -33,6 +33,8 @@ CINDER_NATIVE_DRIVER=${CINDER_NATIVE_DRIVER:-rbd_native_cinder.driver.RBDNativeD
 CINDER_STOCK_DRIVER=cinder.volume.drivers.rbd.RBDDriver
 RBD_NATIVE_BINARY=${RBD_NATIVE_BINARY:-$TOP/target/release/rbd-native}
 CINDER_WORKERS=${CINDER_WORKERS:-1}
+# Seconds `up` waits for the scheduler and the backends to report.
+CINDER_UP_TIMEOUT=${CINDER_UP_TIMEOUT:-180}
 # The backends, in the order of enabled_backends.
 CINDER_BACKENDS="rbd-native rbd-native-off rbd-stock"
 
@@ -73,6 +75,9 @@ RMQ_ENV=(
     RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
     RABBITMQ_NODE_PORT="$RABBIT_PORT"
     RABBITMQ_DIST_PORT="$RABBIT_DIST_PORT"
+    # Erlang distribution on loopback only (it listens on every address
+    # by default).
+    RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 )
 
 rmq_conf() {
@@ -554,7 +559,7 @@ cinder_up() {
             fail cinder "$CI_DIR/provision.log" "creating the volume types failed"
         echo "$CINDER_BACKENDS" >"$CI_DIR/types"
     fi
-    cinder_check 120
+    cinder_check "$CINDER_UP_TIMEOUT"
     log "cinder $CI_URL is up: backends $CINDER_BACKENDS (rabbitmq $RMQ_NODE on port $RABBIT_PORT)"
 }
 
