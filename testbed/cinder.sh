@@ -239,6 +239,9 @@ default_volume_type = rbd-native
 glance_api_servers = $GL_URL
 image_conversion_dir = $CI_DIR/conversion
 rootwrap_config = $VENV/etc/cinder/rootwrap.conf
+# Within stop_pid's 15 s: a service stops (its backends' processes too)
+# before it would be killed.
+graceful_shutdown_timeout = 10
 
 [database]
 connection = $CI_DB_URL
@@ -579,11 +582,16 @@ cinder_status() {
         ok=1
     fi
     if pid_alive "$CI_API_PID" && cinder_api_answers; then
-        if pid_alive "$CI_SCH_PID" && pid_alive "$CI_VOL_PID" &&
-            ci_py check-services 0 2>"$CI_DIR/check.log"; then
+        if ! pid_alive "$CI_SCH_PID"; then
+            echo "cinder: api at $CI_URL, but cinder-scheduler is not running"
+            ok=1
+        elif ! pid_alive "$CI_VOL_PID"; then
+            echo "cinder: api at $CI_URL, but cinder-volume is not running"
+            ok=1
+        elif ci_py check-services 0 2>"$CI_DIR/check.log"; then
             echo "cinder: running (api pid $(cat "$CI_API_PID"), scheduler $(cat "$CI_SCH_PID"), volume $(cat "$CI_VOL_PID")) at $CI_URL, backends up"
         else
-            echo "cinder: api at $CI_URL, but $(tail -n 1 "$CI_DIR/check.log" 2>/dev/null || echo 'a service is not running')"
+            echo "cinder: api at $CI_URL, but $(tail -n 1 "$CI_DIR/check.log")"
             ok=1
         fi
     else
