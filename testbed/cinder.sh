@@ -225,6 +225,8 @@ cinder_conf() {
     {
         cat <<EOF
 # Written by testbed/cinder.sh; rewritten on every 'up'.
+# The driver as installed (testbed/venv.sh's stamp; the services restart
+# when it changes): $(cat "$VENV/.cinder-driver" 2>/dev/null || echo none)
 [DEFAULT]
 use_stderr = true
 host = rbd-native-bed
