@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Cinder for the test bed: sourced by testbed/openstack.sh (its credentials,
 # MariaDB and helpers), never run on its own.
 #
@@ -19,8 +20,8 @@
 #     clone optimization on and off, and rbd-stock with Cinder's
 #     RBDDriver), and volume types of the same names.
 #
-# Honours CINDER_PORT, RABBIT_PORT, RABBIT_DIST_PORT, EPMD_PORT, CINDER_UP_TIMEOUT,
-# CINDER_NATIVE_DRIVER (the driver class of the two rbd-native backends;
+# Honours CINDER_PORT, RABBIT_PORT, RABBIT_DIST_PORT, EPMD_PORT,
+# CINDER_UP_TIMEOUT, CINDER_WORKERS, CINDER_NATIVE_DRIVER (the driver class of the two rbd-native backends;
 # default rbd_native_cinder.driver.RBDNativeDriver, Cinder's RBDDriver when
 # the venv lacks that module) and RBD_NATIVE_BINARY (default
 # $TOP/target/release/rbd-native).
