@@ -21,7 +21,7 @@
 #     RBDDriver), and volume types of the same names.
 #
 # Honours CINDER_PORT, RABBIT_PORT, RABBIT_DIST_PORT, EPMD_PORT,
-# CINDER_UP_TIMEOUT, CINDER_WORKERS, CINDER_NATIVE_DRIVER (the driver class of the two rbd-native backends;
+# CINDER_UP_TIMEOUT, CINDER_WORKERS, CINDER_PURGE_INTERVAL, CINDER_NATIVE_DRIVER (the driver class of the two rbd-native backends;
 # default rbd_native_cinder.driver.RBDNativeDriver, Cinder's RBDDriver when
 # the venv lacks that module) and RBD_NATIVE_BINARY (default
 # $TOP/target/release/rbd-native).
@@ -36,6 +36,8 @@ RBD_NATIVE_BINARY=${RBD_NATIVE_BINARY:-$TOP/target/release/rbd-native}
 CINDER_WORKERS=${CINDER_WORKERS:-1}
 # Seconds `up` waits for the scheduler and the backends to report.
 CINDER_UP_TIMEOUT=${CINDER_UP_TIMEOUT:-180}
+# Seconds between the backends' purges of their deleted volumes.
+CINDER_PURGE_INTERVAL=${CINDER_PURGE_INTERVAL:-5}
 # The backends, in the order of enabled_backends.
 CINDER_BACKENDS="rbd-native rbd-native-off rbd-stock"
 
@@ -182,6 +184,12 @@ rbd_ceph_conf = $BED/main/ceph.conf
 rbd_user = cinder
 rbd_keyring_conf = $BED/main/ceph.client.cinder.keyring
 rbd_secret_uuid = $CINDER_RBD_SECRET_UUID
+# A deleted volume goes to the RBD trash and the driver's periodic purge
+# removes it (one a clone still needs stays there until the clone goes):
+# the documented purge, every few seconds here.
+enable_deferred_deletion = True
+deferred_deletion_delay = 0
+deferred_deletion_purge_interval = $CINDER_PURGE_INTERVAL
 EOF
     if [ -n "$clone" ]; then
         echo "enable_clone_optimization = $clone"

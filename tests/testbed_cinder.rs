@@ -3,9 +3,12 @@
 //! uploads a volume to a Glance image (`os-volume_upload_image`) that
 //! downloads the volume's bytes, and a volume made from that image is a
 //! clone of it (Cinder sees the image's RBD location); deleting them all
-//! leaves nothing in either pool (the `rbd` tool as oracle).
+//! leaves nothing in either pool once the driver's purge of deleted volumes
+//! ran (the `rbd` tool as oracle).
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::time::{Duration, Instant};
 
 use rbd_native_tests::{pattern, unique_name, CloudCleanup, Testbed};
 
@@ -149,14 +152,27 @@ fn stock_driver_uploads_a_volume_to_an_image_and_cleans_up() {
     s.delete_volume(&volume, 120);
     cleanup.images.clear();
     cleanup.volumes.clear();
-    for (pool, needle) in [
-        ("volumes", volume.as_str()),
-        ("volumes", from_image.as_str()),
-        ("images", image.as_str()),
-        ("volumes", image.as_str()),
-        ("images", volume.as_str()),
-    ] {
-        let left = bed.rbd_names_with(pool, needle);
-        assert!(left.is_empty(), "left behind: {left:?}");
+    // The volumes go to the RBD trash, which the driver's periodic purge
+    // (every few seconds on the bed) empties.
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let mut left = Vec::new();
+        for (pool, needle) in [
+            ("volumes", volume.as_str()),
+            ("volumes", from_image.as_str()),
+            ("images", image.as_str()),
+            ("volumes", image.as_str()),
+            ("images", volume.as_str()),
+        ] {
+            left.extend(bed.rbd_names_with(pool, needle));
+        }
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "left behind after the purge: {left:?}"
+        );
+        std::thread::sleep(Duration::from_secs(1));
     }
 }
