@@ -23,10 +23,11 @@ export CEPH_RELEASE
 BED_OF = $(if $(BED),$(BED),$(TOP)/.testbed/$(1))
 
 # Debian bookworm's Ceph (16.2.15), the bindings Glance's rbd store needs,
-# MariaDB for Glance's database (every release's Glance uses the host's),
-# and debootstrap for the other releases' roots.
+# MariaDB for Glance's and Cinder's databases and RabbitMQ for Cinder's
+# services (every release's bed runs the host's, each bed its own server
+# and broker), and debootstrap for the other releases' roots.
 CEPH_PACKAGES := ceph-mon ceph-osd ceph-mgr ceph-common python3-rados python3-rbd uuid-runtime curl \
-	mariadb-server mariadb-client debootstrap
+	mariadb-server mariadb-client rabbitmq-server debootstrap
 # OpenStack services from PyPI, pinned to the releases the bed was built on;
 # Cinder of the same release (2026.2) for its RBD driver, which the tests
 # drive (tests/py/cinder_driver.py), and the Glance client the benchmark's
@@ -49,7 +50,10 @@ all: build
 build:
 	cargo build --release
 
-## deps: Debian's Ceph packages, installed when any is missing.
+## deps: Debian's Ceph packages, installed when any is missing. The beds run
+## brokers of their own (testbed/cinder.sh): when this installs
+## rabbitmq-server, the system broker its postinst may start (systemd) is
+## stopped and disabled, so that it holds neither AMQP's port 5672 nor a bed's.
 deps:
 	@missing=""; \
 	for p in $(CEPH_PACKAGES); do \
@@ -62,6 +66,15 @@ deps:
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null || \
 	  { echo "[deps] apt-get install failed"; exit 1; }; \
 	  $$SUDO apt-get clean; \
+	  case " $$missing " in *" rabbitmq-server "*) \
+	    if [ -d /run/systemd/system ]; then \
+	      $$SUDO systemctl disable --now rabbitmq-server >/dev/null 2>&1 || true; \
+	    else \
+	      $$SUDO invoke-rc.d rabbitmq-server stop >/dev/null 2>&1 || true; \
+	      $$SUDO update-rc.d rabbitmq-server disable >/dev/null 2>&1 || true; \
+	    fi; \
+	    echo "[deps] the system's rabbitmq-server service is stopped and disabled (the beds run their own)";; \
+	  esac; \
 	fi
 
 ## root: the release's root (reef, tentacle; built once, about 2 minutes),
@@ -75,8 +88,9 @@ root: deps
 venv: root
 	@PY_PACKAGES="$(PY_PACKAGES)" PYTHON="$(PYTHON)" bash testbed/venv.sh
 
-## testbed: Ceph clusters main, other and noauth, Keystone and Glance
-## (MS_MODE=crc|secure) of CEPH_RELEASE; testbed-ceph: the clusters only.
+## testbed: Ceph clusters main, other and noauth, Keystone, Glance and
+## Cinder (api, scheduler, volume; RabbitMQ) (MS_MODE=crc|secure) of
+## CEPH_RELEASE; testbed-ceph: the clusters only.
 testbed: deps venv
 	@bash testbed/up.sh
 

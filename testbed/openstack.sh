@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Keystone + Glance for the test bed, from the bed's venv (PyPI, made by
-# testbed/venv.sh with the Python of the bed's Ceph release, in the
+# Keystone + Glance (and Cinder: testbed/cinder.sh) for the test bed, from
+# the bed's venv (PyPI, made by testbed/venv.sh with the Python of the bed's Ceph release, in the
 # release's root for Reef and Tentacle: Glance's rbd store loads that
 # release's librados, which Pacific's cannot replace for aes256k keys), each
 # started through $BED/bin/in-root and served by gunicorn on loopback, with all state under $BED/keystone,
@@ -12,10 +12,11 @@
 #
 #   openstack.sh up      start (idempotent: on a healthy pair it only checks)
 #   openstack.sh down    stop the daemons this script started (state is kept)
-#   openstack.sh status  say what runs; exit 1 unless both are healthy
+#   openstack.sh status  say what runs; exit 1 unless all are healthy
 #
 # Honours BED, VENV, KEYSTONE_PORT, GLANCE_PORT, KEYSTONE_WORKERS,
-# GLANCE_WORKERS, GLANCE_SHOW_MULTIPLE_LOCATIONS (default False).
+# GLANCE_WORKERS, GLANCE_SHOW_MULTIPLE_LOCATIONS (default False), and
+# Cinder's settings (testbed/cinder.sh).
 # Writes $BED/openstack.env and $BED/clouds.yaml for the uploader.
 
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -45,6 +46,21 @@ UPLOADER_PASSWORD=testbed-uploader-secret
 # the tool must work with least privilege.
 UPLOADER_ROLES=member,service
 GLANCE_ROLES=admin,service
+# Cinder's service user, as a real deployment has it.
+CINDER_USER=cinder
+CINDER_PASSWORD=testbed-cinder-secret
+CINDER_ROLES=admin,service
+CINDER_DB_PASSWORD=testbed-cinder-db-secret
+CINDER_RBD_SECRET_UUID=5b3d0a4e-8c1f-4d2a-9e57-7f1c2b6a9d10
+# A plain user of Cinder and Glance, member of its own project only.
+DEMO_USER=demo
+DEMO_PASSWORD=testbed-demo-secret
+DEMO_PROJECT=demo
+DEMO_ROLES=member
+# The bed's RabbitMQ (testbed/cinder.sh): made on the broker's first boot.
+RABBIT_USER=cinder
+RABBIT_PASSWORD=testbed-rabbit-secret
+RABBIT_VHOST=cinder
 CLOUD_NAME=rbd-native-testbed
 # ---------------------------------------------------------------------------
 
@@ -66,6 +82,10 @@ DB_PID=$DB_DIR/mariadbd.pid
 DB_LOG=$DB_DIR/mariadbd.log
 GL_DB_PASSWORD=testbed-glance-db-secret
 GL_DB_URL="mysql+pymysql://glance:$GL_DB_PASSWORD@localhost/glance?unix_socket=$DB_SOCK&charset=utf8mb4"
+
+# Cinder and its RabbitMQ (functions only).
+# shellcheck source=cinder.sh
+source "$TOP/testbed/cinder.sh"
 
 # write_if_changed FILE: stdin to FILE; true (0) when the content changed.
 write_if_changed() {
@@ -601,6 +621,15 @@ export OS_ADMIN_USERNAME=$ADMIN_USER
 export OS_ADMIN_PASSWORD=$ADMIN_PASSWORD
 export OS_ADMIN_PROJECT_NAME=$ADMIN_PROJECT
 export GLANCE_URL=$GL_URL
+# Cinder (testbed/cinder.sh): its API, its volume types (one a backend:
+# rbd-native, rbd-native-off, rbd-stock; default rbd-native), and a plain
+# user of the cloud, demo (member of project demo), for tests through it.
+export CINDER_URL=$CI_URL/v3
+export CINDER_VOLUME_TYPES='$CINDER_BACKENDS'
+export DEMO_USERNAME=$DEMO_USER
+export DEMO_PASSWORD=$DEMO_PASSWORD
+export DEMO_PROJECT_NAME=$DEMO_PROJECT
+export DEMO_CLOUD=$CLOUD_NAME-demo
 EOF
     write_if_changed "$BED/clouds.yaml" <<EOF || true
 # Written by testbed/openstack.sh.
@@ -627,6 +656,17 @@ clouds:
     region_name: $REGION
     identity_api_version: 3
     interface: public
+  $CLOUD_NAME-demo:
+    auth:
+      auth_url: $KS_URL/v3
+      username: $DEMO_USER
+      password: $DEMO_PASSWORD
+      project_name: $DEMO_PROJECT
+      user_domain_name: $DOMAIN
+      project_domain_name: $DOMAIN
+    region_name: $REGION
+    identity_api_version: 3
+    interface: public
 EOF
 }
 
@@ -639,6 +679,9 @@ cmd_up() {
     keystone_conf && ks_restart=1
     glance_conf && gl_restart=1
     db_start
+    # The broker boots and Cinder's schema is made while Keystone and
+    # Glance's schema are.
+    cinder_prepare
     # Both databases at once: two cores, two independent slow steps.
     if [ "$(cat "$GL_DIR/db-synced" 2>/dev/null || true)" != "$GL_DB_URL" ]; then
         glance_db_sync &
@@ -674,9 +717,11 @@ cmd_up() {
     [ "$rc" = 0 ] || fail glance-api "$GL_DIR/check.log" "stores detail is not what it should be (see also $GL_LOG)"
     write_env
     log "keystone $KS_URL and glance $GL_URL are up"
+    cinder_up
 }
 
 cmd_down() {
+    cinder_down
     stop_pid glance-api "$GL_PID"
     stop_pid keystone "$KS_PID"
     stop_pid mariadb "$DB_PID"
@@ -703,6 +748,7 @@ cmd_status() {
         echo "glance-api: not running"
         ok=1
     fi
+    cinder_status || ok=1
     return $ok
 }
 

@@ -3,7 +3,7 @@
 # already) and writes $BED/env; .testbed/env links to the env of the bed
 # brought up last. Prints how long it took.
 #
-#   up.sh          the release's root, Ceph clusters, Keystone and Glance
+#   up.sh          the release's root, Ceph clusters, Keystone, Glance and Cinder
 #   up.sh ceph     the root and the Ceph clusters only (env without the cloud)
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -89,7 +89,7 @@ bedvars="CEPH_RELEASE=$CEPH_RELEASE BED=$BED"
     if [ -f "$BED/openstack.env" ]; then
         cat "$BED/openstack.env"
     else
-        echo "# no Keystone/Glance on this bed (testbed/up.sh ceph)"
+        echo "# no Keystone/Glance/Cinder on this bed (testbed/up.sh ceph)"
     fi
 } >"$BED/env.tmp"
 mv "$BED/env.tmp" "$BED/env"

@@ -18,11 +18,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+mod cinder;
 #[cfg(feature = "glance")]
 mod glance;
 #[cfg(feature = "rados")]
 mod rados;
 
+pub use cinder::{CloudCleanup, CloudSession, VOLUME_MICROVERSION};
 #[cfg(feature = "glance")]
 pub use glance::{glance_delete, glance_download, glance_wait_hashed};
 
