@@ -195,6 +195,7 @@ EOF
         echo "enable_clone_optimization = $clone"
         echo "rbd_native_binary = $RBD_NATIVE_BINARY"
         echo "rbd_native_keyring = $BED/main/ceph.client.cinder.keyring"
+        echo "rbd_native_purge_interval = 5"
     fi
 }
 
