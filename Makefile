@@ -135,6 +135,7 @@ test:
 ## test-release: the suite against CEPH_RELEASE's bed, brought up first
 ## (and left up: `make test` takes it down).
 test-release: testbed
+	@cargo build --release -p rbd-native   # the bed's Cinder driver runs target/release/rbd-native
 	@start=$$(date +%s); rc=0; \
 	CARGO_INCREMENTAL=0 RBD_NATIVE_TESTBED_ENV=$(call BED_OF,$(CEPH_RELEASE))/env cargo test --workspace --no-fail-fast || rc=$$?; \
 	echo "=== Ceph $(CEPH_RELEASE): cargo test exited $$rc after $$(( $$(date +%s) - start )) s"; \

@@ -18,14 +18,13 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::io::Read;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use rbd_native_tests::{pattern, run_ok, unique_name, ScratchDir, Testbed};
-use reqwest::blocking::Client;
-use serde_json::{json, Value};
+use rbd_native_tests::CloudSession;
+use rbd_native_tests::{pattern, unique_name, Testbed};
+use serde_json::json;
 
 /// The volume size of every scenario (Cinder's smallest).
 const GIB: u64 = 1 << 30;
@@ -51,302 +50,53 @@ fn expected(offset: u64, buf: &mut [u8]) {
     }
 }
 
-/// A Keystone session of one user with the endpoints of its catalog.
-struct Cloud {
-    http: Client,
-    token: String,
-    cinder: String,
-    glance: String,
-}
-
-impl Cloud {
-    /// Logs in as `user` (password auth, scoped to `project`).
-    fn login(bed: &Testbed, user: &str, password: &str, project: &str) -> Cloud {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = Client::builder()
-            .timeout(Duration::from_secs(300))
-            .build()
-            .unwrap();
-        let domain = bed.var("OS_USER_DOMAIN_NAME");
-        let body = json!({"auth": {
-            "identity": {"methods": ["password"], "password": {"user": {
-                "name": user, "domain": {"name": domain}, "password": password,
-            }}},
-            "scope": {"project": {"name": project, "domain": {"name": bed.var("OS_PROJECT_DOMAIN_NAME")}}},
-        }});
-        let url = format!(
-            "{}/auth/tokens",
-            bed.var("OS_AUTH_URL").trim_end_matches('/')
-        );
-        let resp = http.post(&url).json(&body).send().expect("Keystone");
-        assert_eq!(resp.status().as_u16(), 201, "Keystone refused {user}");
-        let token = resp.headers()["X-Subject-Token"]
-            .to_str()
-            .unwrap()
-            .to_string();
-        let body: Value = resp.json().unwrap();
-        let project = body["token"]["project"]["id"].as_str().unwrap().to_string();
-        let endpoint = |types: &[&str]| -> Option<String> {
-            let catalog = body["token"]["catalog"].as_array()?;
-            let service = catalog
-                .iter()
-                .find(|s| types.contains(&s["type"].as_str().unwrap_or_default()))?;
-            let e = service["endpoints"]
-                .as_array()?
-                .iter()
-                .find(|e| e["interface"] == "public")?;
-            Some(e["url"].as_str()?.trim_end_matches('/').to_string())
-        };
-        let cinder = endpoint(&["block-storage", "volumev3"])
-            .or_else(|| bed.get("CINDER_URL"))
-            .expect("Cinder in the catalog (or CINDER_URL)");
-        // The URL with the project, as every Cinder release takes it.
-        let cinder = if cinder.contains(&project) {
-            cinder
-        } else {
-            format!(
-                "{}/{project}",
-                cinder.replace("%(project_id)s", "").trim_end_matches('/')
-            )
-        };
-        let glance = endpoint(&["image"]).expect("Glance in the catalog");
-        Cloud {
-            http,
-            token,
-            cinder,
-            glance,
-        }
-    }
-
-    /// The bed's plain user.
-    fn demo(bed: &Testbed) -> Cloud {
-        Cloud::login(
-            bed,
-            &bed.var("DEMO_USERNAME"),
-            &bed.var("DEMO_PASSWORD"),
-            &bed.var("DEMO_PROJECT_NAME"),
-        )
-    }
-
-    /// The bed's Keystone admin (sees every project's images).
-    fn admin(bed: &Testbed) -> Cloud {
-        Cloud::login(
-            bed,
-            &bed.var("OS_ADMIN_USERNAME"),
-            &bed.var("OS_ADMIN_PASSWORD"),
-            &bed.var("OS_ADMIN_PROJECT_NAME"),
-        )
-    }
-
-    fn send(&self, req: reqwest::blocking::RequestBuilder) -> (u16, Value) {
-        let resp = req
-            .header("X-Auth-Token", &self.token)
-            .header("OpenStack-API-Version", "volume 3.0")
-            .send()
-            .expect("request");
-        let status = resp.status().as_u16();
-        let text = resp.text().unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(json!(text)))
-    }
-
-    fn cinder_get(&self, path: &str) -> (u16, Value) {
-        self.send(self.http.get(format!("{}{path}", self.cinder)))
-    }
-
-    fn cinder_post(&self, path: &str, body: Value) -> (u16, Value) {
-        self.send(self.http.post(format!("{}{path}", self.cinder)).json(&body))
-    }
-
-    fn cinder_delete(&self, path: &str) -> (u16, Value) {
-        self.send(self.http.delete(format!("{}{path}", self.cinder)))
-    }
-
-    /// Creates a volume of type `vtype` (from image `image`, if given);
-    /// its id, once `available`.
-    fn create_volume(&self, name: &str, vtype: &str, image: Option<&str>) -> String {
-        let mut v = json!({"size": GIB >> 30, "name": name, "volume_type": vtype});
-        if let Some(i) = image {
-            v["imageRef"] = json!(i);
-        }
-        let (st, body) = self.cinder_post("/volumes", json!({ "volume": v }));
-        assert_eq!(st, 202, "create volume: {body}");
-        let id = body["volume"]["id"].as_str().unwrap().to_string();
-        self.wait_volume(&id, "available");
-        id
-    }
-
-    /// Waits (10 minutes at most) for volume `id` to reach `status`;
-    /// fails on `error`.
-    fn wait_volume(&self, id: &str, status: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(600);
-        loop {
-            let (st, body) = self.cinder_get(&format!("/volumes/{id}"));
-            assert_eq!(st, 200, "volume {id}: {body}");
-            let now = body["volume"]["status"].as_str().unwrap_or_default();
-            if now == status {
-                return body["volume"].clone();
-            }
-            assert!(
-                !now.starts_with("error"),
-                "volume {id} is {now}: {}",
-                self.messages(id)
-            );
-            assert!(
-                Instant::now() < deadline,
-                "volume {id} still {now}, not {status}"
-            );
-            std::thread::sleep(Duration::from_millis(500));
-        }
-    }
-
-    /// Deletes volume `id` and waits (10 minutes at most) until Cinder no
-    /// longer has it.
-    fn delete_volume(&self, id: &str) {
-        let (st, body) = self.cinder_delete(&format!("/volumes/{id}"));
-        assert_eq!(st, 202, "delete volume {id}: {body}");
-        let deadline = Instant::now() + Duration::from_secs(600);
-        loop {
-            let (st, body) = self.cinder_get(&format!("/volumes/{id}"));
-            if st == 404 {
-                return;
-            }
-            let now = body["volume"]["status"].as_str().unwrap_or_default();
-            assert!(
-                now != "error_deleting",
-                "volume {id} {now}: {}",
-                self.messages(id)
-            );
-            assert!(Instant::now() < deadline, "volume {id} still {now}");
-            std::thread::sleep(Duration::from_millis(500));
-        }
-    }
-
-    /// Cinder's user messages about resource `id` (what failed).
-    fn messages(&self, id: &str) -> String {
-        let (_, body) = self.send(
-            self.http
-                .get(format!("{}/messages?resource_uuid={id}", self.cinder))
-                .header("OpenStack-API-Version", "volume 3.3"),
-        );
-        body.to_string()
-    }
-
-    /// Cinder's `os-volume_upload_image` of volume `id` as image `name`
-    /// (raw, bare); the new image's id.
-    fn upload(&self, id: &str, name: &str) -> String {
-        let (st, body) = self.cinder_post(
-            &format!("/volumes/{id}/action"),
-            json!({"os-volume_upload_image": {
-                "image_name": name, "disk_format": "raw",
-                "container_format": "bare", "force": false,
-            }}),
-        );
-        assert_eq!(st, 202, "upload volume {id}: {body}");
-        body["os-volume_upload_image"]["image_id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
-
-    /// Glance image `id`, or `None` when Glance has none (404).
-    fn image(&self, id: &str) -> Option<Value> {
-        let (st, body) = self.send(self.http.get(format!("{}/v2/images/{id}", self.glance)));
-        match st {
-            200 => Some(body),
-            404 => None,
-            _ => panic!("Glance image {id}: HTTP {st} {body}"),
-        }
-    }
-
-    /// Waits (10 minutes at most) until image `id` is `status`.
-    fn wait_image(&self, id: &str, status: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(600);
-        loop {
-            let now = self.image(id).map(|i| i["status"].clone());
-            if now == Some(json!(status)) {
-                return self.image(id).unwrap();
-            }
-            assert!(
-                Instant::now() < deadline,
-                "image {id} still {now:?}, not {status}"
-            );
-            std::thread::sleep(Duration::from_millis(500));
-        }
-    }
-
-    /// Deletes Glance image `id`; Glance's HTTP status.
-    fn delete_image(&self, id: &str) -> u16 {
-        self.send(self.http.delete(format!("{}/v2/images/{id}", self.glance)))
-            .0
-    }
-
-    /// Whether image `id`'s data is the volume's known content.
-    fn image_holds_the_data(&self, id: &str) -> bool {
-        let mut resp = self
-            .http
-            .get(format!("{}/v2/images/{id}/file", self.glance))
-            .header("X-Auth-Token", &self.token)
-            .send()
-            .expect("download");
-        assert_eq!(resp.status().as_u16(), 200, "download of {id}");
-        let mut offset = 0u64;
-        let mut got = vec![0u8; 4 << 20];
-        let mut want = vec![0u8; 4 << 20];
-        loop {
-            let mut n = 0;
-            while n < got.len() {
-                let r = resp.read(&mut got[n..]).expect("read the download");
-                if r == 0 {
-                    break;
-                }
-                n += r;
-            }
-            if n == 0 {
-                return offset == GIB;
-            }
-            expected(offset, &mut want[..n]);
-            if got[..n] != want[..n] {
-                eprintln!("image {id} differs from the volume near offset {offset}");
-                return false;
-            }
-            offset += n as u64;
-        }
-    }
-}
-
-/// Writes the known data into volume `vol_id` (`volumes/volume-<id>`)
-/// with librbd's Python bindings as Ceph user cinder: what a guest would
-/// have written.
+/// Writes the known data into volume `vol_id` (`volumes/volume-<id>`):
+/// what a guest would have written.
 fn write_known_data(bed: &Testbed, vol_id: &str) {
-    const SCRIPT: &str = r#"
-import os, sys, rados, rbd
-name = sys.argv[1]
-c = rados.Rados(conffile=os.environ["CEPH_CONF"], rados_id="cinder",
-                conf={"keyring": os.environ["CEPH_CINDER_KEYRING"]})
-c.connect()
-try:
-    io = c.open_ioctx("volumes")
-    with rbd.Image(io, name) as img:
-        for arg in sys.argv[2:]:
-            off, path = arg.split("=", 1)
-            img.write(open(path, "rb").read(), int(off))
-    io.close()
-finally:
-    c.shutdown()
-"#;
-    let dir = ScratchDir::new("cinder-api-data");
-    let mut args = vec![format!("volume-{vol_id}")];
-    for (i, (at, len, seed)) in REGIONS.iter().enumerate() {
-        let f = dir.path().join(format!("r{i}"));
-        std::fs::write(&f, pattern(*len, *seed)).unwrap();
-        args.push(format!("{at}={}", f.display()));
+    for (at, len, seed) in REGIONS {
+        bed.rbd_write(
+            "volumes",
+            &format!("volume-{vol_id}"),
+            at,
+            &pattern(len, seed),
+        );
     }
-    let mut cmd = Command::new(bed.venv_python());
-    cmd.args(["-c", SCRIPT])
-        .args(&args)
-        .env("CEPH_CONF", bed.var("CEPH_CONF"))
-        .env("CEPH_CINDER_KEYRING", bed.var("CEPH_CINDER_KEYRING"));
-    run_ok(&mut cmd);
+}
+
+/// Whether image `id`'s data is the volume's known content, read whole
+/// from Glance.
+fn holds_the_data(s: &CloudSession, id: &str) -> bool {
+    use std::io::Read;
+    let mut resp = s
+        .http
+        .get(format!("{}/v2/images/{id}/file", s.glance))
+        .header("X-Auth-Token", &s.token)
+        .timeout(Duration::from_secs(600))
+        .send()
+        .expect("download");
+    assert_eq!(resp.status().as_u16(), 200, "download of {id}");
+    let mut offset = 0u64;
+    let mut got = vec![0u8; 4 << 20];
+    let mut want = vec![0u8; 4 << 20];
+    loop {
+        let mut n = 0;
+        while n < got.len() {
+            let r = resp.read(&mut got[n..]).expect("read the download");
+            if r == 0 {
+                break;
+            }
+            n += r;
+        }
+        if n == 0 {
+            return offset == GIB;
+        }
+        expected(offset, &mut want[..n]);
+        if got[..n] != want[..n] {
+            eprintln!("image {id} differs from the volume near offset {offset}");
+            return false;
+        }
+        offset += n as u64;
+    }
 }
 
 /// The parent (`pool/image@snap`) of RBD image `spec`, if it is a clone.
@@ -370,7 +120,7 @@ fn exists(bed: &Testbed, spec: &str) -> bool {
 /// every few seconds on the bed) until neither pool holds anything of
 /// volumes `vols` or images `images`: no image, trash entry or snapshot;
 /// and Glance has none of `images` but as `deleted`.
-fn wait_nothing_left(bed: &Testbed, admin: &Cloud, vols: &[&str], images: &[&str]) {
+fn wait_nothing_left(bed: &Testbed, admin: &CloudSession, vols: &[&str], images: &[&str]) {
     let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         let mut left = Vec::new();
@@ -417,17 +167,23 @@ fn wait_nothing_left(bed: &Testbed, admin: &Cloud, vols: &[&str], images: &[&str
 /// A volume of `vtype` with the known data, uploaded through Cinder's API
 /// as image `name`: (volume id, image id), the image `active` and the
 /// volume `available` again.
-fn volume_uploaded(bed: &Testbed, demo: &Cloud, vtype: &str, name: &str) -> (String, String) {
-    let vol = demo.create_volume(&format!("{name}-vol"), vtype, None);
+fn volume_uploaded(
+    bed: &Testbed,
+    demo: &CloudSession,
+    vtype: &str,
+    name: &str,
+) -> (String, String) {
+    let vol = demo.create_volume(&format!("{name}-vol"), GIB >> 30, vtype);
+    demo.wait_volume(&vol, "available", 600);
     write_known_data(bed, &vol);
     let t = Instant::now();
-    let image = demo.upload(&vol, name);
-    demo.wait_image(&image, "active");
+    let image = demo.upload_to_image(&vol, name);
+    demo.wait_image(&image, "active", 600);
     println!(
         "{vtype}: volume {vol} to image {image} active in {:.2} s",
         t.elapsed().as_secs_f64()
     );
-    demo.wait_volume(&vol, "available");
+    demo.wait_volume(&vol, "available", 600);
     (vol, image)
 }
 
@@ -452,7 +208,7 @@ fn serial() -> std::sync::MutexGuard<'static, ()> {
 fn basic_upload_is_a_clone_with_the_volumes_bytes() {
     let _one = serial();
     let bed = bed_with_cinder();
-    let (demo, admin) = (Cloud::demo(&bed), Cloud::admin(&bed));
+    let (demo, admin) = (bed.demo_session(), bed.admin_session());
     let name = unique_name("t-cinder-basic");
     let (vol, image) = volume_uploaded(&bed, &demo, "rbd-native", &name);
     let parent = parent_of(&bed, &format!("images/{image}"));
@@ -463,13 +219,13 @@ fn basic_upload_is_a_clone_with_the_volumes_bytes() {
     );
     let img = demo.image(&image).unwrap();
     assert_eq!(img["size"], json!(GIB), "{img}");
-    assert!(demo.image_holds_the_data(&image));
+    assert!(holds_the_data(&demo, &image));
     // The volume keeps no visible snapshot (clone format 2: it is in the
     // snapshot trash while the clone lives).
     let snaps = bed.rbd_json(&["snap", "ls", &format!("volumes/volume-{vol}")]);
     assert_eq!(snaps, json!([]), "visible snapshots on the volume");
-    assert_eq!(demo.delete_image(&image), 204);
-    demo.delete_volume(&vol);
+    demo.delete_image(&image, 120);
+    demo.delete_volume(&vol, 600);
     wait_nothing_left(&bed, &admin, &[&vol], &[&image]);
 }
 
@@ -477,14 +233,14 @@ fn basic_upload_is_a_clone_with_the_volumes_bytes() {
 fn volume_deleted_first_then_image() {
     let _one = serial();
     let bed = bed_with_cinder();
-    let (demo, admin) = (Cloud::demo(&bed), Cloud::admin(&bed));
+    let (demo, admin) = (bed.demo_session(), bed.admin_session());
     let name = unique_name("t-cinder-voldel");
     let (vol, image) = volume_uploaded(&bed, &demo, "rbd-native", &name);
-    demo.delete_volume(&vol);
+    demo.delete_volume(&vol, 600);
     // The image still reads: its data stays, whatever keeps it.
     assert_eq!(demo.image(&image).unwrap()["status"], "active");
-    assert!(demo.image_holds_the_data(&image));
-    assert_eq!(demo.delete_image(&image), 204);
+    assert!(holds_the_data(&demo, &image));
+    demo.delete_image(&image, 120);
     wait_nothing_left(&bed, &admin, &[&vol], &[&image]);
 }
 
@@ -492,17 +248,17 @@ fn volume_deleted_first_then_image() {
 fn image_deleted_first_then_volume() {
     let _one = serial();
     let bed = bed_with_cinder();
-    let (demo, admin) = (Cloud::demo(&bed), Cloud::admin(&bed));
+    let (demo, admin) = (bed.demo_session(), bed.admin_session());
     let name = unique_name("t-cinder-imgdel");
     let (vol, image) = volume_uploaded(&bed, &demo, "rbd-native", &name);
-    assert_eq!(demo.delete_image(&image), 204);
+    demo.delete_image(&image, 120);
     // The volume is whole and usable: upload it again, by clone.
-    let again = demo.upload(&vol, &format!("{name}-again"));
-    demo.wait_image(&again, "active");
-    demo.wait_volume(&vol, "available");
-    assert!(demo.image_holds_the_data(&again));
-    assert_eq!(demo.delete_image(&again), 204);
-    demo.delete_volume(&vol);
+    let again = demo.upload_to_image(&vol, &format!("{name}-again"));
+    demo.wait_image(&again, "active", 600);
+    demo.wait_volume(&vol, "available", 600);
+    assert!(holds_the_data(&demo, &again));
+    demo.delete_image(&again, 120);
+    demo.delete_volume(&vol, 600);
     wait_nothing_left(&bed, &admin, &[&vol], &[&image, &again]);
 }
 
@@ -510,28 +266,30 @@ fn image_deleted_first_then_volume() {
 fn volume_from_the_image_keeps_the_image() {
     let _one = serial();
     let bed = bed_with_cinder();
-    let (demo, admin) = (Cloud::demo(&bed), Cloud::admin(&bed));
+    let (demo, admin) = (bed.demo_session(), bed.admin_session());
     let name = unique_name("t-cinder-fromimg");
     let (vol, image) = volume_uploaded(&bed, &demo, "rbd-native", &name);
-    let child = demo.create_volume(&format!("{name}-child"), "rbd-native", Some(&image));
+    let child =
+        demo.create_volume_from_image(&format!("{name}-child"), GIB >> 30, "rbd-native", &image);
+    demo.wait_volume(&child, "available", 600);
     // Glance refuses to delete an image a volume was cloned from.
-    let st = demo.delete_image(&image);
+    let st = demo.delete_image_status(&image);
     assert!(
         st == 409 || st == 400,
         "Glance deleted the image: HTTP {st}"
     );
     assert_eq!(demo.image(&image).unwrap()["status"], "active");
-    assert!(demo.image_holds_the_data(&image));
+    assert!(holds_the_data(&demo, &image));
     // The new volume holds the data too: upload it and read it back.
-    let copy = demo.upload(&child, &format!("{name}-copy"));
-    demo.wait_image(&copy, "active");
-    demo.wait_volume(&child, "available");
-    assert!(demo.image_holds_the_data(&copy));
+    let copy = demo.upload_to_image(&child, &format!("{name}-copy"));
+    demo.wait_image(&copy, "active", 600);
+    demo.wait_volume(&child, "available", 600);
+    assert!(holds_the_data(&demo, &copy));
     // Then everything goes, the child first.
-    assert_eq!(demo.delete_image(&copy), 204);
-    demo.delete_volume(&child);
-    demo.delete_volume(&vol);
-    assert_eq!(demo.delete_image(&image), 204);
+    demo.delete_image(&copy, 120);
+    demo.delete_volume(&child, 600);
+    demo.delete_volume(&vol, 600);
+    demo.delete_image(&image, 120);
     wait_nothing_left(&bed, &admin, &[&vol, &child], &[&image, &copy]);
 }
 
@@ -539,7 +297,7 @@ fn volume_from_the_image_keeps_the_image() {
 fn optimization_off_streams_through_cinders_path() {
     let _one = serial();
     let bed = bed_with_cinder();
-    let (demo, admin) = (Cloud::demo(&bed), Cloud::admin(&bed));
+    let (demo, admin) = (bed.demo_session(), bed.admin_session());
     let name = unique_name("t-cinder-off");
     let (vol, image) = volume_uploaded(&bed, &demo, "rbd-native-off", &name);
     assert_eq!(
@@ -547,9 +305,9 @@ fn optimization_off_streams_through_cinders_path() {
         None,
         "with the optimization off the image must not be a clone"
     );
-    assert!(demo.image_holds_the_data(&image));
-    assert_eq!(demo.delete_image(&image), 204);
-    demo.delete_volume(&vol);
+    assert!(holds_the_data(&demo, &image));
+    demo.delete_image(&image, 120);
+    demo.delete_volume(&vol, 600);
     wait_nothing_left(&bed, &admin, &[&vol], &[&image]);
 }
 
@@ -580,11 +338,12 @@ fn tool_pids(needle: &str) -> Vec<u32> {
 fn the_tool_killed_midway_leaves_nothing() {
     let _one = serial();
     let bed = bed_with_cinder();
-    let (demo, admin) = (Cloud::demo(&bed), Cloud::admin(&bed));
+    let (demo, admin) = (bed.demo_session(), bed.admin_session());
     let name = unique_name("t-cinder-kill");
-    let vol = demo.create_volume(&format!("{name}-vol"), "rbd-native", None);
+    let vol = demo.create_volume(&format!("{name}-vol"), GIB >> 30, "rbd-native");
+    demo.wait_volume(&vol, "available", 600);
     write_known_data(&bed, &vol);
-    let image = demo.upload(&vol, &name);
+    let image = demo.upload_to_image(&vol, &name);
     // Kill the tool (SIGKILL: it undoes nothing itself) once it has made
     // the clone in Glance's pool, or failing that as soon as it runs.
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -606,7 +365,7 @@ fn the_tool_killed_midway_leaves_nothing() {
     let killed = killed.expect("the tool finished before it could be killed");
     println!("killed the tool {killed}");
     // Cinder's manager deletes its image; the volume is available again.
-    demo.wait_volume(&vol, "available");
+    demo.wait_volume(&vol, "available", 600);
     let img = admin.image(&image);
     assert!(
         img.is_none() || img.as_ref().unwrap()["status"] == "deleted",
@@ -618,7 +377,7 @@ fn the_tool_killed_midway_leaves_nothing() {
     );
     let snaps = bed.rbd_json(&["snap", "ls", "--all", &format!("volumes/volume-{vol}")]);
     assert_eq!(snaps, json!([]), "snapshots left on the volume");
-    println!("Cinder's messages: {}", demo.messages(&vol));
-    demo.delete_volume(&vol);
+    println!("Cinder's messages: {}", demo.cinder_get("/messages"));
+    demo.delete_volume(&vol, 600);
     wait_nothing_left(&bed, &admin, &[&vol], &[&image]);
 }

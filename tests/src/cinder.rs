@@ -351,6 +351,14 @@ impl CloudSession {
         out
     }
 
+    /// Asks Glance once to delete the image; its HTTP status.
+    pub fn delete_image_status(&self, id: &str) -> u16 {
+        let url = format!("{}/v2/images/{id}", self.glance);
+        self.send(self.http.delete(&url), &format!("DELETE {url}"))
+            .status()
+            .as_u16()
+    }
+
     /// Deletes the Glance image (204 or 404 accepted), retrying while
     /// Glance answers 409 (a background task holds it) for up to `secs`.
     pub fn delete_image(&self, id: &str, secs: u64) {
