@@ -47,6 +47,42 @@ async fn is_our_clone(c: &Clients, img: &Image, image_id: &str) -> bool {
         .any(|s| s.name == want || s.trashed_name() == Some(want.as_str()))
 }
 
+/// Whether `img` looks like a clone this tool was making when it was
+/// killed: no parent attached yet, no snapshot, no data (the clone's first
+/// step). Ours only if a volume has the snapshot it was to hang from
+/// ([`has_clone_snap`]).
+async fn is_unfinished_clone(img: &Image) -> bool {
+    img.meta().parent.is_none()
+        && img.meta().snaps.is_empty()
+        && img.used_bytes().await.is_ok_and(|b| b == 0)
+}
+
+/// Whether a volume of `volume_pool` has the snapshot an upload of
+/// `image_id` clones from, in the user namespace or the snapshot trash.
+async fn has_clone_snap(c: &Clients, volume_pool: &str, image_id: &str) -> bool {
+    let want = clone_snap(image_id);
+    let Ok(vio) = c.rados.ioctx(volume_pool) else {
+        return false;
+    };
+    let Ok(images) = list_images(&vio).await else {
+        return false;
+    };
+    for (name, _id) in images {
+        let Ok(vol) = Image::open(&c.rados, &vio, &name).await else {
+            continue;
+        };
+        if vol
+            .meta()
+            .snaps
+            .iter()
+            .any(|s| s.name == want || s.trashed_name() == Some(want.as_str()))
+        {
+            return true;
+        }
+    }
+    false
+}
+
 /// Removes what an interrupted upload of `image_id` left: a Glance image
 /// still `queued` (or failed; unless `keep_image`: an image its caller
 /// owns, as Cinder owns the image it asks its driver to fill), the clone in an RBD store of our cluster
@@ -94,9 +130,13 @@ pub(crate) async fn cleanup(
             clone_exists = true;
             continue;
         }
-        if !is_our_clone(c, &found, image_id).await {
-            // Named like the image, but not a clone of the volume snapshot
-            // this tool makes for it: not ours to remove.
+        let ours = is_our_clone(c, &found, image_id).await
+            || (is_unfinished_clone(&found).await
+                && has_clone_snap(c, volume_pool, image_id).await);
+        if !ours {
+            // Named like the image, but neither a clone of the volume
+            // snapshot this tool makes for it nor an empty clone it was
+            // making: not ours to remove.
             tracing::warn!(
                 "RBD image {pool}/{image_id} is not a clone of a snapshot named {}; left alone",
                 clone_snap(image_id)
