@@ -52,41 +52,11 @@ impl Testbed {
     /// the catalog, failing the test when Keystone refuses or the catalog
     /// lacks them.
     pub fn cloud_session(&self, user: &str, password: &str, project: &str) -> CloudSession {
-        // See tests/Cargo.toml: rustls needs a process-wide provider.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = Client::builder()
-            .timeout(Duration::from_secs(120))
-            .build()
-            .unwrap();
-        let body = json!({"auth": {
-            "identity": {"methods": ["password"], "password": {"user": {
-                "name": user,
-                "domain": {"name": self.var("OS_USER_DOMAIN_NAME")},
-                "password": password,
-            }}},
-            "scope": {"project": {
-                "name": project,
-                "domain": {"name": self.var("OS_PROJECT_DOMAIN_NAME")},
-            }},
-        }});
-        let url = format!(
-            "{}/auth/tokens",
-            self.var("OS_AUTH_URL").trim_end_matches('/')
-        );
-        let resp = http
-            .post(&url)
-            .json(&body)
-            .send()
-            .unwrap_or_else(|e| panic!("Keystone at {url} unreachable: {e}"));
-        assert_eq!(resp.status().as_u16(), 201, "Keystone refused {user}");
-        let token = resp
-            .headers()
-            .get("X-Subject-Token")
-            .expect("token header")
-            .to_str()
-            .unwrap()
-            .to_string();
-        let v: Value = resp.json().unwrap();
+        let crate::UploaderToken {
+            http,
+            token,
+            body: v,
+        } = self.password_token(user, password, project);
         let region = self.get("OS_REGION_NAME");
         let endpoint = |stype: &str| -> String {
             v["token"]["catalog"]

@@ -600,6 +600,17 @@ impl Testbed {
     /// Authenticates the bed's uploader with Keystone (password, scoped to
     /// its project), failing the test when Keystone refuses or is not there.
     pub fn uploader_token(&self) -> UploaderToken {
+        self.password_token(
+            &self.var("OS_USERNAME"),
+            &self.var("OS_PASSWORD"),
+            &self.var("OS_PROJECT_NAME"),
+        )
+    }
+
+    /// Authenticates `user` with Keystone (password, scoped to `project`,
+    /// both in the bed's domains), failing the test when Keystone refuses
+    /// or is not there.
+    pub fn password_token(&self, user: &str, password: &str, project: &str) -> UploaderToken {
         // See tests/Cargo.toml: with the workspace's unified features reqwest
         // uses rustls and needs a process-wide provider.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -609,12 +620,12 @@ impl Testbed {
             .unwrap();
         let body = serde_json::json!({"auth": {
             "identity": {"methods": ["password"], "password": {"user": {
-                "name": self.var("OS_USERNAME"),
+                "name": user,
                 "domain": {"name": self.var("OS_USER_DOMAIN_NAME")},
-                "password": self.var("OS_PASSWORD"),
+                "password": password,
             }}},
             "scope": {"project": {
-                "name": self.var("OS_PROJECT_NAME"),
+                "name": project,
                 "domain": {"name": self.var("OS_PROJECT_DOMAIN_NAME")},
             }},
         }});
@@ -627,7 +638,7 @@ impl Testbed {
             .json(&body)
             .send()
             .unwrap_or_else(|e| panic!("Keystone at {url} unreachable: {e}"));
-        assert_eq!(resp.status().as_u16(), 201, "Keystone refused the uploader");
+        assert_eq!(resp.status().as_u16(), 201, "Keystone refused {user}");
         let token = resp
             .headers()
             .get("X-Subject-Token")
