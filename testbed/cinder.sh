@@ -310,43 +310,10 @@ EOF
 # ci_py CMD: provision-keystone | provision-cinder | check-services SECONDS
 ci_py() {
     "$PY" - "$@" <<'PY'
-import json, os, sys, time, urllib.error, urllib.request
+import os, sys, time
 
-E = os.environ
-
-
-def call(method, url, token=None, body=None, ok=(200, 201, 202, 204)):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method)
-    req.add_header("Accept", "application/json")
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("X-Auth-Token", token)
-    try:
-        with urllib.request.urlopen(req, timeout=60) as r:
-            raw, status, headers = r.read(), r.status, r.headers
-    except urllib.error.HTTPError as e:
-        raw, status, headers = e.read(), e.code, e.headers
-    if status not in ok:
-        raise SystemExit("%s %s -> %s: %s" % (method, url, status, raw[:500].decode(errors="replace")))
-    return (json.loads(raw) if raw else {}), headers
-
-
-def token(user, password, project):
-    body = {"auth": {
-        "identity": {"methods": ["password"], "password": {"user": {
-            "name": user, "domain": {"name": E["DOMAIN"]}, "password": password}}},
-        "scope": {"project": {"name": project, "domain": {"name": E["DOMAIN"]}}}}}
-    doc, headers = call("POST", E["KS_URL"] + "/v3/auth/tokens", body=body)
-    return headers["X-Subject-Token"], doc["token"]
-
-
-def one(t, path, key, **filters):
-    q = "&".join("%s=%s" % kv for kv in filters.items())
-    doc, _ = call("GET", "%s/v3/%s?%s" % (E["KS_URL"], path, q), t)
-    items = doc[key]
-    return items[0] if items else None
+sys.path.insert(0, os.path.join(os.environ["TOP"], "testbed"))
+from os_api import E, call, token, one  # noqa: E402
 
 
 def provision_keystone():
