@@ -95,3 +95,75 @@ async fn a_huge_size_costs_what_the_image_holds() {
         assert!(!listed.lines().any(|l| l == name), "{listed}");
     }
 }
+
+/// Shrinking an image whose header claims 2^64 bytes back to a real size
+/// trims only the objects that exist past the new end, and keeps the data
+/// before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shrinking_a_huge_size_costs_what_the_image_holds() {
+    let bed = Testbed::load();
+    let rados = bed.rados_admin().await;
+    let io = rados.ioctx("volumes").unwrap();
+    let name = unique_name("huge-shrink");
+    let opts = CreateOptions {
+        features: ceph_rbd::features::LAYERING,
+        ..CreateOptions::default()
+    };
+    let id = create_image(&rados, &io, &name, 64 << 20, &opts)
+        .await
+        .unwrap();
+    let img = Image::open(&rados, &io, &name).await.unwrap();
+    // Objects 0, 1 and 10 (4 MiB objects); the new end falls inside
+    // object 1, past the bytes written there.
+    let a = pattern(100_000, 1);
+    let b = pattern(1000, 2);
+    img.write(0, Bytes::from(a.clone())).await.unwrap();
+    img.write((5 << 20) + 3, Bytes::from(b.clone()))
+        .await
+        .unwrap();
+    img.write(40 << 20, Bytes::from(pattern(10, 3)))
+        .await
+        .unwrap();
+    img.close().await.unwrap();
+    drop(img);
+    let huge = u64::MAX - (4 << 20) + 1;
+    io.call(
+        &format!("rbd_header.{id}"),
+        "rbd",
+        "set_size",
+        &huge.to_le_bytes(),
+    )
+    .await
+    .unwrap();
+
+    let mut img = Image::open(&rados, &io, &name).await.unwrap();
+    let new_size = (6 << 20) + 5;
+    let t = Instant::now();
+    tokio::time::timeout(DEADLINE, img.resize(new_size))
+        .await
+        .unwrap_or_else(|_| panic!("resize still running after {DEADLINE:?}"))
+        .unwrap();
+    eprintln!("shrinking a 2^64-byte image: {:?}", t.elapsed());
+    assert_eq!(img.size(), new_size);
+    assert_eq!(img.read(0, a.len() as u64).await.unwrap(), a);
+    assert_eq!(img.read((5 << 20) + 3, b.len() as u64).await.unwrap(), b);
+    img.close().await.unwrap();
+    drop(img);
+    let info = bed.rbd_json(&["info", &format!("volumes/{name}")]);
+    assert_eq!(info["size"].as_u64(), Some(new_size), "{info}");
+    let mut objects: Vec<String> = bed
+        .objects_of("volumes", &id)
+        .into_iter()
+        .filter(|o| o.starts_with("rbd_data."))
+        .collect();
+    objects.sort();
+    assert_eq!(
+        objects,
+        [
+            format!("rbd_data.{id}.0000000000000000"),
+            format!("rbd_data.{id}.0000000000000001")
+        ],
+    );
+    remove_image(&rados, &io, &name).await.unwrap();
+    assert!(bed.objects_of("volumes", &id).is_empty());
+}

@@ -11,6 +11,7 @@ use futures::stream::{self, StreamExt, TryStreamExt};
 
 use super::cls_call::call;
 use super::handle::Image;
+use super::list::{data_object_walk, listed_data_objects, DataObjectWalk};
 use super::write::{check_writable, ensure_locked};
 use super::{lock, object_map};
 use crate::cls::rbd::SetSize;
@@ -55,12 +56,22 @@ impl Image {
             let data_io = &data_io;
             let prefix = &self.meta.object_prefix;
             let map = st.object_map.clone();
-            let gone: Vec<u64> = (new_count..old_count)
-                .filter(|n| map.as_ref().and_then(|m| m.get(*n)) != Some(OBJECT_NONEXISTENT))
-                .collect();
-            stream::iter(gone.clone())
-                .map(|n| async move {
-                    let oid = data_object(prefix, n);
+            // The objects past the new end: by number when few, else (a
+            // header's size can say 2^64 bytes) those the data pool lists.
+            let gone: Vec<String> = match data_object_walk(old_count - new_count) {
+                DataObjectWalk::ByNumber(_) => (new_count..old_count)
+                    .filter(|n| map.as_ref().and_then(|m| m.get(*n)) != Some(OBJECT_NONEXISTENT))
+                    .map(|n| data_object(prefix, n))
+                    .collect(),
+                DataObjectWalk::ByListing => listed_data_objects(data_io, prefix)
+                    .await?
+                    .into_iter()
+                    .filter(|(n, _)| (new_count..old_count).contains(n))
+                    .map(|(_, oid)| oid)
+                    .collect(),
+            };
+            stream::iter(gone)
+                .map(|oid| async move {
                     check(&oid, data_io.operate_raw(&oid, vec![OsdOp::remove()]).await)
                 })
                 .buffer_unordered(IN_FLIGHT)
@@ -71,7 +82,14 @@ impl Image {
             let simple = layout.stripe_count == 1 || layout.stripe_unit == layout.object_size;
             let mut tails: std::collections::BTreeMap<u64, Vec<(u64, u64)>> =
                 std::collections::BTreeMap::new();
-            for e in layout.extents(size, old - size) {
+            // Only the object set holding the new end can have objects
+            // below `new_count` with bytes past it: later sets hold later
+            // objects. (Bounded whatever `old` is.)
+            let set_end = layout
+                .set_bytes()
+                .and_then(|b| (size / b).checked_add(1)?.checked_mul(b))
+                .map_or(old, |end| end.min(old));
+            for e in layout.extents(size, set_end - size) {
                 if e.object_no < new_count {
                     tails
                         .entry(e.object_no)
