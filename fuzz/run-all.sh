@@ -94,12 +94,22 @@ rows=()
 for t in "${targets[@]}"; do
   log="$logs/$t.log"
   echo "[fuzz] $t: ${FUZZ_RUNS} runs or ${FUZZ_SECONDS}s (log: $log) from $(date -u +%H:%M)"
-  code=$(python3 record.py code "$t") || exit 2
-  nice -n 19 cargo +"$FUZZ_TOOLCHAIN" fuzz build "$t" >"$log" 2>&1 &
-  child=$!
-  wait "$child"
-  rc=$?
-  child=
+  # The code as built: when it changed while building, build again (the
+  # run that follows rebuilds only what changed since, and the record
+  # names the code of the build).
+  : >"$log"
+  for _ in 1 2 3; do
+    code=$(python3 record.py code "$t") || exit 2
+    nice -n 19 cargo +"$FUZZ_TOOLCHAIN" fuzz build "$t" >>"$log" 2>&1 &
+    child=$!
+    wait "$child"
+    rc=$?
+    child=
+    if [ "$rc" -ne 0 ] || [ "$(python3 record.py code "$t")" = "$code" ]; then
+      break
+    fi
+    echo "    the code changed while building: building again"
+  done
   if [ "$rc" -ne 0 ]; then
     failed=1
     echo "    does not build (exit $rc): nothing recorded"
