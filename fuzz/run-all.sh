@@ -138,8 +138,16 @@ for t in "${targets[@]}"; do
   # in S second(s)"), else the wall time of the run.
   seconds=$(sed -n 's/^Done [0-9][0-9]* runs in \([0-9][0-9]*\) second.*/\1/p' "$log" | tail -n 1)
   seconds=${seconds:-$wall}
-  # One line per input written to artifacts/ (crash, leak, timeout, oom).
-  crashes=$(grep -c 'Test unit written to' "$log")
+  # One line per input written to artifacts/ for a crash, leak, timeout or
+  # oom. A slow-unit- input is not one: libFuzzer writes one for any unit
+  # over 10 s of wall time, which a stalled machine causes too (a unit that
+  # really hangs is a timeout- after -timeout, 1200 s).
+  crashes=$(grep -cE 'Test unit written to .*/(crash|leak|timeout|oom)-' "$log")
+  slow=$(grep -cE 'Test unit written to .*/slow-unit-' "$log")
+  if [ "$slow" -gt 0 ]; then
+    echo "    $slow slow unit(s) (not counted as crashes; replay to check):"
+    grep -E 'Slowest unit:|Test unit written to .*/slow-unit-' "$log" | sed 's/^/      /'
+  fi
 
   if grep -q 'libFuzzer: run interrupted' "$log" || { [ "$rc" -gt 128 ] && [ "$crashes" -eq 0 ]; }; then
     # Stopped by a signal from outside: not a finished run.
