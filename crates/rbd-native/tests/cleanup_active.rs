@@ -78,10 +78,7 @@ async fn cleanup_of_an_active_image_leaves_it_and_its_clone() {
     let said = String::from_utf8_lossy(&out.stdout);
     assert!(!said.contains(&format!("images/{id}")), "{said}");
     assert_eq!(g.show_image(&id).await.unwrap().status, "active");
-    assert!(bed
-        .rbd(&["info", &format!("images/{id}")])
-        .status
-        .success());
+    assert!(bed.rbd(&["info", &format!("images/{id}")]).status.success());
     assert_eq!(all_snapshots(&bed, &vol), vec![clone_snap]);
     assert!(glance_download(&g, &id).await == data);
 
