@@ -1,6 +1,7 @@
 //! Listing a pool's images from `rbd_directory`.
 
 use ceph_common::errno::ENOENT;
+use ceph_rados::osd::listing::list_pg;
 use ceph_rados::IoCtx;
 
 use super::cls_call::call;
@@ -58,17 +59,32 @@ pub(crate) fn data_object_number(prefix: &str, oid: &str) -> Option<u64> {
 }
 
 /// The data objects of the image with object prefix `prefix` that the
-/// listing of `io`'s pool (in its namespace) shows: their names and
-/// numbers, by number.
+/// listing of `io`'s pool (in its namespace) shows: their numbers and
+/// names, by number. The pool is listed PG by PG and each PG's listing
+/// filtered as it comes, so memory follows the image's objects, not the
+/// pool's.
 pub(crate) async fn listed_data_objects(io: &IoCtx, prefix: &str) -> Result<Vec<(u64, String)>> {
-    let listed = io
-        .list_objects(false)
-        .await
-        .map_err(|e| crate::Error::rados(format!("listing pool {}", io.pool_name()), e))?;
-    let mut out: Vec<(u64, String)> = listed
-        .into_iter()
-        .filter_map(|e| data_object_number(prefix, &e.oid).map(|n| (n, e.oid)))
-        .collect();
+    let objecter = io.objecter();
+    let failed = |e| crate::Error::rados(format!("listing pool {}", io.pool_name()), e);
+    let pg_num = objecter
+        .maps()
+        .and_then(|m| m.osdmap.pools.get(&io.pool_id()).map(|p| p.pg_num))
+        .ok_or_else(|| {
+            failed(ceph_rados::RadosError::NoSuchPool(
+                io.pool_name().to_string(),
+            ))
+        })?;
+    let mut out = Vec::new();
+    for seed in 0..pg_num {
+        let listed = list_pg(objecter, io.pool_id(), seed, io.namespace())
+            .await
+            .map_err(failed)?;
+        out.extend(
+            listed
+                .into_iter()
+                .filter_map(|e| data_object_number(prefix, &e.oid).map(|n| (n, e.oid))),
+        );
+    }
     out.sort();
     Ok(out)
 }
