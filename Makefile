@@ -173,7 +173,9 @@ static: testbed
 	RBD_NATIVE_TESTBED_ENV=$(call BED_OF,$(CEPH_RELEASE))/env RBD_NATIVE_BIN=$(CURDIR)/$(STATIC_BIN) \
 		cargo test -p rbd-native --test upload --test upload_failures --test upload_timeouts --test cinder_scenarios
 
-## fuzz: every fuzz target for FUZZ_RUNS (10^7) runs or FUZZ_SECONDS (1800), RSS limit 2 GiB.
+## fuzz: every fuzz target for FUZZ_RUNS (10^7) runs or FUZZ_SECONDS (1800), RSS limit 2 GiB,
+## resumable: each finished run goes to fuzz/records.tsv and targets recorded for the
+## current code are skipped (FUZZ_ALL=1: run all; FUZZ_TARGETS="a b": run those).
 fuzz:
 	bash fuzz/run-all.sh
 

@@ -38,8 +38,9 @@ pub fn random_u64() -> u64 {
     u64::from_le_bytes(b)
 }
 
-/// The result of a completed handshake with a monitor.
-#[derive(Debug, Clone)]
+/// The result of a completed handshake with a monitor (its `Debug`
+/// output gives the connection secret's length only).
+#[derive(Clone)]
 pub struct Authenticated {
     /// The global id the monitor gave us.
     pub global_id: u64,
@@ -47,6 +48,19 @@ pub struct Authenticated {
     pub session_key: SecretKey,
     /// The connection secret for msgr2 secure mode (empty if none sent).
     pub connection_secret: Bytes,
+}
+
+impl std::fmt::Debug for Authenticated {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticated")
+            .field("global_id", &self.global_id)
+            .field("session_key", &self.session_key)
+            .field(
+                "connection_secret",
+                &format_args!("{} bytes", self.connection_secret.len()),
+            )
+            .finish()
+    }
 }
 
 /// A cephx client shared by the connections that use its tickets.
@@ -360,6 +374,21 @@ mod tests {
         TicketBlob,
     };
     use ceph_encoding::{EntityType, UTime};
+
+    /// The session key and connection secret must not reach a log.
+    #[test]
+    fn debug_output_of_a_handshake_hides_its_secrets() {
+        let a = Authenticated {
+            global_id: 4242,
+            session_key: key(Cipher::Aes, 0x5a),
+            connection_secret: Bytes::from_static(b"SECRETSECRETSECRET"),
+        };
+        let text = format!("{a:?}");
+        for leak in ["SECRET", "83, 69, 67", "90, 90", "5a5a", "Wlpa"] {
+            assert!(!text.contains(leak), "{leak} in {text}");
+        }
+        assert!(text.contains("4242") && text.contains("18 bytes"), "{text}");
+    }
 
     fn key(cipher: Cipher, fill: u8) -> SecretKey {
         SecretKey::new(cipher, &vec![fill; cipher.key_len()]).unwrap()

@@ -220,13 +220,26 @@ cephx_struct! {
 }
 
 cephx_struct! {
-    /// A service's reply to an accepted authorizer.
-    #[derive(Debug, Clone, PartialEq, Eq)]
+    /// A service's reply to an accepted authorizer (its `Debug` output
+    /// gives the connection secret's length only).
+    #[derive(Clone, PartialEq, Eq)]
     pub struct AuthorizeReply : version 2 {
         /// The authorizer's nonce plus one.
         pub nonce_plus_one: u64,
         /// The connection secret for msgr2 secure mode (may be empty).
         pub connection_secret: Bytes = since 2 => Bytes::new(),
+    }
+}
+
+impl std::fmt::Debug for AuthorizeReply {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthorizeReply")
+            .field("nonce_plus_one", &self.nonce_plus_one)
+            .field(
+                "connection_secret",
+                &format_args!("{} bytes", self.connection_secret.len()),
+            )
+            .finish()
     }
 }
 
@@ -291,6 +304,19 @@ mod tests {
         assert_eq!(bytes[0], 3);
         assert_eq!(bytes.len(), 1 + 8 + 8 + (1 + 8 + 4 + 2) + 4);
         assert_eq!(Authenticate::decode_exact(&bytes).unwrap(), a);
+    }
+
+    /// The connection secret keys secure mode: it must not reach a log.
+    #[test]
+    fn debug_output_hides_the_connection_secret() {
+        let r = AuthorizeReply {
+            nonce_plus_one: 42,
+            connection_secret: Bytes::from_static(b"SECRETSECRETSECRET"),
+        };
+        let text = format!("{r:?}");
+        assert!(!text.contains("SECRET"), "{text}");
+        assert!(!text.contains("83, 69, 67"), "{text}");
+        assert!(text.contains("42") && text.contains("18 bytes"), "{text}");
     }
 
     #[test]

@@ -330,13 +330,25 @@ impl CloudConfig {
 }
 
 /// Fills a [`CloudConfig`] from clouds.yaml and `OS_*` variables; see the
-/// module documentation for the rules.
-#[derive(Debug, Clone, Default)]
+/// module documentation for the rules. Its `Debug` output counts the
+/// environment's variables and shows none of them (they hold passwords).
+#[derive(Clone, Default)]
 pub struct ConfigLoader {
     env: HashMap<String, String>,
     cloud: Option<String>,
     config_files: Option<Vec<PathBuf>>,
     secure_files: Option<Vec<PathBuf>>,
+}
+
+impl fmt::Debug for ConfigLoader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConfigLoader")
+            .field("env", &format_args!("{} variables", self.env.len()))
+            .field("cloud", &self.cloud)
+            .field("config_files", &self.config_files)
+            .field("secure_files", &self.secure_files)
+            .finish()
+    }
 }
 
 impl ConfigLoader {
@@ -760,6 +772,25 @@ clouds:
         fn drop(&mut self) {
             let _ = std::fs::remove_dir_all(&self.dir);
         }
+    }
+
+    /// The loader holds the whole environment (OS_PASSWORD, tokens and
+    /// whatever else the process has): its `Debug` output must not show it.
+    #[test]
+    fn the_loaders_debug_output_does_not_print_the_environment() {
+        let loader = ConfigLoader::with_env([
+            ("OS_PASSWORD".to_string(), "hunter2-secret".to_string()),
+            ("OS_TOKEN".to_string(), "gAAAA-token".to_string()),
+            (
+                "AWS_SECRET_ACCESS_KEY".to_string(),
+                "other-secret".to_string(),
+            ),
+        ]);
+        let text = format!("{loader:?}");
+        for leak in ["hunter2", "gAAAA", "other-secret", "AWS_SECRET"] {
+            assert!(!text.contains(leak), "{leak} in {text}");
+        }
+        assert!(text.contains("3 variables"), "{text}");
     }
 
     #[test]

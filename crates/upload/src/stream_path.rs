@@ -100,6 +100,13 @@ async fn snapshot(vol: &mut Image, snap: &str, ledger: &mut Ledger) -> Result<Un
     Ok(taken)
 }
 
+/// The offsets of the chunks of a volume of `size` bytes, made as they are
+/// read (the size comes from the image's header: 2^64 bytes is 2^41
+/// chunks, which must not be listed up front).
+fn chunk_offsets(size: u64) -> impl DoubleEndedIterator<Item = u64> + Send {
+    (0..size.div_ceil(CHUNK)).map(|i| i * CHUNK)
+}
+
 /// One upload of the data at snapshot `snap` of `vol`; whether the
 /// snapshot is still there (it is removed once every chunk is read, if the
 /// upload gets that far).
@@ -123,7 +130,7 @@ async fn upload(
         .progress
         .clone()
         .map(|report| Reporter::start(report, done.clone(), size, PROGRESS_EVERY));
-    let offsets: Vec<u64> = (0..size.div_ceil(CHUNK)).map(|i| i * CHUNK).collect();
+    let offsets = chunk_offsets(size);
     let counter = done.clone();
     let last_read = all_read.clone();
     let data = stream::iter(offsets)
@@ -181,4 +188,28 @@ async fn upload(
     }
     report.step("active", t);
     (Ok(()), snap_left)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_offsets_cover_the_volume() {
+        assert_eq!(chunk_offsets(0).count(), 0);
+        assert_eq!(chunk_offsets(1).collect::<Vec<_>>(), [0]);
+        assert_eq!(chunk_offsets(CHUNK).collect::<Vec<_>>(), [0]);
+        assert_eq!(chunk_offsets(CHUNK + 1).collect::<Vec<_>>(), [0, CHUNK]);
+    }
+
+    /// A header's size of 2^64 bytes made a list of 2^41 offsets (16 TiB).
+    #[test]
+    fn chunk_offsets_of_a_huge_size_are_not_listed_up_front() {
+        let mut it = chunk_offsets(u64::MAX);
+        assert_eq!(it.next(), Some(0));
+        assert_eq!(it.next(), Some(CHUNK));
+        let last = it.next_back().unwrap();
+        assert_eq!(last, (u64::MAX / CHUNK) * CHUNK);
+        assert!(u64::MAX - last < CHUNK);
+    }
 }

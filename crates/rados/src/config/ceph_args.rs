@@ -11,8 +11,8 @@ use ceph_common::ini::normalize_name;
 
 use crate::error::{RadosError, Result};
 
-/// What `CEPH_ARGS` says.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What `CEPH_ARGS` says (its `Debug` output hides a `--key`).
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct CephArgs {
     /// `-c/--conf`.
     pub conf: Option<String>,
@@ -26,6 +26,19 @@ pub struct CephArgs {
     pub mon_host: Option<String>,
     /// Every other `--option value`, by normalized option name.
     pub options: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for CephArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CephArgs")
+            .field("conf", &self.conf)
+            .field("cluster", &self.cluster)
+            .field("name", &self.name)
+            .field("keyring", &self.keyring)
+            .field("mon_host", &self.mon_host)
+            .field("options", &super::ini::RedactedOptions(&self.options))
+            .finish()
+    }
 }
 
 impl CephArgs {
@@ -106,6 +119,16 @@ impl CephArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `CEPH_ARGS="--key ..."` gives the key on the command line: not in
+    /// `Debug`.
+    #[test]
+    fn debug_output_hides_the_key() {
+        let a = CephArgs::parse("--key AQBSECRETSECRETSECRET== --rados-osd-op-timeout 5").unwrap();
+        let text = format!("{a:?}");
+        assert!(!text.contains("SECRET"), "{text}");
+        assert!(text.contains("rados_osd_op_timeout"), "{text}");
+    }
 
     #[test]
     fn generic_options_and_config_options() {

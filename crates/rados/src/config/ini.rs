@@ -9,9 +9,43 @@ use std::collections::BTreeMap;
 use ceph_common::ini::{self, normalize_name, unquote_value, Item, Line};
 
 /// A parsed ceph.conf: sections in file order, each a map of options.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// Its `Debug` output hides the values of secret options (`key`).
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct ConfFile {
     sections: Vec<(String, BTreeMap<String, String>)>,
+}
+
+/// Options (normalized names) whose values are secrets.
+const SECRET_OPTIONS: &[&str] = &["key"];
+
+/// `Debug` of an option map with the values of [`SECRET_OPTIONS`] hidden.
+pub(crate) struct RedactedOptions<'a>(pub(crate) &'a BTreeMap<String, String>);
+
+impl std::fmt::Debug for RedactedOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|(k, v)| {
+                let shown: &str = if SECRET_OPTIONS.contains(&k.as_str()) {
+                    "<hidden>"
+                } else {
+                    v
+                };
+                (k, shown)
+            }))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for ConfFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(
+                self.sections
+                    .iter()
+                    .map(|(name, options)| (name, RedactedOptions(options))),
+            )
+            .finish()
+    }
 }
 
 impl ConfFile {
@@ -72,6 +106,17 @@ impl ConfFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A ceph.conf can hold a client's key (`key = ...`): not in `Debug`.
+    #[test]
+    fn debug_output_hides_keys() {
+        let conf =
+            ConfFile::parse("[client.admin]\nkey = AQBSECRETSECRETSECRET==\nmon host = 10.0.0.1\n")
+                .unwrap();
+        let text = format!("{conf:?}");
+        assert!(!text.contains("SECRET"), "{text}");
+        assert!(text.contains("10.0.0.1") && text.contains("key"), "{text}");
+    }
 
     const CONF: &str = r#"
 # a comment

@@ -6,11 +6,6 @@ use ceph_encoding::{Decode, Encode, Reader};
 use super::map::CrushMap;
 use super::rule::StepOp;
 
-/// The most device weights the harness builds: an OSD map's weight vector
-/// (what the mapper is given in a client) is as long as its `max_osd`, and
-/// devices past its end count as out.
-const MAX_WEIGHTS: usize = 1 << 16;
-
 /// Decodes arbitrary bytes as a CRUSH map; whatever decodes must re-encode
 /// to bytes that decode to the same map. The map is then run, as it is
 /// (its tunables, bucket sizes and step counts untouched: the mapper bounds
@@ -28,7 +23,8 @@ pub fn decode_and_map(data: &[u8]) {
         Ok(back) => assert_eq!(back, map, "re-encoded map decodes differently"),
         Err(e) => panic!("re-encoded map does not decode: {e}"),
     }
-    let weights = device_weights(&map);
+    // Bounded by the map's length, whatever ids it links.
+    let weights = map.default_device_weights();
     let arg_sets: Vec<_> = map.choose_args.values().collect();
     let picks = &data[consumed..];
     let runs: Vec<(u32, i32, usize, usize)> = if picks.is_empty() {
@@ -98,20 +94,6 @@ pub fn cheap_to_map(map: &CrushMap) -> bool {
         && t.msr_collision_tries <= TRIES
         && steps_ok
         && devices_ok
-}
-
-/// Weights as an OSD map gives them: every device some bucket links is in.
-fn device_weights(map: &CrushMap) -> Vec<u32> {
-    let len = usize::try_from(map.max_devices())
-        .unwrap_or(0)
-        .min(MAX_WEIGHTS);
-    let mut weights = vec![0u32; len];
-    for item in map.buckets.iter().flatten().flat_map(|b| b.items.iter()) {
-        if let Some(w) = usize::try_from(*item).ok().and_then(|i| weights.get_mut(i)) {
-            *w = 0x10000;
-        }
-    }
-    weights
 }
 
 #[cfg(test)]

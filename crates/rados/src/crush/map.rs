@@ -68,6 +68,16 @@ pub enum TailSections {
     Msr,
 }
 
+/// Device ids [`CrushMap::default_device_weights`] covers beyond what the
+/// map's own item count allows, so that small maps with gaps in their ids
+/// (removed OSDs) keep every device.
+pub const MAX_DEVICE_ID_SLACK: usize = 1024;
+
+/// Weight slots [`CrushMap::default_device_weights`] allows per item linked
+/// in the map's buckets. Each item takes at least 4 bytes of the encoded
+/// map, so the vector is at most a fixed factor of the map's length.
+pub const DEVICE_SLOTS_PER_ITEM: usize = 4;
+
 impl CrushMap {
     /// The map's `max_buckets`: the number of bucket slots.
     pub fn max_buckets(&self) -> usize {
@@ -132,17 +142,68 @@ impl CrushMap {
     /// The weight vector `crushtool --test` uses: 1.0 (0x10000) for every
     /// linked device below [`max_devices`](Self::max_devices), 0 for the
     /// others.
+    ///
+    /// The vector is indexed by device id, so its length comes from the
+    /// largest id, which the map's bytes choose: it is cut at
+    /// [`DEVICE_SLOTS_PER_ITEM`] slots per linked item plus
+    /// [`MAX_DEVICE_ID_SLACK`]. A device past the cut has no weight, which
+    /// the mapper treats as out (weight 0), as it does any id past the end.
     pub fn default_device_weights(&self) -> Vec<u32> {
-        let max = usize::try_from(self.max_devices()).unwrap_or(0);
-        let mut linked = vec![false; max];
+        let items = self.buckets.iter().flatten().map(|b| b.items.len());
+        let cap = items.fold(MAX_DEVICE_ID_SLACK, |acc, n| {
+            acc.saturating_add(n.saturating_mul(DEVICE_SLOTS_PER_ITEM))
+        });
+        let len = usize::try_from(self.max_devices()).unwrap_or(0).min(cap);
+        let mut weights = vec![0u32; len];
         for item in self.buckets.iter().flatten().flat_map(|b| b.items.iter()) {
-            if let Some(slot) = usize::try_from(*item).ok().and_then(|i| linked.get_mut(i)) {
-                *slot = true;
+            if let Some(slot) = usize::try_from(*item).ok().and_then(|i| weights.get_mut(i)) {
+                *slot = 0x10000;
             }
         }
-        linked
-            .into_iter()
-            .map(|l| if l { 0x10000 } else { 0 })
-            .collect()
+        weights
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::crush::bucket::BucketKind;
+
+    fn map_with_items(items: Vec<i32>) -> CrushMap {
+        CrushMap {
+            buckets: vec![Some(Bucket {
+                id: -1,
+                bucket_type: 1,
+                hash: 0,
+                weight: 0x10000,
+                items,
+                kind: BucketKind::Uniform {
+                    item_weight: 0x10000,
+                },
+            })],
+            ..CrushMap::default()
+        }
+    }
+
+    #[test]
+    fn default_weights_cover_the_linked_devices() {
+        let map = map_with_items(vec![0, 2, 3]);
+        assert_eq!(map.default_device_weights(), [0x10000, 0, 0x10000, 0x10000]);
+        assert!(map_with_items(vec![]).default_device_weights().is_empty());
+    }
+
+    /// A crafted device id sized the vector: 2^31-1 asked for 8 GiB.
+    #[test]
+    fn default_weights_are_bounded_by_the_map_not_by_an_id() {
+        for id in [1 << 24, i32::MAX - 1, i32::MAX] {
+            let map = map_with_items(vec![0, id]);
+            let weights = map.default_device_weights();
+            assert!(
+                weights.len() <= MAX_DEVICE_ID_SLACK + 2 * DEVICE_SLOTS_PER_ITEM,
+                "id {id}: {} weights",
+                weights.len()
+            );
+            assert_eq!(weights[0], 0x10000, "id {id}");
+        }
     }
 }

@@ -8,7 +8,9 @@
 //! new CRUSH map drops are not pruned (that needs the decoded CRUSH map),
 //! and a pool purging snapshots it never queued is not an error.
 
-use ceph_encoding::{DecodeError, EntityAddrVec, Uuid};
+use std::collections::{HashMap, HashSet};
+
+use ceph_encoding::{DecodeError, EntityAddr, EntityAddrVec, UTime, Uuid};
 
 use super::constants::{
     map_flags, osd_state, release, DEFAULT_PRIMARY_AFFINITY, NO_RELEASE_CHANGE, OSD_OUT_WEIGHT,
@@ -362,18 +364,12 @@ impl OsdMap {
 
     /// Blocklists, flags, ratios, releases, CRUSH, stretch mode.
     fn apply_cluster_changes(&mut self, inc: &Incremental) {
-        for (addr, until) in &inc.new_blocklist {
-            self.blocklist.retain(|(a, _)| a != addr);
-            self.blocklist.push((*addr, *until));
-        }
-        self.blocklist
-            .retain(|(a, _)| !inc.old_blocklist.contains(a));
-        for (addr, until) in &inc.new_range_blocklist {
-            self.range_blocklist.retain(|(a, _)| a != addr);
-            self.range_blocklist.push((*addr, *until));
-        }
-        self.range_blocklist
-            .retain(|(a, _)| !inc.old_range_blocklist.contains(a));
+        apply_blocklist(&mut self.blocklist, &inc.new_blocklist, &inc.old_blocklist);
+        apply_blocklist(
+            &mut self.range_blocklist,
+            &inc.new_range_blocklist,
+            &inc.old_range_blocklist,
+        );
         for (&node, &f) in &inc.new_crush_node_flags {
             if f != 0 {
                 self.crush_node_flags.insert(node, f);
@@ -438,11 +434,36 @@ impl OsdMap {
     }
 }
 
+/// Sets (or replaces) the entries of `new` (the last of an address
+/// counts) and removes the addresses of `old`, in time linear in the
+/// lengths (a crafted incremental can carry many of each).
+fn apply_blocklist(
+    list: &mut Vec<(EntityAddr, UTime)>,
+    new: &[(EntityAddr, UTime)],
+    old: &[EntityAddr],
+) {
+    if new.is_empty() && old.is_empty() {
+        return;
+    }
+    let gone: HashSet<&EntityAddr> = old.iter().collect();
+    let mut last: HashMap<&EntityAddr, usize> = HashMap::with_capacity(new.len());
+    for (i, (a, _)) in new.iter().enumerate() {
+        last.insert(a, i);
+    }
+    list.retain(|(a, _)| !last.contains_key(a) && !gone.contains(a));
+    list.extend(
+        new.iter()
+            .enumerate()
+            .filter(|(i, (a, _))| last.get(a) == Some(i) && !gone.contains(a))
+            .map(|(_, e)| *e),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::osdmap::{PgId, SnapIntervalSet};
-    use ceph_encoding::UTime;
+    use ceph_encoding::AddrType;
 
     const E34: &[u8] = include_bytes!("../../tests/fixtures/osdmap/pacific-e34.bin");
     const E35: &[u8] = include_bytes!("../../tests/fixtures/osdmap/pacific-e35.bin");
@@ -454,6 +475,60 @@ mod tests {
     /// The test bed went from epoch 34 to 35 by purging snapshot 6 of pool
     /// 2 and 9 of pool 3; that incremental, written by hand, turns the
     /// epoch 34 map into exactly the epoch 35 map.
+    fn addr(n: u32) -> EntityAddr {
+        use std::net::{Ipv4Addr, SocketAddr};
+        let ip = Ipv4Addr::from(0x0a00_0000 | (n >> 8));
+        EntityAddr::new(
+            AddrType::MSGR2,
+            SocketAddr::from((ip, 6800 + (n & 0xff) as u16)),
+            n,
+        )
+    }
+
+    #[test]
+    fn blocklist_changes_replace_add_and_remove() {
+        let mut map = e34();
+        let t = |s| UTime::new(s, 0);
+        map.blocklist = vec![(addr(1), t(1)), (addr(2), t(2)), (addr(3), t(3))];
+        let mut inc = Incremental::new(map.fsid, 35);
+        // 2 is re-added with a later time (twice: the last one counts), 4
+        // is new, 3 goes, 5 (never there) goes too.
+        inc.new_blocklist = vec![(addr(2), t(20)), (addr(4), t(4)), (addr(2), t(21))];
+        inc.old_blocklist = vec![addr(3), addr(5)];
+        inc.new_range_blocklist = vec![(addr(7), t(7))];
+        map.apply_incremental(&inc).unwrap();
+        let mut got = map.blocklist.clone();
+        got.sort_by_key(|(a, _)| a.nonce);
+        assert_eq!(
+            got,
+            vec![(addr(1), t(1)), (addr(2), t(21)), (addr(4), t(4))]
+        );
+        assert_eq!(map.range_blocklist, vec![(addr(7), t(7))]);
+    }
+
+    /// The blocklist changes of an incremental used to cost the product of
+    /// their count and the blocklist's length.
+    #[test]
+    fn large_blocklist_changes_cost_linear_time() {
+        let n = 60_000u32;
+        let mut map = e34();
+        map.blocklist = (0..n).map(|i| (addr(i), UTime::new(1, 0))).collect();
+        let mut inc = Incremental::new(map.fsid, 35);
+        inc.new_blocklist = (n..2 * n).map(|i| (addr(i), UTime::new(2, 0))).collect();
+        inc.old_blocklist = (0..n).map(addr).collect();
+        inc.new_range_blocklist = inc.new_blocklist.clone();
+        inc.old_range_blocklist = inc.old_blocklist.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            map.apply_incremental(&inc).unwrap();
+            let _ = tx.send(map.blocklist.len());
+        });
+        let len = rx
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("applying 240k blocklist changes took more than 30 s");
+        assert_eq!(len, n as usize);
+    }
+
     #[test]
     fn hand_written_incremental_reproduces_the_next_live_epoch() {
         let (mut map, next) = (e34(), OsdMap::from_bytes(E35).unwrap_or_default());

@@ -8,15 +8,14 @@ use futures::stream::{self, StreamExt};
 
 use super::cls_call::call;
 use super::handle::Image;
+use super::list::data_objects_to_visit;
 use crate::cls::rbd::{
     ChildDetach, Create, DirAddImage, DirRemoveImage, ObjectMapResize, RemoveChild, SetId,
     SetStripeUnitCount,
 };
 use crate::cls::types::ChildImageSpec;
 use crate::features::{self, EXCLUSIVE_LOCK, FAST_DIFF, JOURNALING, OBJECT_MAP, STRIPINGV2};
-use crate::names::{
-    data_object, header_object, id_object, object_map_object, RBD_CHILDREN, RBD_DIRECTORY,
-};
+use crate::names::{header_object, id_object, object_map_object, RBD_CHILDREN, RBD_DIRECTORY};
 use crate::object_map::OBJECT_NONEXISTENT;
 use crate::striper::Layout;
 use crate::{Error, Result};
@@ -295,13 +294,14 @@ pub(crate) async fn remove_opened(img: Image, name: Option<&str>) -> Result<()> 
     if let Some(p) = &img.meta.parent {
         detach_from_parent(&img, &p.spec).await?;
     }
-    // Data objects (all of them: those that never existed answer ENOENT).
+    // Data objects: every number (those that never existed answer
+    // ENOENT), or for an image of many objects those its data pool lists
+    // (whatever their number: the size may be a crafted one).
     let count = img.meta.layout.object_count(img.meta.size);
     let data_io = &img.data_io;
-    let prefix = &img.meta.object_prefix;
-    let failures: Vec<Error> = stream::iter(0..count)
-        .map(|n| async move {
-            let oid = data_object(prefix, n);
+    let oids = data_objects_to_visit(data_io, &img.meta.object_prefix, count, true).await?;
+    let failures: Vec<Error> = stream::iter(oids)
+        .map(|oid| async move {
             match data_io.remove(&oid).await {
                 Ok(()) => None,
                 Err(e) if e.errno() == Some(ENOENT) => None,

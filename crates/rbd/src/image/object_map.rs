@@ -199,7 +199,9 @@ pub(crate) async fn set_range(
     }
     update(img, start, end, state).await?;
     if let Some(map) = &mut st.object_map {
-        for n in start..end {
+        // The map's own entries only (the range can come from a crafted
+        // size).
+        for n in start..end.min(map.len()) {
             map.set(n, state);
         }
     }
