@@ -19,7 +19,8 @@ use crate::error::Error;
 use crate::ledger::{Ledger, Undo};
 use crate::naming::stream_snap;
 use crate::progress::Reporter;
-use crate::report::Report;
+use crate::report::{Report, Step};
+use crate::stream_start::{take_snapshot, Allotting, SnapId};
 
 /// Bytes per read.
 const CHUNK: u64 = 8 << 20;
@@ -28,14 +29,17 @@ const AHEAD: usize = 4;
 /// How often the progress is reported.
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
-/// Streams `volume` into Glance image `image_id`. The snapshot it reads
-/// from is recorded in `ledger` while it exists: when the upload fails,
-/// the rollback removes it (before the Glance image).
+/// Streams `volume` into Glance image `image_id`, reading it at a
+/// snapshot taken with the id `allot` has been allotting meanwhile
+/// (`None`: allotted here). The snapshot is recorded in `ledger`
+/// while it exists: when the upload fails, the rollback removes it (before
+/// the Glance image).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn run(
     c: &Clients,
     volume: &Image,
     image_id: &str,
+    allot: Option<Allotting<'_>>,
     store: Option<&str>,
     timeout: Duration,
     ledger: &mut Ledger,
@@ -43,8 +47,13 @@ pub(crate) async fn run(
 ) -> Result<(), Error> {
     let snap = stream_snap(image_id);
     let mut vol = volume.clone();
+    // The step counts the wait for the id, if it is not there yet.
     let t = Instant::now();
-    let mut taken = snapshot(&mut vol, &snap, ledger).await?;
+    let id = match allot {
+        Some(a) => Some(a.finish(ledger).await?),
+        None => None,
+    };
+    let mut taken = snapshot(&mut vol, &snap, id, ledger).await?;
     report.step("volume snapshot", t);
     let (mut result, mut snap_left) =
         upload(c, &mut vol, &snap, image_id, store, timeout, report).await;
@@ -65,7 +74,7 @@ pub(crate) async fn run(
         if transient && queued {
             tracing::warn!("Glance failed the upload ({e}); sending the data again");
             if !snap_left {
-                taken = snapshot(&mut vol, &snap, ledger).await?;
+                taken = snapshot(&mut vol, &snap, None, ledger).await?;
             }
             (result, snap_left) =
                 upload(c, &mut vol, &snap, image_id, store, timeout, report).await;
@@ -86,18 +95,30 @@ pub(crate) async fn run(
     result
 }
 
-/// Takes snapshot `snap` of `vol` and records its removal.
-async fn snapshot(vol: &mut Image, snap: &str, ledger: &mut Ledger) -> Result<Undo, Error> {
-    let id = vol.snap_create(snap, None).await?;
-    let taken = Undo::RemoveVolumeSnap {
-        pool: vol.ioctx().pool_name().to_string(),
-        volume: vol.name().unwrap_or_default().to_string(),
-        snap: snap.to_string(),
-        data_pool: vol.data_ioctx().pool_name().to_string(),
+/// Takes snapshot `snap` of `vol` with `id` (or one allotted here) and
+/// records its removal.
+async fn snapshot(
+    vol: &mut Image,
+    snap: &str,
+    id: Option<SnapId>,
+    ledger: &mut Ledger,
+) -> Result<Undo, Error> {
+    let pool = vol.ioctx().pool_name().to_string();
+    let volume = vol.name().unwrap_or_default().to_string();
+    let data_pool = vol.data_ioctx().pool_name().to_string();
+    take_snapshot(
+        ledger,
         id,
-    };
-    ledger.record(taken.clone());
-    Ok(taken)
+        |id| async move { Ok(vol.snap_create(snap, id).await?) },
+        |id| Undo::RemoveVolumeSnap {
+            pool,
+            volume,
+            snap: snap.to_string(),
+            data_pool,
+            id,
+        },
+    )
+    .await
 }
 
 /// One upload of the data at snapshot `snap` of `vol`; whether the
@@ -148,14 +169,24 @@ async fn upload(
         })
         .buffered(AHEAD);
     let t = Instant::now();
-    let sent = c.glance.upload_stream(image_id, data, store, Some(size));
-    tokio::pin!(sent);
+    // The upload, then Glance's `active`; the instants each ended.
+    let tail = async {
+        let sent = c.glance.upload_stream(image_id, data, store, Some(size)).await;
+        let sent_at = Instant::now();
+        sent?;
+        c.status
+            .wait_for_status(image_id, &["active"], timeout)
+            .await?;
+        Ok::<_, Error>((sent_at, Instant::now()))
+    };
+    tokio::pin!(tail);
     // Remove the snapshot when every chunk is read (an empty volume has
-    // none to read), while Glance takes the rest.
-    let (uploaded, removed) = tokio::select! {
-        r = &mut sent => (r, None),
+    // none to read), while Glance takes the rest and turns the image
+    // `active`: its monitor round is waited for once, alongside.
+    let (ended, removed) = tokio::select! {
+        r = &mut tail => (r, None),
         () = async { if size > 0 { all_read.notified().await } } => {
-            let (r, rm) = tokio::join!(&mut sent, vol.snap_remove(snap));
+            let (r, rm) = tokio::join!(&mut tail, vol.snap_remove(snap));
             (r, Some(rm))
         }
     };
@@ -163,22 +194,26 @@ async fn upload(
     // dropped.
     drop(progress);
     let snap_left = !matches!(removed, Some(Ok(())));
-    if let Err(e) = uploaded {
-        return (Err(e.into()), snap_left);
+    let (sent_at, active_at) = match ended {
+        Ok(at) => at,
+        Err(e) => return (Err(e), snap_left),
+    };
+    // The steps, one after the other, add up to the time taken: the
+    // removal's monitor round counts only where it outlasted the rest.
+    for (name, from, to) in [
+        ("data upload", t, sent_at),
+        ("active", sent_at, active_at),
+        ("volume snapshot remove", active_at, Instant::now()),
+    ] {
+        if name != "volume snapshot remove" || removed.is_some() {
+            report.steps.push(Step {
+                name: name.into(),
+                seconds: to.duration_since(from).as_secs_f64(),
+            });
+        }
     }
-    // The snapshot removal, when it ran, overlapped this step.
-    report.step("data upload", t);
     if let Some(Err(e)) = removed {
         return (Err(e.into()), true);
     }
-    let t = Instant::now();
-    if let Err(e) = c
-        .status
-        .wait_for_status(image_id, &["active"], timeout)
-        .await
-    {
-        return (Err(e.into()), snap_left);
-    }
-    report.step("active", t);
     (Ok(()), snap_left)
 }
