@@ -22,10 +22,13 @@ use crate::progress::Reporter;
 use crate::report::{Report, Step};
 use crate::stream_start::{take_snapshot, Allotting, SnapId};
 
-/// Bytes per read.
-const CHUNK: u64 = 8 << 20;
-/// Reads in flight (memory: at most this many chunks).
-const AHEAD: usize = 4;
+/// Bytes per read, at most.
+const CHUNK: u64 = 4 << 20;
+/// Bytes read ahead of what Glance has taken, at most: the reads in
+/// flight and the chunks waiting for their turn. Reading is several times
+/// faster than Glance ingests, so little is enough to keep it fed; each
+/// chunk is the buffer its object's read landed in, handed on as it is.
+const AHEAD_BYTES: u64 = 12 << 20;
 /// How often the progress is reported.
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
@@ -95,6 +98,19 @@ pub(crate) async fn run(
     result
 }
 
+/// The bytes of one read for an image whose objects hold `stripe_unit`
+/// contiguous bytes: a stripe unit, or a part of it, when that is at least
+/// a MiB (a read within one object arrives in one buffer, passed on
+/// without a copy), else [`CHUNK`] (gathered from several objects).
+fn chunk_size(stripe_unit: u64) -> u64 {
+    if stripe_unit >= 1 << 20 {
+        // Stripe units are powers of two: CHUNK divides a larger one.
+        stripe_unit.min(CHUNK)
+    } else {
+        CHUNK
+    }
+}
+
 /// Takes snapshot `snap` of `vol` with `id` (or one allotted here) and
 /// records its removal.
 async fn snapshot(
@@ -144,7 +160,9 @@ async fn upload(
         .progress
         .clone()
         .map(|report| Reporter::start(report, done.clone(), size, PROGRESS_EVERY));
-    let offsets: Vec<u64> = (0..size.div_ceil(CHUNK)).map(|i| i * CHUNK).collect();
+    let chunk = chunk_size(at.meta().layout.stripe_unit);
+    let ahead = usize::try_from((AHEAD_BYTES / chunk).max(1)).unwrap_or(1);
+    let offsets: Vec<u64> = (0..size.div_ceil(chunk)).map(|i| i * chunk).collect();
     let counter = done.clone();
     let last_read = all_read.clone();
     let data = stream::iter(offsets)
@@ -153,7 +171,7 @@ async fn upload(
             let counter = counter.clone();
             let last_read = last_read.clone();
             async move {
-                let len = CHUNK.min(size - off);
+                let len = chunk.min(size - off);
                 let d: Bytes = at.read(off, len).await.map_err(std::io::Error::other)?;
                 if d.len() as u64 != len {
                     return Err(std::io::Error::other(format!(
@@ -167,7 +185,7 @@ async fn upload(
                 Ok::<Bytes, std::io::Error>(d)
             }
         })
-        .buffered(AHEAD);
+        .buffered(ahead);
     let t = Instant::now();
     // The upload, then Glance's `active`; the instants each ended.
     let tail = async {
@@ -216,4 +234,20 @@ async fn upload(
         return (Err(e.into()), true);
     }
     (Ok(()), snap_left)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_read_stays_within_one_object_where_it_can() {
+        assert_eq!(chunk_size(4 << 20), 4 << 20);
+        assert_eq!(chunk_size(32 << 20), 4 << 20);
+        assert_eq!(chunk_size(1 << 20), 1 << 20);
+        // Fancy striping: small units, gathered.
+        assert_eq!(chunk_size(64 << 10), CHUNK);
+        // The read-ahead holds at least one chunk.
+        assert!(AHEAD_BYTES / chunk_size(4 << 20) >= 1);
+    }
 }

@@ -15,7 +15,6 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::task::Poll;
 
 use ceph_rados::{RadosError, SnapIdGrant};
 use futures::future::{BoxFuture, MaybeDone};
