@@ -11,16 +11,6 @@ mod global;
 
 use clap::Parser;
 
-/// mimalloc rather than the C library's allocator: the stream's buffers
-/// (a few MiB each, one per object read) come and go all the time, and
-/// glibc's malloc, which moves its mmap threshold up to their size after
-/// the first is freed, then serves them from its heaps and keeps the freed
-/// ones there: the peak RSS of a stream was 1.5-2x its buffers. mimalloc
-/// gives them back to the system (and musl's static build gets a fast
-/// allocator too).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn init_logging(verbose: u8) {
     let default = match verbose {
         0 => "warn",
