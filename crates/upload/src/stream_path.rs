@@ -189,7 +189,10 @@ async fn upload(
     let t = Instant::now();
     // The upload, then Glance's `active`; the instants each ended.
     let tail = async {
-        let sent = c.glance.upload_stream(image_id, data, store, Some(size)).await;
+        let sent = c
+            .glance
+            .upload_stream(image_id, data, store, Some(size))
+            .await;
         let sent_at = Instant::now();
         sent?;
         c.status

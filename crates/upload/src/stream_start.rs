@@ -32,11 +32,14 @@ pub(crate) struct SnapId {
     release: Undo,
 }
 
+/// An allotment in flight, and then its result.
+type Pending<'a> = Pin<Box<MaybeDone<BoxFuture<'a, Result<SnapIdGrant, RadosError>>>>>;
+
 /// An allotment of a snapshot id in a pool, running while the upload
 /// does other steps ([`Allotting::during`]).
 pub(crate) struct Allotting<'a> {
     pool: String,
-    allot: Pin<Box<MaybeDone<BoxFuture<'a, Result<SnapIdGrant, RadosError>>>>>,
+    allot: Pending<'a>,
 }
 
 impl std::fmt::Debug for Allotting<'_> {
@@ -110,7 +113,10 @@ impl<'a> Allotting<'a> {
 }
 
 /// Runs `work`, the allotment `allot` (if any) going on meanwhile.
-pub(crate) async fn during<T>(allot: &mut Option<Allotting<'_>>, work: impl Future<Output = T>) -> T {
+pub(crate) async fn during<T>(
+    allot: &mut Option<Allotting<'_>>,
+    work: impl Future<Output = T>,
+) -> T {
     match allot {
         Some(a) => a.during(work).await,
         None => work.await,
@@ -166,14 +172,12 @@ mod tests {
     const ID: &str = "release snapshot id 9 of pool volumes";
     const SNAP: &str = "remove snapshot volumes/vol@s";
 
-    fn grant_after(ms: u64, ok: bool) -> impl Future<Output = Result<SnapIdGrant, RadosError>> {
-        async move {
-            tokio::time::sleep(Duration::from_millis(ms)).await;
-            if ok {
-                Ok(SnapIdGrant { id: 9, epoch: 3 })
-            } else {
-                Err(RadosError::NoSuchPool("volumes".into()))
-            }
+    async fn grant_after(ms: u64, ok: bool) -> Result<SnapIdGrant, RadosError> {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        if ok {
+            Ok(SnapIdGrant { id: 9, epoch: 3 })
+        } else {
+            Err(RadosError::NoSuchPool("volumes".into()))
         }
     }
 
