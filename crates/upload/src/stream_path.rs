@@ -22,13 +22,15 @@ use crate::progress::Reporter;
 use crate::report::{Report, Step};
 use crate::stream_start::{take_snapshot, Allotting, SnapId};
 
-/// Bytes per read, at most.
-const CHUNK: u64 = 4 << 20;
+/// Bytes per read, at most: half an object of the usual 4 MiB (a read
+/// within one object is still one buffer; smaller buffers leave the
+/// allocator less to keep).
+const CHUNK: u64 = 2 << 20;
 /// Bytes read ahead of what Glance has taken, at most: the reads in
 /// flight and the chunks waiting for their turn. Reading is several times
 /// faster than Glance ingests, so little is enough to keep it fed; each
 /// chunk is the buffer its object's read landed in, handed on as it is.
-const AHEAD_BYTES: u64 = 12 << 20;
+const AHEAD_BYTES: u64 = 8 << 20;
 /// How often the progress is reported.
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
@@ -245,12 +247,12 @@ mod tests {
 
     #[test]
     fn a_read_stays_within_one_object_where_it_can() {
-        assert_eq!(chunk_size(4 << 20), 4 << 20);
-        assert_eq!(chunk_size(32 << 20), 4 << 20);
+        assert_eq!(chunk_size(4 << 20), 2 << 20);
+        assert_eq!(chunk_size(32 << 20), 2 << 20);
         assert_eq!(chunk_size(1 << 20), 1 << 20);
         // Fancy striping: small units, gathered.
         assert_eq!(chunk_size(64 << 10), CHUNK);
         // The read-ahead holds at least one chunk.
-        assert!(AHEAD_BYTES / chunk_size(4 << 20) >= 1);
+        assert_eq!(AHEAD_BYTES / chunk_size(4 << 20), 4);
     }
 }
