@@ -9,6 +9,11 @@ use crate::secure_mode::{DirectionKey, GcmStream, SECURE_HEAD_LEN};
 use crate::segment::FrameLimits;
 use crate::{crc_mode, secure_mode};
 
+/// The most room reserved ahead for the rest of a frame whose preamble
+/// has come (a peer announcing a large frame does not get more allocated
+/// than this before it sends the bytes).
+const RESERVE_AHEAD: usize = 16 << 20;
+
 #[derive(Debug)]
 enum RxMode {
     Crc,
@@ -190,6 +195,11 @@ impl FrameDecoder {
                 return Ok(None);
             }
             if buf.len() < self.needed() {
+                // Room for the rest of the frame at once (its lengths are
+                // within the limits): one allocation of its size, rather
+                // than one doubling as the bytes come, up to twice the
+                // frame, that the frame's segments keep alive.
+                buf.reserve((self.needed() - buf.len()).min(RESERVE_AHEAD));
                 return Ok(None);
             }
             let wire = buf.split_to(self.needed());

@@ -218,3 +218,37 @@ proptest! {
         while let Ok(Some(_)) = dec.decode(&mut buf) {}
     }
 }
+
+/// A large frame fed as a socket gives it (64 KiB at a time) lands in one
+/// buffer of its size, reserved once its preamble is read, rather than in
+/// one that doubles as the bytes come (and that the frame's segments, an
+/// object read's data, then keep alive whole).
+#[test]
+fn a_large_frame_gets_room_for_all_of_it_once_its_preamble_is_read() {
+    let data = bytes(4 << 20, 7);
+    let frame = Frame::message(bytes(53, 1), Bytes::new(), Bytes::new(), data.clone());
+    let (mut enc, mut dec) = pair(false);
+    let mut wire = BytesMut::new();
+    enc.encode_frame(&frame, &mut wire).unwrap();
+    let total = wire.len();
+    let mut buf = BytesMut::new();
+    let mut parts = wire.chunks(64 << 10);
+    buf.extend_from_slice(parts.next().unwrap());
+    assert!(dec.decode(&mut buf).unwrap().is_none());
+    assert_eq!(dec.needed(), total);
+    let reserved = buf.capacity();
+    assert!(reserved >= total, "{reserved} < {total}");
+    assert!(
+        reserved < total + (1 << 20),
+        "{reserved}: more than the frame"
+    );
+    let mut out = None;
+    for part in parts {
+        buf.extend_from_slice(part);
+        if let Some(f) = dec.decode(&mut buf).unwrap() {
+            out = Some(f);
+        }
+    }
+    assert_eq!(out, Some(frame));
+    assert!(buf.is_empty());
+}

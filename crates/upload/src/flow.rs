@@ -20,6 +20,7 @@ use crate::report::Report;
 use crate::request::{UploadOutcome, UploadRequest};
 use crate::round::Seat;
 use crate::stream_path;
+use crate::stream_start::{during, failed_while, Allotting};
 use crate::undo::Undoer;
 
 /// The image of `r`, with an id chosen here (recorded in `leftovers`
@@ -249,24 +250,44 @@ async fn upload_inner(
     let vio = c.rados.ioctx(&req.pool)?;
     let volume = Image::open(&c.rados, &vio, &req.volume).await?;
     report.bytes = volume.size();
-    leftovers.data_pool = Some(volume.data_ioctx().pool_name().to_string());
+    let data_pool = volume.data_ioctx().pool_name().to_string();
+    leftovers.data_pool = Some(data_pool.clone());
+    // The stream's snapshot id (a monitor round), allotted while the
+    // steps before the snapshot run.
+    let allot_for_stream = || {
+        Allotting::start(
+            &data_pool,
+            volume.data_ioctx().selfmanaged_snap_create_with_epoch(),
+        )
+    };
+    // With the clone optimization off, the upload streams whatever the
+    // check finds: the id comes during the check (with --no-fallback it
+    // fails instead, before making anything).
+    let mut allot = (!req.clone_optimization && req.fallback).then(allot_for_stream);
 
     let t = Instant::now();
-    let (facts, target) = gather(
-        c,
-        req.store.as_deref(),
-        req.clone_optimization,
-        &disk_format,
-        &container_format,
+    let gathered = during(
+        &mut allot,
+        gather(
+            c,
+            req.store.as_deref(),
+            req.clone_optimization,
+            &disk_format,
+            &container_format,
+        ),
     )
-    .await?;
+    .await;
+    let (facts, target) = match gathered {
+        Ok(g) => g,
+        Err(e) => return Err(failed_while(allot, ledger, e).await),
+    };
     let decision = decide(&facts);
     report.step("check", t);
     if let (false, Decision::Stream { reason }) = (req.fallback, &decision) {
         // Streaming is what --no-fallback forbids: fail before making
         // anything, with the reason (it says what to change).
         report.reason = Some(reason.clone());
-        return Err(not_cloned(reason.clone()));
+        return Err(failed_while(allot, ledger, not_cloned(reason.clone())).await);
     }
 
     let timeout = req.timeout;
@@ -325,13 +346,24 @@ async fn upload_inner(
             });
         }
         tracing::warn!("clone failed ({e}); streaming instead");
+        if !still_queued && req.image_id.is_some() {
+            // Not ours to delete and make anew.
+            return Err(e);
+        }
+        let a = allot.get_or_insert_with(allot_for_stream);
         if !still_queued {
-            if req.image_id.is_some() {
-                // Not ours to delete and make anew.
-                return Err(e);
+            a.during(ledger.rollback(&mut cluster, report)).await;
+            let again = a.during(image_for_stream(
+                c,
+                req,
+                ledger,
+                report,
+                leftovers,
+                "image create (again)",
+            ));
+            if let Err(e) = again.await {
+                return Err(failed_while(allot, ledger, e).await);
             }
-            ledger.rollback(&mut cluster, report).await;
-            image_for_stream(c, req, ledger, report, leftovers, "image create (again)").await?;
         }
         image_id = report.image_id.clone();
     } else {
@@ -340,12 +372,27 @@ async fn upload_inner(
         if let Decision::Stream { reason } = &decision {
             report.reason = Some(reason.clone());
         }
-        image_id = image_for_stream(c, req, ledger, report, leftovers, "image create").await?;
+        let a = allot.get_or_insert_with(allot_for_stream);
+        match a
+            .during(image_for_stream(
+                c,
+                req,
+                ledger,
+                report,
+                leftovers,
+                "image create",
+            ))
+            .await
+        {
+            Ok(id) => image_id = id,
+            Err(e) => return Err(failed_while(allot, ledger, e).await),
+        }
     }
     stream_path::run(
         c,
         &volume,
         &image_id,
+        allot,
         req.store.as_deref(),
         timeout,
         ledger,

@@ -51,6 +51,7 @@ mod request;
 mod round;
 pub mod settings;
 mod stream_path;
+mod stream_start;
 mod undo;
 mod uploader;
 
