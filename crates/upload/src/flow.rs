@@ -139,20 +139,35 @@ pub(crate) async fn upload_one(c: &Clients, req: &UploadRequest, seat: Seat) -> 
     UploadOutcome { report, error }
 }
 
+/// How long a stopped upload waits for the caller's image to leave
+/// `saving`: Glance may still be storing a stream whose bytes all arrived
+/// before the stop (the image then turns `active`), or noticing that the
+/// stream was cut (it turns `queued` again).
+const SAVING_SETTLE: Duration = Duration::from_secs(30);
+
 /// Whether the caller's image of an upload that was stopped is `active`
 /// all the same: the stop came once Glance had all of its data (its
 /// location, or the whole stream), while the upload tidied up. The image
-/// is then what was asked for, and the upload a success.
+/// is then what was asked for, and the upload a success. An image still
+/// `saving` is watched for up to [`SAVING_SETTLE`] until Glance decides.
 async fn filled_anyway(c: &Clients, req: &UploadRequest, report: &mut Report) -> bool {
     let Some(id) = &req.image_id else {
         return false;
     };
-    if !c
-        .glance
-        .show_image(id)
-        .await
-        .is_ok_and(|i| i.status == "active")
-    {
+    let settle_by = Instant::now() + SAVING_SETTLE;
+    let mut pause = Duration::from_millis(100);
+    let status = loop {
+        let status = match c.glance.show_image(id).await {
+            Ok(i) => i.status,
+            Err(_) => return false,
+        };
+        if status != "saving" || Instant::now() >= settle_by {
+            break status;
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(1));
+    };
+    if status != "active" {
         return false;
     }
     tracing::warn!(image = %id, "stopped after Glance had the image's data: it is active");

@@ -258,7 +258,10 @@ mod tests {
         assert_eq!(chunk_offsets(0, CHUNK).count(), 0);
         assert_eq!(chunk_offsets(1, CHUNK).collect::<Vec<_>>(), [0]);
         assert_eq!(chunk_offsets(CHUNK, CHUNK).collect::<Vec<_>>(), [0]);
-        assert_eq!(chunk_offsets(CHUNK + 1, CHUNK).collect::<Vec<_>>(), [0, CHUNK]);
+        assert_eq!(
+            chunk_offsets(CHUNK + 1, CHUNK).collect::<Vec<_>>(),
+            [0, CHUNK]
+        );
     }
 
     /// A header's size of 2^64 bytes made a list of 2^41 offsets (16 TiB).
