@@ -18,6 +18,7 @@ use ceph_encoding::{Decode, Encode, EntityName, Reader};
 use crate::crypto::{challenge_key, random_bytes, usage, SecretKey};
 use crate::error::CephxError;
 use crate::keyring::CryptoKey;
+use crate::secret_bytes::SecretBytes;
 use crate::tickets::{Authorizer, Tickets, SERVICE_AUTH};
 use crate::wire::{
     open_from, Authenticate, RequestHeader, ResponseHeader, ServerChallenge, ServiceTicketRequest,
@@ -39,28 +40,15 @@ pub fn random_u64() -> u64 {
 }
 
 /// The result of a completed handshake with a monitor (its `Debug`
-/// output gives the connection secret's length only).
-#[derive(Clone)]
+/// output shows neither key).
+#[derive(Debug, Clone)]
 pub struct Authenticated {
     /// The global id the monitor gave us.
     pub global_id: u64,
     /// The auth session key (also signs the msgr2 handshake).
     pub session_key: SecretKey,
     /// The connection secret for msgr2 secure mode (empty if none sent).
-    pub connection_secret: Bytes,
-}
-
-impl std::fmt::Debug for Authenticated {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Authenticated")
-            .field("global_id", &self.global_id)
-            .field("session_key", &self.session_key)
-            .field(
-                "connection_secret",
-                &format_args!("{} bytes", self.connection_secret.len()),
-            )
-            .finish()
-    }
+    pub connection_secret: SecretBytes,
 }
 
 /// A cephx client shared by the connections that use its tickets.
@@ -222,12 +210,12 @@ impl CephxClient {
             )));
         }
         let (session_key, sealed_secret, _) = self.read_auth_reply(&mut r, now)?;
-        let mut connection_secret = Bytes::new();
+        let mut connection_secret = SecretBytes::default();
         if !sealed_secret.is_empty() {
             // A buffer holding a sealed buffer (encode_encrypt of the
             // secret, then encoded again as a bufferlist).
             let mut sr = Reader::new(&sealed_secret);
-            connection_secret = open_from::<Bytes>(
+            connection_secret = open_from::<SecretBytes>(
                 &session_key,
                 usage::AUTH_CONNECTION_SECRET,
                 &mut sr,
@@ -381,7 +369,7 @@ mod tests {
         let a = Authenticated {
             global_id: 4242,
             session_key: key(Cipher::Aes, 0x5a),
-            connection_secret: Bytes::from_static(b"SECRETSECRETSECRET"),
+            connection_secret: crate::SecretBytes::from(&b"SECRETSECRETSECRET"[..]),
         };
         let text = format!("{a:?}");
         for leak in ["SECRET", "83, 69, 67", "90, 90", "5a5a", "Wlpa"] {
@@ -481,7 +469,7 @@ mod tests {
                         )
                         .unwrap_or_else(|e| panic!("{user}/{auth_c}/{osd_c}: {e}"));
                     assert_eq!(done.session_key, auth);
-                    assert_eq!(&done.connection_secret[..], b"0123456789abcdef0123");
+                    assert_eq!(done.connection_secret.as_bytes(), b"0123456789abcdef0123");
 
                     // The OSD's side of the authorizer exchange, with the
                     // OSD ticket's session key.
@@ -510,11 +498,14 @@ mod tests {
                         usage::AUTHORIZE_REPLY,
                         &AuthorizeReply {
                             nonce_plus_one: msg.nonce.wrapping_add(1),
-                            connection_secret: Bytes::from_static(b"osd secret"),
+                            connection_secret: crate::SecretBytes::from(&b"osd secret"[..]),
                         },
                         &mut reply,
                     );
-                    assert_eq!(&authorizer.verify_reply(&reply).unwrap()[..], b"osd secret");
+                    assert_eq!(
+                        authorizer.verify_reply(&reply).unwrap().as_bytes(),
+                        b"osd secret"
+                    );
                 }
             }
         }

@@ -375,7 +375,7 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     let reply = literal(
         &AuthorizeReply {
             nonce_plus_one: AUTHORIZER_NONCE.wrapping_add(1),
-            connection_secret: Bytes::from_static(b"secret"),
+            connection_secret: crate::SecretBytes::from(&b"secret"[..]),
         }
         .to_bytes(0),
     );

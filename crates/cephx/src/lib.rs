@@ -14,6 +14,7 @@ pub mod error;
 #[cfg(any(fuzzing, test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod keyring;
+pub mod secret_bytes;
 pub mod tickets;
 pub mod wire;
 
@@ -21,6 +22,7 @@ pub use client::{Authenticated, CephxClient, SharedClient, AUTH_METHOD_CEPHX, AU
 pub use crypto::{challenge_key, Cipher, SecretKey};
 pub use error::CephxError;
 pub use keyring::{CryptoKey, Keyring, KeyringEntry};
+pub use secret_bytes::SecretBytes;
 pub use tickets::{
     Authorizer, Ticket, Tickets, SERVICE_AUTH, SERVICE_MGR, SERVICE_MON, SERVICE_OSD,
 };

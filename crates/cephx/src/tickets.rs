@@ -9,6 +9,7 @@ use ceph_encoding::{Decode, Encode, Reader};
 
 use crate::crypto::{usage, SecretKey};
 use crate::error::CephxError;
+use crate::secret_bytes::SecretBytes;
 use crate::wire::{
     open, open_from, seal_into, Authorize, AuthorizeChallenge, AuthorizeReply, ServiceTicket,
     TicketBlob,
@@ -240,7 +241,7 @@ impl Authorizer {
 
     /// Checks the service's reply (our nonce plus one) and returns the
     /// connection secret it carries (empty when the service sent none).
-    pub fn verify_reply(&self, reply: &[u8]) -> Result<Bytes, CephxError> {
+    pub fn verify_reply(&self, reply: &[u8]) -> Result<SecretBytes, CephxError> {
         let mut r = Reader::new(reply);
         let reply: AuthorizeReply = open_from(
             &self.session_key,

@@ -12,6 +12,7 @@ use ceph_encoding::{Decode, DecodeError, Encode, ErrorKind, Reader, UTime};
 use crate::crypto::{Cipher, KeyUsage, SecretKey};
 use crate::error::CephxError;
 use crate::keyring::CryptoKey;
+use crate::secret_bytes::SecretBytes;
 
 /// Request type: authenticate and get the auth session key.
 pub const CEPHX_GET_AUTH_SESSION_KEY: u16 = 0x0100;
@@ -222,24 +223,12 @@ cephx_struct! {
 cephx_struct! {
     /// A service's reply to an accepted authorizer (its `Debug` output
     /// gives the connection secret's length only).
-    #[derive(Clone, PartialEq, Eq)]
+    #[derive(Debug, Clone, PartialEq, Eq)]
     pub struct AuthorizeReply : version 2 {
         /// The authorizer's nonce plus one.
         pub nonce_plus_one: u64,
         /// The connection secret for msgr2 secure mode (may be empty).
-        pub connection_secret: Bytes = since 2 => Bytes::new(),
-    }
-}
-
-impl std::fmt::Debug for AuthorizeReply {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AuthorizeReply")
-            .field("nonce_plus_one", &self.nonce_plus_one)
-            .field(
-                "connection_secret",
-                &format_args!("{} bytes", self.connection_secret.len()),
-            )
-            .finish()
+        pub connection_secret: SecretBytes = since 2 => SecretBytes::default(),
     }
 }
 
@@ -311,7 +300,7 @@ mod tests {
     fn debug_output_hides_the_connection_secret() {
         let r = AuthorizeReply {
             nonce_plus_one: 42,
-            connection_secret: Bytes::from_static(b"SECRETSECRETSECRET"),
+            connection_secret: crate::SecretBytes::from(&b"SECRETSECRETSECRET"[..]),
         };
         let text = format!("{r:?}");
         assert!(!text.contains("SECRET"), "{text}");

@@ -31,6 +31,7 @@ use std::time::Duration;
 use serde_yaml_ng::{Mapping, Value};
 
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 
 /// How to authenticate to Keystone.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,7 +143,7 @@ pub struct CloudConfig {
     /// User id, preferred over the name.
     pub user_id: Option<String>,
     /// Password.
-    pub password: Option<String>,
+    pub password: Option<Secret>,
     /// User domain name.
     pub user_domain_name: Option<String>,
     /// User domain id, preferred over the name.
@@ -160,14 +161,14 @@ pub struct CloudConfig {
     /// Application credential name (with the user).
     pub application_credential_name: Option<String>,
     /// Application credential secret.
-    pub application_credential_secret: Option<String>,
+    pub application_credential_secret: Option<Secret>,
     /// An existing token (token auth).
-    pub token: Option<String>,
+    pub token: Option<Secret>,
     /// A service token, sent to Glance beside the user's token as
     /// `X-Service-Token` (as Cinder and Nova send theirs): Glance then
     /// grants the service token's roles too (its locations API wants
     /// `service`) and accepts a user token that expires meanwhile.
-    pub service_token: Option<String>,
+    pub service_token: Option<Secret>,
     /// Region of the endpoints to use.
     pub region_name: Option<String>,
     /// Interface of the endpoints to use.
@@ -191,7 +192,7 @@ pub struct CloudConfig {
 
 impl fmt::Debug for CloudConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let secret = |s: &Option<String>| s.as_ref().map(|_| "<redacted>");
+        let secret = |s: &Option<Secret>| s.as_ref().map(|_| "<redacted>");
         f.debug_struct("CloudConfig")
             .field("cloud", &self.cloud)
             .field("auth_url", &self.auth_url)
@@ -468,10 +469,15 @@ impl ConfigLoader {
                 *field = Some(v);
             }
         };
+        let set_secret = |field: &mut Option<Secret>, name: &str| {
+            if let Some(v) = self.var(name) {
+                *field = Some(Secret::from(v));
+            }
+        };
         set(&mut c.auth_url, &["OS_AUTH_URL"]);
         set(&mut c.username, &["OS_USERNAME"]);
         set(&mut c.user_id, &["OS_USER_ID"]);
-        set(&mut c.password, &["OS_PASSWORD"]);
+        set_secret(&mut c.password, "OS_PASSWORD");
         set(&mut c.project_name, &["OS_PROJECT_NAME", "OS_TENANT_NAME"]);
         set(&mut c.project_id, &["OS_PROJECT_ID", "OS_TENANT_ID"]);
         set(&mut c.user_domain_name, &["OS_USER_DOMAIN_NAME"]);
@@ -486,11 +492,11 @@ impl ConfigLoader {
             &mut c.application_credential_name,
             &["OS_APPLICATION_CREDENTIAL_NAME"],
         );
-        set(
+        set_secret(
             &mut c.application_credential_secret,
-            &["OS_APPLICATION_CREDENTIAL_SECRET"],
+            "OS_APPLICATION_CREDENTIAL_SECRET",
         );
-        set(&mut c.token, &["OS_TOKEN"]);
+        set_secret(&mut c.token, "OS_TOKEN");
         set(&mut c.region_name, &["OS_REGION_NAME"]);
         set(
             &mut c.image_endpoint_override,
@@ -643,7 +649,7 @@ fn apply_cloud_entry(c: &mut CloudConfig, entry: &Value, path: &Path) -> Result<
     c.auth_url = get(auth, "auth_url");
     c.username = get(auth, "username");
     c.user_id = get(auth, "user_id");
-    c.password = get(auth, "password");
+    c.password = get(auth, "password").map(Secret::from);
     c.project_name = get(auth, "project_name").or_else(|| get(auth, "tenant_name"));
     c.project_id = get(auth, "project_id").or_else(|| get(auth, "tenant_id"));
     c.user_domain_name = get(auth, "user_domain_name");
@@ -661,8 +667,8 @@ fn apply_cloud_entry(c: &mut CloudConfig, entry: &Value, path: &Path) -> Result<
     }
     c.application_credential_id = get(auth, "application_credential_id");
     c.application_credential_name = get(auth, "application_credential_name");
-    c.application_credential_secret = get(auth, "application_credential_secret");
-    c.token = get(auth, "token");
+    c.application_credential_secret = get(auth, "application_credential_secret").map(Secret::from);
+    c.token = get(auth, "token").map(Secret::from);
     if let Some(t) = get(entry, "auth_type") {
         c.auth_type = Some(t.parse()?);
     }

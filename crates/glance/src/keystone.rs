@@ -17,6 +17,7 @@ use crate::catalog::Catalog;
 use crate::config::{AuthType, CloudConfig};
 use crate::error::{Error, Result};
 use crate::http;
+use crate::secret::Secret;
 
 /// How long before its expiry a token is replaced (at most half its
 /// lifetime).
@@ -25,7 +26,7 @@ pub const REFRESH_MARGIN: Duration = Duration::from_secs(120);
 /// A Keystone token with what came with it.
 #[derive(Clone)]
 pub struct Token {
-    value: String,
+    value: Secret,
     expires_at: Option<String>,
     /// When the token stops being valid, on this host's monotonic clock
     /// (from Keystone's `expires_at - issued_at`, so clock skew between
@@ -220,7 +221,7 @@ impl Keystone {
             .headers()
             .get("X-Subject-Token")
             .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
+            .map(Secret::from)
             .ok_or_else(|| Error::InvalidResponse {
                 method: "POST".into(),
                 url: url.clone(),
@@ -274,8 +275,8 @@ impl Keystone {
                 self.http
                     .get(&url)
                     .timeout(self.api_timeout())
-                    .header("X-Auth-Token", &given)
-                    .header("X-Subject-Token", &given)
+                    .header("X-Auth-Token", given.expose())
+                    .header("X-Subject-Token", given.expose())
             })
             .await;
         let response = with_note(result, |status| {
@@ -375,7 +376,7 @@ struct NameOnly {
 }
 
 pub(crate) fn token_from_body(
-    value: String,
+    value: Secret,
     info: TokenInfo,
     now: Instant,
     wall: SystemTime,
@@ -415,7 +416,7 @@ pub(crate) fn token_from_body(
 /// its deadline from its `expires_at` and this host's clock: its
 /// `issued_at` may lie long before now.
 pub(crate) fn given_token_from_body(
-    value: String,
+    value: Secret,
     info: TokenInfo,
     now: Instant,
     wall: SystemTime,
@@ -578,14 +579,19 @@ pub fn auth_request(c: &CloudConfig) -> Result<Value> {
     let mut auth = match c.effective_auth_type() {
         AuthType::Password => {
             let mut user = user(c);
-            user["password"] = json!(c.password.as_ref().ok_or_else(|| missing("password"))?);
+            user["password"] = json!(c
+                .password
+                .as_ref()
+                .ok_or_else(|| missing("password"))?
+                .expose());
             json!({ "identity": { "methods": ["password"], "password": { "user": user } } })
         }
         AuthType::ApplicationCredential => {
             let secret = c
                 .application_credential_secret
                 .as_ref()
-                .ok_or_else(|| missing("application_credential_secret"))?;
+                .ok_or_else(|| missing("application_credential_secret"))?
+                .expose();
             let cred = match &c.application_credential_id {
                 Some(id) => json!({ "id": id, "secret": secret }),
                 None => json!({
@@ -604,7 +610,7 @@ pub fn auth_request(c: &CloudConfig) -> Result<Value> {
             }}));
         }
         AuthType::Token => {
-            let token = c.token.as_ref().ok_or_else(|| missing("token"))?;
+            let token = c.token.as_ref().ok_or_else(|| missing("token"))?.expose();
             json!({ "identity": { "methods": ["token"], "token": { "id": token } } })
         }
     };

@@ -30,6 +30,7 @@ pub mod fuzzing;
 pub mod glance;
 mod http;
 pub mod keystone;
+pub mod secret;
 
 use std::sync::Arc;
 
@@ -43,6 +44,7 @@ pub use glance::stores::{default_store, RbdStoreProperties, Store, StoreDetail};
 pub use glance::Glance;
 pub use http::{CONNECT_TIMEOUT, DEFAULT_API_TIMEOUT, DEFAULT_READ_TIMEOUT};
 pub use keystone::{Keystone, Token};
+pub use secret::Secret;
 
 /// Authenticates with `config` and returns a Glance client on the endpoint
 /// of the configuration or the catalog.

@@ -119,7 +119,7 @@ async fn a_given_token_is_used_as_it_is_when_no_project_is_set() {
     let given = CloudConfig {
         auth_url: bed.glance_config().auth_url,
         region_name: bed.glance_config().region_name,
-        token: Some(issued.value().to_string()),
+        token: Some(issued.value().into()),
         ..CloudConfig::default()
     };
     assert!(glance_client::keystone::reuses_token(&given));

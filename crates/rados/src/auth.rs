@@ -60,7 +60,7 @@ impl AuthProvider for MonHandshake {
             .map_err(auth_err)?;
         Ok(AuthKeys {
             session_key: done.session_key.as_bytes().to_vec(),
-            connection_secret: done.connection_secret.to_vec(),
+            connection_secret: done.connection_secret.as_bytes().to_vec(),
         })
     }
 }
@@ -103,7 +103,7 @@ impl AuthProvider for ServiceHandshake {
         let secret = self.authorizer.verify_reply(payload).map_err(auth_err)?;
         Ok(AuthKeys {
             session_key: self.authorizer.session_key().as_bytes().to_vec(),
-            connection_secret: secret.to_vec(),
+            connection_secret: secret.as_bytes().to_vec(),
         })
     }
 }

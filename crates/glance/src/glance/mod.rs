@@ -140,7 +140,7 @@ impl Glance {
     /// `X-Service-Token`.
     fn with_service_token(&self, request: RequestBuilder) -> RequestBuilder {
         match &self.auth.config().service_token {
-            Some(t) => request.header("X-Service-Token", t),
+            Some(t) => request.header("X-Service-Token", t.expose()),
             None => request,
         }
     }

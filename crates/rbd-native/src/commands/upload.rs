@@ -125,7 +125,7 @@ impl CommonArgs {
             .ok()
             .filter(|t| !t.is_empty())
         {
-            cloud.service_token = Some(t);
+            cloud.service_token = Some(t.into());
         }
         let uploader = Uploader::connect(&global.client_args(), OpenStack::Config(cloud)).await?;
         Ok((tool, uploader))
