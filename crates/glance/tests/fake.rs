@@ -1091,3 +1091,136 @@ async fn a_download_glance_stops_sending_fails_within_its_read_timeout() {
         "{err}"
     );
 }
+
+/// A Keystone and Glance on one server whose catalog and answers name a
+/// second server (`trap`) everywhere a client could take a URL from:
+/// other interfaces, regions and services of the catalog, the links of
+/// image records, store properties, and redirects of every kind. Only the
+/// catalog's public image endpoint in the configured region, and Keystone
+/// itself, may see a token.
+fn trap_cloud(trap: String) -> Handler {
+    Arc::new(move |req: &Recorded, base: &str| {
+        let t = trap.as_str();
+        let image = |id: &str, status: &str| {
+            json!({"id": id, "status": status, "name": "n", "size": 4, "protected": false,
+                   "tags": [], "self": format!("{t}/v2/images/{id}"),
+                   "file": format!("{t}/v2/images/{id}/file"),
+                   "schema": format!("{t}/v2/schemas/image"),
+                   "direct_url": format!("{t}/v2/images/{id}/file")})
+        };
+        match (req.method.as_str(), req.path.as_str()) {
+            ("POST", "/v3/auth/tokens") => {
+                let endpoint = |interface: &str, region: &str, url: String| json!({"interface": interface, "region_id": region, "region": region, "url": url});
+                let mut r = Reply::json(
+                    201,
+                    json!({"token": {
+                        "expires_at": "2099-01-01T00:00:00.000000Z",
+                        "project": {"id": "pid", "name": "service"},
+                        "user": {"id": "uid"},
+                        "roles": [{"name": "member"}],
+                        "catalog": [
+                            {"type": "compute", "endpoints": [endpoint("public", "RegionOne", format!("{t}/compute"))]},
+                            {"type": "identity", "endpoints": [endpoint("public", "RegionOne", format!("{t}/v3"))]},
+                            {"type": "image", "endpoints": [
+                                endpoint("internal", "RegionOne", format!("{t}/internal")),
+                                endpoint("admin", "RegionOne", format!("{t}/admin")),
+                                endpoint("public", "RegionTwo", format!("{t}/two")),
+                                endpoint("public", "RegionOne", format!("{base}/v2/")),
+                            ]},
+                        ],
+                    }}),
+                );
+                r.headers.push(("X-Subject-Token".into(), "tok-1".into()));
+                r
+            }
+            (_, p) if req.header("X-Auth-Token") != Some("tok-1") => {
+                Reply::html(401, &format!("no token for {p}"))
+            }
+            ("GET", "/v2/info/stores/detail") => Reply::json(
+                200,
+                json!({"stores": [{"id": "ceph", "default": true, "type": "rbd",
+                    "properties": {"pool": "images", "fsid": "f", "chunk_size": 8,
+                                   "self": format!("{t}/v2/info/stores/ceph")}}],
+                       "next": format!("{t}/v2/info/stores/detail?page=2")}),
+            ),
+            ("POST", "/v2/images") => {
+                let mut r = Reply::json(201, image("i1", "queued"));
+                r.headers
+                    .push(("Location".into(), format!("{t}/v2/images/i1")));
+                r
+            }
+            ("GET", "/v2/images/i1") => Reply::json(200, image("i1", "active")),
+            ("GET", "/v2/images/moved") => redirect(302, &format!("{t}/v2/images/moved")),
+            ("PUT", "/v2/images/i1/file") => redirect(307, &format!("{t}/v2/images/i1/file")),
+            ("GET", "/v2/images/i1/file") => redirect(303, &format!("{t}/v2/images/i1/file")),
+            ("POST", "/v2/images/i1/locations") => {
+                redirect(308, &format!("{t}/v2/images/i1/locations"))
+            }
+            ("PATCH", "/v2/images/i1") => redirect(301, &format!("{t}/v2/images/i1")),
+            ("DELETE", "/v2/images/i1") => redirect(307, &format!("{t}/v2/images/i1")),
+            _ => Reply::html(404, "The resource could not be found."),
+        }
+    })
+}
+
+#[tokio::test]
+async fn only_the_catalog_hosts_see_a_token() {
+    let trap = redirect_target().await;
+    let server = FakeServer::start(None, trap_cloud(trap.base.clone())).await;
+    let keystone = Arc::new(Keystone::new(config(&server.base)).unwrap());
+    let glance = Glance::connect(keystone).await.unwrap();
+    assert!(
+        glance.endpoint().starts_with(&server.base),
+        "{}",
+        glance.endpoint()
+    );
+
+    // What succeeds here succeeds on the catalog's endpoint alone.
+    let stores = glance.stores_detail().await.expect("stores detail");
+    assert_eq!(stores.len(), 1);
+    let made = glance
+        .create_image(&glance_client::NewImage::raw("n"))
+        .await
+        .expect("create");
+    assert_eq!(made.id, "i1");
+    glance.show_image("i1").await.expect("show");
+    glance
+        .wait_for_status("i1", &["active"], Duration::from_secs(5))
+        .await
+        .expect("wait");
+    // Every redirect away from it is an error, whatever its kind.
+    assert!(glance.show_image("moved").await.is_err());
+    let data =
+        futures_util::stream::iter(vec![Ok::<_, std::io::Error>(Bytes::from_static(b"data"))]);
+    assert!(glance.upload_stream("i1", data, None, None).await.is_err());
+    assert!(glance.download("i1").await.is_err());
+    let location = NewLocation::new("rbd://f/images/i1/snap", Some("ceph"));
+    assert!(glance.add_location("i1", &location).await.is_err());
+    assert!(glance.delete_image("i1").await.is_err());
+
+    let seen: Vec<String> = trap
+        .requests()
+        .iter()
+        .map(|r| {
+            format!(
+                "{} {} token={:?}",
+                r.method,
+                r.path,
+                r.header("X-Auth-Token")
+            )
+        })
+        .collect();
+    assert!(
+        seen.is_empty(),
+        "a host outside the catalog's image endpoint got: {seen:?}"
+    );
+    // And the one that did see the token saw all of it.
+    assert!(
+        server
+            .requests()
+            .iter()
+            .filter(|r| r.header("X-Auth-Token").is_some())
+            .count()
+            >= 8
+    );
+}
