@@ -17,9 +17,11 @@
 //! figure here (the upload benchmark has them for the tool itself).
 //!
 //! Disk: a stock upload writes the volume's bytes again into Glance's pool
-//! (times the pool's replicas), and the bed's OSDs do not reuse freed space
-//! until they restart; a size that does not fit the host's free space
-//! (with a 2 GiB margin) is skipped, and the report says so.
+//! (times the pool's replicas). Before the volumes are filled and before
+//! each stock upload, the benchmark makes sure the host has room for it,
+//! restarting the bed's OSDs when their files hold enough freed space
+//! (`benches/disk.rs`, as the upload benchmark does); a size that does not
+//! fit is skipped, and the report says so.
 
 #![allow(
     clippy::expect_used,
@@ -31,9 +33,9 @@
     clippy::cast_sign_loss
 )]
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
+use rbd_native_benches::disk::Room;
 use rbd_native_benches::method::{order, rounds, Sample, Side};
 use rbd_native_benches::report::Report;
 use rbd_native_tests::CloudSession;
@@ -52,18 +54,13 @@ fn sizes() -> Vec<u64> {
         .collect()
 }
 
-/// Bytes free on the file system of `dir`.
-fn avail(dir: &Path) -> u64 {
-    let out = run_ok(
-        std::process::Command::new("df")
-            .args(["-B1", "--output=avail"])
-            .arg(dir),
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .nth(1)
-        .and_then(|l| l.trim().parse().ok())
-        .unwrap_or(0)
+/// Whether the host has room for `bytes` more in `pool` (see
+/// [`Room::for_bytes`]); what it did or why not goes to the report.
+fn room_for(room: &Room, report: &mut Report, pool: &str, bytes: u64, what: &str) -> bool {
+    room.for_bytes(pool, bytes, what, &mut |m| {
+        println!("[bench] {m}");
+        report.note(m);
+    })
 }
 
 /// Fills volume `id` (`volumes/volume-<id>`) with `gib` GiB of data.
@@ -126,23 +123,11 @@ fn main() {
     report.note(
         "Each figure: seconds from the os-volume_upload_image request to an active Glance image, on the bed's cinder-api, cinder-scheduler and cinder-volume; the ratio is stock / ours.",
     );
-    let conf_dir = Path::new(&bed.var("CEPH_CONF"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
+    let room = Room::new(&bed);
     for gib in sizes() {
-        // The two volumes, then each stock upload's copy in Glance's pool.
-        let replicas = bed.ceph_json("CEPH_CONF", &["osd", "pool", "get", "images", "size"])
-            ["size"]
-            .as_u64()
-            .unwrap_or(3);
-        let need = (2 + rounds() as u64) * gib * GIB * replicas + 2 * GIB;
-        if avail(&conf_dir) < need {
-            report.note(format!(
-                "{gib} GiB skipped: it needs {:.1} GiB free on the host, {:.1} GiB are",
-                need as f64 / GIB as f64,
-                avail(&conf_dir) as f64 / GIB as f64
-            ));
+        // The two volumes first.
+        let what = format!("{gib} GiB volumes");
+        if !room_for(&room, &mut report, "volumes", 2 * gib * GIB, &what) {
             continue;
         }
         let ours = demo.create_volume(&unique_name("bench-ours"), gib, OURS);
@@ -158,6 +143,13 @@ fn main() {
                     Side::Ours => (&ours, "ours"),
                     Side::Reference => (&stock, "stock"),
                 };
+                // A stock upload writes the volume again into Glance's pool.
+                let copy = format!("{gib} GiB, round {round}: stock upload");
+                if side == Side::Reference
+                    && !room_for(&room, &mut report, "images", gib * GIB, &copy)
+                {
+                    continue;
+                }
                 let secs = timed_upload(&demo, vol, &unique_name(&format!("bench-{what}")));
                 println!("{label}, round {round}, {what}: {secs:.2} s");
                 // Lower is better: the ratio is stock / ours.

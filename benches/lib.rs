@@ -2,11 +2,13 @@
 //! tools (through Debian's Python bindings of librados and librbd), and
 //! the report table; the method of the side-by-side measures
 //! ([`method`]), each side run as a child process of its own and measured
-//! ([`child`]), and their reports in JSON and Markdown ([`report`]).
+//! ([`child`]), and their reports in JSON and Markdown ([`report`]); room
+//! on the host for their writes ([`disk`]).
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
 pub mod child;
+pub mod disk;
 pub mod method;
 pub mod report;
 

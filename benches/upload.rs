@@ -31,16 +31,11 @@
 //! (`BENCH_OUT` to change the folder), and `docs/upload-bench.svg`,
 //! written after every phase so that a run cut short keeps its figures.
 //!
-//! Disk: the bed's OSDs are sparse files that BlueStore's allocator fills
-//! forward, so deleted data is not reused until an OSD restarts. Before
-//! each large write the benchmark compares the host's free space with what
-//! the write needs (pool size x bytes, plus a margin); when it is short and
-//! the OSD files hold enough freed space, it restarts the OSDs one at a
-//! time with the bed's `RBD_NATIVE_OSD_STOP_CMD`/`START_CMD` (waiting for
-//! active+clean after each) so that BlueStore reuses that space; when even
-//! that would not do, the rest of that size is skipped and the report says
-//! so. `BENCH_RECLAIM=never` forbids the restarts, `always` does them before
-//! every large write.
+//! Disk: before each large write the benchmark makes sure the host has
+//! room for it, restarting the bed's OSDs when their files hold enough
+//! freed space (`benches/disk.rs`; `BENCH_RECLAIM=never|always`); when
+//! even that would not do, the rest of that size is skipped and the report
+//! says so.
 //!
 //! Other knobs: `CLONE_RUNS` (default 3: median of the clone timings per
 //! size), `CONCURRENT` (default `1,4,16`), `CONCURRENT_RUNS` (default 3),
@@ -66,17 +61,17 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rbd_native_benches::child::{self, Usage};
+use rbd_native_benches::disk::Room;
 use rbd_native_benches::method::{order, rounds, Sample, Side};
 use rbd_native_benches::report::Report;
 use rbd_native_benches::Setup;
-use rbd_native_tests::{run, run_template, Testbed};
+use rbd_native_tests::{run, Testbed};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 const VOLUME_POOL: &str = "volumes";
 const GIB: u64 = 1 << 30;
 const CHUNK: usize = 4 << 20;
-const MARGIN: u64 = 2 * GIB;
 
 fn env_list(name: &str, default: &str) -> Vec<u64> {
     std::env::var(name)
@@ -123,7 +118,6 @@ struct Bench {
     python: PathBuf,
     pydir: PathBuf,
     stamp: u32,
-    reclaim: String,
     log: Vec<String>,
     /// The side-by-side measures by the method (benches/method.rs).
     report: Report,
@@ -385,118 +379,15 @@ impl Bench {
         );
     }
 
-    /// Free bytes of the host filesystem that holds the OSDs' files.
-    fn host_avail(&self, dir: &Path) -> u64 {
-        let out = run(Command::new("df").args(["-B1", "--output=avail"]).arg(dir));
-        String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .nth(1)
-            .and_then(|l| l.trim().parse().ok())
-            .unwrap_or(0)
-    }
-
-    /// The OSDs' ids and their block files when they are local sparse
-    /// files (the bed's kind of cluster).
-    fn osd_files(&self) -> Vec<(String, PathBuf)> {
-        let conf = std::fs::read_to_string(&self.conf).unwrap_or_default();
-        let Some(template) = conf.lines().find_map(|l| {
-            let (k, v) = l.split_once('=')?;
-            (k.trim() == "bluestore_block_path").then(|| v.trim().to_string())
-        }) else {
-            return Vec::new();
-        };
-        let ids = self.bed.ceph_json("CEPH_CONF", &["osd", "ls"]);
-        ids.as_array()
-            .map(|a| {
-                a.iter()
-                    .map(|id| {
-                        let id = id.to_string();
-                        let path = PathBuf::from(template.replace("$id", &id));
-                        (id, path)
-                    })
-                    .filter(|(_, p)| p.exists())
-                    .collect()
-            })
-            .unwrap_or_default()
-    }
-
-    /// Space the OSD files hold that BlueStore has freed (allocated on the
-    /// host minus the cluster's raw use).
-    fn freed_in_osd_files(&self, files: &[(String, PathBuf)]) -> u64 {
-        use std::os::unix::fs::MetadataExt;
-        let allocated: u64 = files
-            .iter()
-            .filter_map(|(_, p)| std::fs::metadata(p).ok())
-            .map(|m| m.blocks() * 512)
-            .sum();
-        let df = self.bed.ceph_json("CEPH_CONF", &["df"]);
-        let used = df["stats"]["total_used_raw_bytes"].as_u64().unwrap_or(0);
-        allocated.saturating_sub(used)
-    }
-
-    /// Whether `bytes` more of data (times the pool's size) can be written
-    /// without filling the host; restarts the OSDs to reuse freed space
-    /// when that is what it takes (see the header).
+    /// Whether `bytes` more of data (times the images pool's size) can be
+    /// written without filling the host (see [`Room`]).
     fn room_for(&mut self, bytes: u64, what: &str) -> bool {
-        let replicas = self
-            .bed
-            .ceph_json("CEPH_CONF", &["osd", "pool", "get", "images", "size"])["size"]
-            .as_u64()
-            .unwrap_or(3);
-        let need = replicas * bytes + MARGIN;
-        let files = self.osd_files();
-        let dir = files
-            .first()
-            .and_then(|(_, p)| p.parent().map(Path::to_path_buf))
-            .unwrap_or_else(|| PathBuf::from(&self.conf).parent().unwrap().to_path_buf());
-        let avail = self.host_avail(&dir);
-        let can_restart = !files.is_empty()
-            && self.bed.get("RBD_NATIVE_OSD_STOP_CMD").is_some()
-            && self.bed.get("RBD_NATIVE_OSD_START_CMD").is_some()
-            && self.reclaim != "never";
-        if avail >= need && self.reclaim != "always" {
-            return true;
+        let mut notes = Vec::new();
+        let ok = Room::new(&self.bed).for_bytes("images", bytes, what, &mut |m| notes.push(m));
+        for m in notes {
+            self.note(m);
         }
-        let freed = if files.is_empty() {
-            0
-        } else {
-            self.freed_in_osd_files(&files)
-        };
-        if can_restart && avail + freed >= need {
-            self.note(format!(
-                "{what}: needs {:.1} GiB on the host, {:.1} GiB free and {:.1} GiB freed inside the OSD files: restarting the OSDs so that BlueStore reuses it",
-                need as f64 / GIB as f64,
-                avail as f64 / GIB as f64,
-                freed as f64 / GIB as f64
-            ));
-            let (stop, start) = (
-                self.bed.var("RBD_NATIVE_OSD_STOP_CMD"),
-                self.bed.var("RBD_NATIVE_OSD_START_CMD"),
-            );
-            let t = Instant::now();
-            for (id, _) in &files {
-                let _ = run_template(&stop, id);
-                let out = run_template(&start, id);
-                assert!(out.status.success(), "could not restart osd.{id}");
-                self.bed.wait_for_clean("CEPH_CONF", 300);
-            }
-            self.note(format!(
-                "OSDs restarted in {:.0} s",
-                t.elapsed().as_secs_f64()
-            ));
-            return true;
-        }
-        if avail >= need {
-            return true;
-        }
-        self.note(format!(
-            "{what}: SKIPPED, it needs {:.1} GiB on the host and {:.1} GiB are free ({:.1} GiB freed inside the OSD files{})",
-            need as f64 / GIB as f64,
-            avail as f64 / GIB as f64,
-            freed as f64 / GIB as f64,
-            if can_restart { "" } else { ", OSD restarts not possible or not allowed" }
-        ));
-        false
+        ok
     }
 }
 
@@ -1152,7 +1043,6 @@ fn main() {
         python,
         pydir: workspace.join("benches/py"),
         stamp: std::process::id(),
-        reclaim: std::env::var("BENCH_RECLAIM").unwrap_or_else(|_| "auto".into()),
         log: Vec::new(),
         report: Report::new(
             "upload_rounds",
