@@ -14,6 +14,12 @@ use crate::{crc_mode, secure_mode};
 /// than this before it sends the bytes).
 const RESERVE_AHEAD: usize = 16 << 20;
 
+/// The room reserved ahead is at most this many times what the buffer
+/// already holds: an allocation bounded by the input's length (a peer
+/// that sends a preamble alone gets 2 KiB, not its announced length), yet
+/// one socket read of 64 KiB makes room for a 4 MiB frame at once.
+const RESERVE_FACTOR: usize = 64;
+
 #[derive(Debug)]
 enum RxMode {
     Crc,
@@ -198,8 +204,12 @@ impl FrameDecoder {
                 // Room for the rest of the frame at once (its lengths are
                 // within the limits): one allocation of its size, rather
                 // than one doubling as the bytes come, up to twice the
-                // frame, that the frame's segments keep alive.
-                buf.reserve((self.needed() - buf.len()).min(RESERVE_AHEAD));
+                // frame, that the frame's segments keep alive. Bounded by
+                // what has come, so that only bytes sent cost memory.
+                let ahead = (self.needed() - buf.len())
+                    .min(RESERVE_AHEAD)
+                    .min(buf.len().saturating_mul(RESERVE_FACTOR));
+                buf.reserve(ahead);
                 return Ok(None);
             }
             let wire = buf.split_to(self.needed());
