@@ -19,6 +19,10 @@ const GIB: u64 = 1 << 30;
 /// Room kept free on the host beyond a write's needs.
 pub const MARGIN: u64 = 2 * GIB;
 
+/// How long a write short of room waits for the OSDs to free what was
+/// just deleted before it is skipped.
+const FREE_SETTLE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The host's room for the writes of a benchmark on cluster main of `bed`.
 pub struct Room<'a> {
     bed: &'a Testbed,
@@ -72,11 +76,18 @@ impl<'a> Room<'a> {
         if avail >= need && self.reclaim != "always" {
             return true;
         }
-        let freed = if files.is_empty() {
+        let mut freed = if files.is_empty() {
             0
         } else {
             self.freed_in_osd_files(&files)
         };
+        // What was just deleted (the last round's image) is freed by the
+        // OSDs in the background: give it up to a minute to show.
+        let settle = Instant::now();
+        while can_restart && avail + freed < need && settle.elapsed() < FREE_SETTLE {
+            std::thread::sleep(std::time::Duration::from_secs(5));
+            freed = self.freed_in_osd_files(&files);
+        }
         let gib = |b: u64| b as f64 / GIB as f64;
         if can_restart && avail + freed >= need {
             note(format!(
