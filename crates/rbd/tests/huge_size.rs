@@ -16,6 +16,21 @@ use rbd_native_tests::{pattern, unique_name, Testbed};
 /// old walk over every object number would take years.
 const DEADLINE: Duration = Duration::from_secs(120);
 
+/// The size a crafted header says: 2^64 - 4 MiB bytes, 2^42 objects.
+const HUGE: u64 = u64::MAX - (4 << 20) + 1;
+
+/// Writes [`HUGE`] into the header of image `id`.
+async fn set_huge_size(io: &ceph_rados::IoCtx, id: &str) {
+    io.call(
+        &format!("rbd_header.{id}"),
+        "rbd",
+        "set_size",
+        &HUGE.to_le_bytes(),
+    )
+    .await
+    .unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_huge_size_costs_what_the_image_holds() {
     let bed = Testbed::load();
@@ -58,20 +73,12 @@ async fn a_huge_size_costs_what_the_image_holds() {
         assert_eq!(objects.len(), 3, "{objects:?}");
 
         // The header now says 2^64 - 4 MiB bytes: 2^42 objects.
-        let huge = u64::MAX - (4 << 20) + 1;
-        io.call(
-            &format!("rbd_header.{id}"),
-            "rbd",
-            "set_size",
-            &huge.to_le_bytes(),
-        )
-        .await
-        .unwrap();
+        set_huge_size(&io, &id).await;
         let info = bed.rbd_json(&["info", &format!("volumes/{name}")]);
-        assert_eq!(info["size"].as_u64(), Some(huge), "{info}");
+        assert_eq!(info["size"].as_u64(), Some(HUGE), "{info}");
 
         let img = Image::open(&rados, &io, &name).await.unwrap();
-        assert_eq!(img.size(), huge);
+        assert_eq!(img.size(), HUGE);
         let t = Instant::now();
         let used = tokio::time::timeout(DEADLINE, img.used_bytes())
             .await
@@ -126,15 +133,7 @@ async fn shrinking_a_huge_size_costs_what_the_image_holds() {
         .unwrap();
     img.close().await.unwrap();
     drop(img);
-    let huge = u64::MAX - (4 << 20) + 1;
-    io.call(
-        &format!("rbd_header.{id}"),
-        "rbd",
-        "set_size",
-        &huge.to_le_bytes(),
-    )
-    .await
-    .unwrap();
+    set_huge_size(&io, &id).await;
 
     let mut img = Image::open(&rados, &io, &name).await.unwrap();
     let new_size = (6 << 20) + 5;
