@@ -322,8 +322,9 @@ impl Bench {
     }
 
     /// A volume of `size` bytes of random data, written through `rbd
-    /// import` (librbd) from /dev/urandom; its sha256 and the seconds.
-    fn make_volume(&self, name: &str, size: u64) -> (String, f64) {
+    /// import` (librbd) from /dev/urandom, its data in `data_pool` when
+    /// given; its sha256 and the seconds.
+    fn make_volume(&self, name: &str, size: u64, data_pool: Option<&str>) -> (String, f64) {
         let t = Instant::now();
         let mut child = self
             .bed
@@ -336,6 +337,7 @@ impl Bench {
                 "-",
                 &format!("{VOLUME_POOL}/{name}"),
             ])
+            .args(data_pool.map(|p| ["--data-pool", p]).into_iter().flatten())
             .stdin(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -462,8 +464,15 @@ fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 }
 
 /// One size: `runs` = (clone rounds, stream rounds), ours and the
-/// reference alternating (who goes first alternates too).
-fn run_size(b: &mut Bench, gib: u64, runs: (usize, usize), verify: bool) -> SizeRow {
+/// reference alternating (who goes first alternates too); the volume's
+/// data in `data_pool` when given.
+fn run_size(
+    b: &mut Bench,
+    gib: u64,
+    runs: (usize, usize),
+    verify: bool,
+    data_pool: Option<&str>,
+) -> SizeRow {
     let (clone_runs, stream_runs) = runs;
     let size = gib * GIB;
     let mut row = SizeRow {
@@ -475,10 +484,11 @@ fn run_size(b: &mut Bench, gib: u64, runs: (usize, usize), verify: bool) -> Size
         row.notes.push("skipped: no room for the volume".into());
         return row;
     }
-    let (sha, fill) = b.make_volume(&volume, size);
+    let (sha, fill) = b.make_volume(&volume, size, data_pool);
     row.fill_seconds = fill;
     b.note(format!(
-        "{gib} GiB: volume {VOLUME_POOL}/{volume} written in {fill:.1} s (sha256 {sha})"
+        "{gib} GiB: volume {VOLUME_POOL}/{volume}{} written in {fill:.1} s (sha256 {sha})",
+        data_pool.map_or(String::new(), |p| format!(" (data pool {p})"))
     ));
     let mut verified = true;
 
@@ -531,10 +541,11 @@ fn run_size(b: &mut Bench, gib: u64, runs: (usize, usize), verify: bool) -> Size
             theirs_wall[i]
         );
     }
-    row.ours_clone = Some(median(ours));
-    row.ours_clone_wall = Some(median(ours_wall));
-    row.librbd_clone = Some(median(theirs));
-    row.librbd_clone_wall = Some(median(theirs_wall));
+    let med = |v: &[f64]| (!v.is_empty()).then(|| median(v.to_vec()));
+    row.ours_clone = med(&ours);
+    row.ours_clone_wall = med(&ours_wall);
+    row.librbd_clone = med(&theirs);
+    row.librbd_clone_wall = med(&theirs_wall);
 
     // Streams, ours and Cinder's path alternating, STREAM_RUNS rounds.
     let stream_measure = format!("{gib} GiB streaming upload");
@@ -612,7 +623,6 @@ fn run_size(b: &mut Bench, gib: u64, runs: (usize, usize), verify: bool) -> Size
             }
         }
     }
-    let med = |v: &[f64]| (!v.is_empty()).then(|| median(v.to_vec()));
     row.ours_stream = med(&ours_s);
     row.ours_stream_wall = med(&ours_s_wall);
     row.cinder_stream = med(&cinder_s);
@@ -696,13 +706,17 @@ enum ConcMode {
     SharedToken,
     /// One command given the N volumes (the library's `upload_many`).
     OneCommand,
+    /// The reference: N librbd-based uploads at once
+    /// (`benches/py/librbd_clone_upload.py`, a process each).
+    Librbd,
 }
 
 impl ConcMode {
-    const ALL: [ConcMode; 3] = [
+    const ALL: [ConcMode; 4] = [
         ConcMode::Commands,
         ConcMode::SharedToken,
         ConcMode::OneCommand,
+        ConcMode::Librbd,
     ];
 
     fn label(self) -> &'static str {
@@ -710,6 +724,7 @@ impl ConcMode {
             ConcMode::Commands => "N commands",
             ConcMode::SharedToken => "N commands sharing one token",
             ConcMode::OneCommand => "one command, N volumes",
+            ConcMode::Librbd => "librbd: N processes",
         }
     }
 
@@ -718,6 +733,7 @@ impl ConcMode {
             ConcMode::Commands => "commands",
             ConcMode::SharedToken => "commands_shared_token",
             ConcMode::OneCommand => "one_command",
+            ConcMode::Librbd => "librbd_processes",
         }
     }
 }
@@ -725,6 +741,9 @@ impl ConcMode {
 /// N clone uploads of N different volumes started together as `mode`
 /// says: the wall time until the last one ends.
 fn run_concurrent(b: &Bench, volumes: &[String], n: usize, mode: ConcMode) -> ConcRun {
+    if mode == ConcMode::Librbd {
+        return run_concurrent_librbd(b, &volumes[..n]);
+    }
     let token = (mode == ConcMode::SharedToken).then(|| {
         let (v, _) = b.py("glance_images.py", &["token"]);
         v["token"].as_str().expect("a token").to_string()
@@ -804,12 +823,82 @@ fn run_concurrent(b: &Bench, volumes: &[String], n: usize, mode: ConcMode) -> Co
     }
 }
 
+/// The steps of the librbd script from the Glance image's creation to its
+/// location request (its image create is not overlapped).
+const LIBRBD_TO_LOCATION_STEPS: [&str; 5] = [
+    "image create",
+    "volume snapshot",
+    "volume snapshot protect",
+    "clone",
+    "clone snapshot",
+];
+
+/// The sum of the `names` steps of a librbd script's result (its steps are
+/// an object of name to seconds).
+fn script_steps_sum(r: &Value, names: &[&str]) -> f64 {
+    names.iter().filter_map(|n| r["steps"][*n].as_f64()).sum()
+}
+
+/// [`run_concurrent`] for the reference: the librbd script once per volume,
+/// all started together, each removing what it made once it is measured.
+fn run_concurrent_librbd(b: &Bench, volumes: &[String]) -> ConcRun {
+    let t = Instant::now();
+    let deadline = t + CONCURRENT_DEADLINE;
+    let children: Vec<_> = volumes
+        .iter()
+        .map(|v| {
+            Command::new(&b.python)
+                .arg(b.pydir.join("librbd_clone_upload.py"))
+                .args(["--volume", &format!("{VOLUME_POOL}/{v}")])
+                .args(["--name", &format!("bench-conc-librbd-{v}"), "--delete"])
+                .current_dir(&b.pydir)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("spawn librbd_clone_upload.py")
+        })
+        .collect();
+    let results: Vec<Value> = children
+        .into_iter()
+        .map(|c| {
+            let out = wait_until(c, deadline);
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            assert!(
+                out.status.success() && v["ok"] == true,
+                "librbd_clone_upload.py failed: {v}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            v
+        })
+        .collect();
+    let wall = t.elapsed().as_secs_f64();
+    std::thread::sleep(Duration::from_secs(3));
+    let longest = |names: &[&str]| {
+        results
+            .iter()
+            .map(|r| script_steps_sum(r, names))
+            .fold(0.0, f64::max)
+    };
+    ConcRun {
+        wall,
+        each: results
+            .iter()
+            .map(|r| r["clone_seconds"].as_f64().unwrap_or(f64::NAN))
+            .collect(),
+        ids_max: longest(&["image create"]),
+        to_location_max: longest(&LIBRBD_TO_LOCATION_STEPS),
+        import_max: longest(&IMPORT_STEPS),
+    }
+}
+
 /// The median figures of the concurrent runs for one N and mode.
 #[derive(Clone)]
 struct ConcRow {
     n: usize,
     mode: ConcMode,
     wall: f64,
+    /// The slowest upload's time from its image's creation to its end.
+    slowest: f64,
     ids_max: f64,
     to_location_max: f64,
     import_max: f64,
@@ -1086,10 +1175,38 @@ fn main() {
             gib,
             (clone_runs, stream_runs),
             verify_sizes.contains(&gib),
+            None,
         );
         b.note(format!(
             "{gib} GiB done in {:.0} s",
             t.elapsed().as_secs_f64()
+        ));
+        out.rows.push(row);
+        write_outputs(&b, &out, started);
+        b.report.write();
+    }
+
+    // Issue 18, item 4: the peak RSS of streaming a large volume
+    // (`RSS_GIB`, default 10; 0: none), ours and Cinder's path in turn
+    // (`RSS_RUNS` rounds, default 1). Its data goes to the bed's
+    // erasure-coded pool (k=2, m=1) when it has one: 1.5 times the size
+    // on the host rather than 3.
+    let rss_gib = env_usize("RSS_GIB", 10) as u64;
+    let mut all_sizes = sizes.clone();
+    if rss_gib > 0 && !sizes.contains(&rss_gib) {
+        all_sizes.push(rss_gib);
+        let t = Instant::now();
+        let ec = b.bed.get("RBD_NATIVE_EC_POOL");
+        let row = run_size(
+            &mut b,
+            rss_gib,
+            (0, env_usize("RSS_RUNS", 1).max(1)),
+            false,
+            ec.as_deref(),
+        );
+        b.note(format!(
+            "{rss_gib} GiB (peak RSS): done in {:.0} s",
+            t.elapsed().as_secs_f64(),
         ));
         out.rows.push(row);
         write_outputs(&b, &out, started);
@@ -1108,6 +1225,7 @@ fn main() {
         for mode in ConcMode::ALL {
             for &n in &conc_ns {
                 let mut walls = Vec::new();
+                let mut slowest = Vec::new();
                 let mut ids = Vec::new();
                 let mut to_loc = Vec::new();
                 let mut import = Vec::new();
@@ -1135,6 +1253,7 @@ fn main() {
                         "upload_seconds": run.each,
                     }));
                     walls.push(run.wall);
+                    slowest.push(run.each.iter().copied().fold(0.0, f64::max));
                     ids.push(run.ids_max);
                     to_loc.push(run.to_location_max);
                     import.push(run.import_max);
@@ -1143,6 +1262,7 @@ fn main() {
                     n,
                     mode,
                     wall: median(walls),
+                    slowest: median(slowest),
                     ids_max: median(ids),
                     to_location_max: median(to_loc),
                     import_max: median(import),
@@ -1167,7 +1287,7 @@ fn main() {
     );
     let md = write_outputs(&b, &out, started);
     println!("\n{md}");
-    report_goals(&mut b.report, &sizes, &out.conc);
+    report_goals(&mut b.report, &all_sizes, &out.conc);
     b.report.write();
 }
 
@@ -1214,6 +1334,31 @@ fn report_goals(report: &mut Report, sizes: &[u64], conc: &[ConcRow]) {
     };
     report.goal(
         "16 uploads in one command: the cluster's part ≤ 1.5× one upload's",
+        figure,
+        met,
+    );
+    let librbd = conc
+        .iter()
+        .find(|c| c.n == 16 && c.mode == ConcMode::Librbd);
+    let (figure, met) = match (find(16), librbd) {
+        (Some(c), Some(l)) => (
+            format!(
+                "slowest upload {:.2} s against {:.2} s ({:.2}x); cluster's part {:.2} s against {:.2} s",
+                c.slowest,
+                l.slowest,
+                l.slowest / c.slowest,
+                c.to_location_max,
+                l.to_location_max
+            ),
+            Some(c.slowest <= l.slowest),
+        ),
+        _ => (
+            "not measured (CONCURRENT lacks 16)".to_string(),
+            None,
+        ),
+    };
+    report.goal(
+        "16 uploads in one command against 16 librbd-based uploads at once: slowest upload no longer",
         figure,
         met,
     );
@@ -1478,6 +1623,7 @@ fn write_outputs(b: &Bench, out: &Outputs, started: Instant) -> String {
         "concurrent_wall_seconds": conc_map,
         "concurrent_one_command_wall_seconds": mode_map(ConcMode::OneCommand),
         "concurrent_shared_token_wall_seconds": mode_map(ConcMode::SharedToken),
+        "concurrent_librbd_wall_seconds": mode_map(ConcMode::Librbd),
         "concurrent_16_vs_1": opt(match (one, conc.iter().find(|c| c.0 == 16)) {
             (Some(o), Some(c)) => Some(c.1 / o),
             _ => None,
