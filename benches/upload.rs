@@ -677,6 +677,8 @@ fn steps_sum(r: &Value, names: &[&str]) -> f64 {
 /// ([`IMPORT_STEPS`]).
 struct ConcRun {
     wall: f64,
+    /// Uploads that failed (the reference's only), left out of the rest.
+    failed: usize,
     each: Vec<f64>,
     ids_max: f64,
     to_location_max: f64,
@@ -820,6 +822,7 @@ fn run_concurrent(b: &Bench, volumes: &[String], n: usize, mode: ConcMode) -> Co
         ids_max: longest(&["image create and snapshot ids"]),
         to_location_max: longest(&TO_LOCATION_STEPS),
         import_max: longest(&IMPORT_STEPS),
+        failed: 0,
     }
 }
 
@@ -858,19 +861,28 @@ fn run_concurrent_librbd(b: &Bench, volumes: &[String]) -> ConcRun {
                 .expect("spawn librbd_clone_upload.py")
         })
         .collect();
+    // A failed upload (the bed's one Glance worker resets connections
+    // when 16 processes authenticate and connect at once) is counted and
+    // left out of the figures; the script removed what it made.
+    let mut failed = 0;
     let results: Vec<Value> = children
         .into_iter()
-        .map(|c| {
+        .filter_map(|c| {
             let out = wait_until(c, deadline);
             let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-            assert!(
-                out.status.success() && v["ok"] == true,
-                "librbd_clone_upload.py failed: {v}\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            v
+            if out.status.success() && v["ok"] == true {
+                Some(v)
+            } else {
+                failed += 1;
+                println!(
+                    "  librbd_clone_upload.py failed (left out): {}",
+                    v.get("error").unwrap_or(&v)
+                );
+                None
+            }
         })
         .collect();
+    assert!(!results.is_empty(), "every librbd upload failed");
     let wall = t.elapsed().as_secs_f64();
     std::thread::sleep(Duration::from_secs(3));
     let longest = |names: &[&str]| {
@@ -888,6 +900,7 @@ fn run_concurrent_librbd(b: &Bench, volumes: &[String]) -> ConcRun {
         ids_max: longest(&["image create"]),
         to_location_max: longest(&LIBRBD_TO_LOCATION_STEPS),
         import_max: longest(&IMPORT_STEPS),
+        failed,
     }
 }
 
@@ -1158,6 +1171,7 @@ fn main() {
     );
 
     let mut out = Outputs {
+        ingest: None,
         rows: Vec::new(),
         conc: Vec::new(),
         conc_json: Vec::new(),
@@ -1165,6 +1179,43 @@ fn main() {
         conc_runs,
         workspace,
     };
+
+    // Glance's own ingest from memory (curl), the ceiling of any stream
+    // into it: with Content-Length (as we send) and chunked (as
+    // python-glanceclient, so Cinder, sends), in turn, `INGEST_RUNS`
+    // rounds (default 3) of `INGEST_GIB` (default 1).
+    let ingest_gib = env_usize("INGEST_GIB", 1);
+    let ingest_runs = env_usize("INGEST_RUNS", 3);
+    if ingest_gib > 0 && ingest_runs > 0 {
+        let gib = ingest_gib.to_string();
+        let (mut sized, mut chunked) = (Vec::new(), Vec::new());
+        for round in 0..ingest_runs {
+            for side in order(round) {
+                let mut args = vec!["--gib", gib.as_str()];
+                if side == Side::Reference {
+                    args.push("--chunked");
+                }
+                let (v, _) = b.py("glance_ingest.py", &args);
+                let rate = v["mb_per_s"].as_f64().unwrap_or(f64::NAN);
+                println!(
+                    "  Glance ingest from memory ({}), round {round}: {rate:.0} MB/s ({:.2} s to active)",
+                    v["framing"].as_str().unwrap_or("?"),
+                    v["active_seconds"].as_f64().unwrap_or(f64::NAN)
+                );
+                if side == Side::Reference {
+                    chunked.push(rate);
+                } else {
+                    sized.push(rate);
+                }
+            }
+        }
+        out.ingest = Some((median(sized), median(chunked), ingest_runs));
+        b.note(format!(
+            "Glance's ingest of {ingest_gib} GiB from memory by curl (the ceiling of a stream), median of {ingest_runs}: {:.0} MB/s with Content-Length, {:.0} MB/s chunked",
+            out.ingest.map_or(0.0, |i| i.0),
+            out.ingest.map_or(0.0, |i| i.1)
+        ));
+    }
 
     // Sizes. The report is written after each phase, so that a run cut
     // short leaves what it measured.
@@ -1247,7 +1298,7 @@ fn main() {
                     );
                     out.conc_json.push(json!({
                         "n": n, "mode": mode.key(), "run": r + 1,
-                        "wall_seconds": run.wall, "snapshot_ids_max_seconds": run.ids_max,
+                        "wall_seconds": run.wall, "failed": run.failed, "snapshot_ids_max_seconds": run.ids_max,
                         "to_location_max_seconds": run.to_location_max,
                         "location_import_max_seconds": run.import_max,
                         "upload_seconds": run.each,
@@ -1288,6 +1339,11 @@ fn main() {
     let md = write_outputs(&b, &out, started);
     println!("\n{md}");
     report_goals(&mut b.report, &all_sizes, &out.conc);
+    if let Some((sized, chunked, n)) = out.ingest {
+        b.report.note(format!(
+            "The streams' ceiling: Glance's own ingest from memory (curl), median of {n} rounds: {sized:.0} MB/s with Content-Length, {chunked:.0} MB/s chunked."
+        ));
+    }
     b.report.write();
 }
 
@@ -1366,6 +1422,9 @@ fn report_goals(report: &mut Report, sizes: &[u64], conc: &[ConcRow]) {
 
 /// What the run has measured so far.
 struct Outputs {
+    /// Glance's ingest from memory: median MB/s with Content-Length,
+    /// chunked, and the rounds.
+    ingest: Option<(f64, f64, usize)>,
     rows: Vec<SizeRow>,
     conc: Vec<ConcRow>,
     conc_json: Vec<Value>,
@@ -1378,6 +1437,7 @@ struct Outputs {
 /// Markdown.
 fn write_outputs(b: &Bench, out: &Outputs, started: Instant) -> String {
     let Outputs {
+        ingest,
         rows,
         conc: conc_rows,
         conc_json,
@@ -1575,6 +1635,12 @@ fn write_outputs(b: &Bench, out: &Outputs, started: Instant) -> String {
             let _ = writeln!(md, "- {} GiB: {n}", r.gib);
         }
     }
+    if let Some((sized, chunked, n)) = ingest {
+        let _ = writeln!(
+            md,
+            "- Glance's own ingest from memory (curl, the ceiling of any stream), median of {n}: {sized:.0} MB/s with Content-Length, {chunked:.0} MB/s chunked"
+        );
+    }
     let _ = writeln!(md, "\nWhole benchmark: {:.0} s.", elapsed);
 
     let out_dir =
@@ -1631,6 +1697,9 @@ fn write_outputs(b: &Bench, out: &Outputs, started: Instant) -> String {
         "concurrent_runs": conc_json,
         "clone_runs": clone_runs,
         "log": b.log,
+        "glance_ingest_mb_per_s": ingest.map(|(sized, chunked, rounds)| json!({
+            "content_length": sized, "chunked": chunked, "rounds": rounds,
+        })),
         "total_seconds": elapsed,
     });
     std::fs::write(
