@@ -810,12 +810,7 @@ fn run_concurrent(b: &Bench, volumes: &[String], n: usize, mode: ConcMode) -> Co
     b.glance_delete(&ids);
     // Let Glance finish with the deleted images (their hashing stops).
     std::thread::sleep(Duration::from_secs(3));
-    let longest = |names: &[&str]| {
-        results
-            .iter()
-            .map(|r| steps_sum(r, names))
-            .fold(0.0, f64::max)
-    };
+    let longest = |names: &[&str]| longest_of(&results, names, steps_sum);
     ConcRun {
         wall,
         each: results.iter().map(our_seconds).collect(),
@@ -824,6 +819,12 @@ fn run_concurrent(b: &Bench, volumes: &[String], n: usize, mode: ConcMode) -> Co
         import_max: longest(&IMPORT_STEPS),
         failed: 0,
     }
+}
+
+/// The longest sum of the `names` steps among upload results `results`,
+/// each read by `sum`.
+fn longest_of(results: &[Value], names: &[&str], sum: fn(&Value, &[&str]) -> f64) -> f64 {
+    results.iter().map(|r| sum(r, names)).fold(0.0, f64::max)
 }
 
 /// The steps of the librbd script from the Glance image's creation to its
@@ -885,12 +886,7 @@ fn run_concurrent_librbd(b: &Bench, volumes: &[String]) -> ConcRun {
     assert!(!results.is_empty(), "every librbd upload failed");
     let wall = t.elapsed().as_secs_f64();
     std::thread::sleep(Duration::from_secs(3));
-    let longest = |names: &[&str]| {
-        results
-            .iter()
-            .map(|r| script_steps_sum(r, names))
-            .fold(0.0, f64::max)
-    };
+    let longest = |names: &[&str]| longest_of(&results, names, script_steps_sum);
     ConcRun {
         wall,
         each: results

@@ -52,7 +52,7 @@ def main():
         image_id = glance.images.create(name="bench-ingest", disk_format="raw",
                                         container_format="bare")["id"]
         result["image_id"] = image_id
-        cmd = ["curl", "-sS", "--fail-with-body", "-X", "PUT", "-T", path,
+        cmd = ["curl", "-sS", "--fail-with-body", "--max-time", "600", "-X", "PUT", "-T", path,
                "-H", "X-Auth-Token: %s" % token,
                "-H", "Content-Type: application/octet-stream",
                "-H", "x-openstack-image-size: %d" % size,
