@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tracing::debug;
@@ -19,7 +20,12 @@ pub struct Connection {
     events: VecDeque<Event>,
     addr: SocketAddr,
     info: Option<SessionInfo>,
+    /// What the last read brought, kept for the next one (no zeroing).
+    rbuf: BytesMut,
 }
+
+/// The most one read takes from the socket.
+const READ_SIZE: usize = 64 * 1024;
 
 impl Connection {
     /// Connects to `addr` and runs the handshake of `session`, all within
@@ -40,6 +46,7 @@ impl Connection {
             events: VecDeque::new(),
             addr,
             info: None,
+            rbuf: BytesMut::with_capacity(READ_SIZE),
         };
         conn.session.start();
         tokio::time::timeout(timeout, conn.handshake())
@@ -112,10 +119,11 @@ impl Connection {
     /// Reads once and queues the events. Cancel-safe: nothing is lost if
     /// the future is dropped before it completes.
     async fn read_once(&mut self) -> Result<()> {
-        let mut buf = vec![0u8; 64 * 1024];
+        self.rbuf.clear();
+        self.rbuf.reserve(READ_SIZE);
         let n = self
             .stream
-            .read(&mut buf)
+            .read_buf(&mut self.rbuf)
             .await
             .map_err(|e| Error::io(format!("reading from {}", self.addr), &e))?;
         if n == 0 {
@@ -125,7 +133,7 @@ impl Connection {
                 self.session.state_name()
             )));
         }
-        let events = self.session.receive(buf.get(..n).unwrap_or_default())?;
+        let events = self.session.receive(&self.rbuf)?;
         for e in events {
             if let Event::Ready(info) = &e {
                 debug!(peer = %self.addr, mode = info.con_mode, global_id = info.global_id, "session ready");
@@ -159,6 +167,11 @@ impl Connection {
             self.session.keepalive(now)?;
         }
         Ok(())
+    }
+
+    /// An event already read, if any (it does not read).
+    pub fn queued_event(&mut self) -> Option<Event> {
+        self.events.pop_front()
     }
 
     /// The next event. Cancel-safe (it only reads); replies the session

@@ -29,11 +29,13 @@ fn init_logging(verbose: u8) {
 fn main() {
     let cli = cli::Cli::parse();
     init_logging(cli.global.verbose);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
+    // One thread: the client waits on sockets far more than it computes,
+    // and tasks handing each op along on one thread need no cross-thread
+    // wake-ups (futexes, IPIs) that a small host pays for in CPU.
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()
-    {
+        .build();
+    let runtime = match runtime {
         Ok(r) => r,
         Err(e) => {
             eprintln!("rbd-native: cannot start the async runtime: {e}");

@@ -230,13 +230,31 @@ impl ClientSession {
     }
 
     /// Bytes to write to the socket.
+    ///
+    /// The acknowledgement of what was received goes out here, as an ACK
+    /// frame, only if no message sent since carried it in its header: a
+    /// driver that lets replies turn into new requests before it writes
+    /// sends no ACK frames while the traffic flows both ways.
     pub fn take_output(&mut self) -> Bytes {
+        if self.owes_ack() {
+            self.in_seq_acked = self.in_seq;
+            let ack = U64Frame { value: self.in_seq };
+            if let Err(e) = self.control(Tag::Ack, &ack) {
+                // The next message's header carries the ack instead.
+                debug!("cannot encode ACK: {e}");
+            }
+        }
         self.out.split().freeze()
     }
 
-    /// Whether there are bytes to write.
+    /// Whether there are bytes to write (or an acknowledgement owed).
     pub fn has_output(&self) -> bool {
-        !self.out.is_empty()
+        !self.out.is_empty() || self.owes_ack()
+    }
+
+    /// Whether messages received are not yet acknowledged to the peer.
+    fn owes_ack(&self) -> bool {
+        self.in_seq > self.in_seq_acked && self.state == State::Ready
     }
 
     /// Sends `msg` now if the session is ready, else once it is.
@@ -318,10 +336,6 @@ impl ClientSession {
                 self.rx_signed.extend_from_slice(&raw);
             }
             self.handle_frame(frame, &mut events)?;
-        }
-        if self.in_seq > self.in_seq_acked && self.state == State::Ready {
-            self.in_seq_acked = self.in_seq;
-            self.control(Tag::Ack, &U64Frame { value: self.in_seq })?;
         }
         Ok(events)
     }

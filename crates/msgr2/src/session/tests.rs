@@ -259,6 +259,25 @@ fn handshake_then_messages_both_ways() {
 }
 
 #[test]
+fn a_message_sent_before_the_next_write_carries_the_ack_instead_of_an_ack_frame() {
+    let (mut c, mut s) = ready();
+    c.send(Message::new(50, 1, 1, Bytes::from_static(b"op")).with_tid(1))
+        .unwrap();
+    s.read(&c.take_output()[..]);
+    c.receive(&message_frame(&mut s, 1, 1, 1)).unwrap();
+    c.receive(&message_frame(&mut s, 2, 1, 1)).unwrap();
+    assert!(c.has_output(), "an acknowledgement is owed");
+    c.send(Message::new(50, 1, 1, Bytes::from_static(b"op")).with_tid(2))
+        .unwrap();
+    let sent = s.read(&c.take_output()[..]);
+    assert_eq!(sent.len(), 1, "no ACK frame beside the message");
+    assert_eq!(sent[0].tag(), Tag::Message);
+    let h = MsgHeader2::decode_exact(&sent[0].segment(0)).unwrap();
+    assert_eq!(h.ack_seq, 2);
+    assert!(!c.has_output());
+}
+
+#[test]
 fn keepalives_are_answered() {
     let (mut c, mut s) = ready();
     let stamp = ceph_encoding::UTime::new(5, 6);

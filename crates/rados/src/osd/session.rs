@@ -117,6 +117,13 @@ impl OsdSession {
     }
 }
 
+/// The session's task: sends what the objecter gives it, hands it every
+/// message, and reports its own failure.
+///
+/// Writes are batched: after a step it hands over every message already
+/// read, lets the runtime run what that sets going (replies turning into
+/// new requests), takes every message queued meanwhile, and writes them
+/// all at once, with the acknowledgement riding in their headers.
 async fn run(
     osd: i32,
     incarnation: u64,
@@ -128,30 +135,48 @@ async fn run(
         Send(Option<Message>),
         Event(std::result::Result<Event, ceph_msgr2::Error>),
     }
+    // Hands `event` to the objecter; false once nobody listens.
+    let deliver = |event: Event| match event {
+        Event::Message(msg) => events
+            .send(SessionEvent::Message {
+                osd,
+                incarnation,
+                msg,
+            })
+            .is_ok(),
+        _ => true,
+    };
     loop {
         let step = tokio::select! {
             m = rx.recv() => Step::Send(m),
             e = conn.next_event() => Step::Event(e),
         };
-        let result = match step {
+        let mut result = match step {
             Step::Send(None) => return,
             Step::Send(Some(m)) => conn.queue(m).map_err(|e| e.to_string()),
-            Step::Event(Ok(Event::Message(msg))) => {
-                if events
-                    .send(SessionEvent::Message {
-                        osd,
-                        incarnation,
-                        msg,
-                    })
-                    .is_err()
-                {
+            Step::Event(Ok(event)) => {
+                if !deliver(event) {
                     return;
                 }
                 Ok(())
             }
-            Step::Event(Ok(_)) => Ok(()),
             Step::Event(Err(e)) => Err(e.to_string()),
         };
+        if result.is_ok() {
+            while let Some(event) = conn.queued_event() {
+                if !deliver(event) {
+                    return;
+                }
+            }
+            tokio::task::yield_now().await;
+        }
+        while result.is_ok() {
+            match rx.try_recv() {
+                Ok(m) => result = conn.queue(m).map_err(|e| e.to_string()),
+                Err(mpsc::error::TryRecvError::Empty) => break,
+                Err(mpsc::error::TryRecvError::Disconnected) => return,
+            }
+        }
         let result = match result {
             Ok(()) => conn.flush().await.map_err(|e| e.to_string()),
             Err(e) => Err(e),

@@ -234,13 +234,36 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
+/// Reads `input` in pieces of `chunk` bytes on a thread of its own (a
+/// pipe may block for as long as its writer likes, and the runtime must
+/// go on meanwhile), at most two pieces ahead. An empty piece or an error
+/// ends it; so does dropping the receiver.
+fn spawn_reader(
+    mut input: Box<dyn Read + Send>,
+    chunk: usize,
+) -> tokio::sync::mpsc::Receiver<std::io::Result<Vec<u8>>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    std::thread::spawn(move || loop {
+        let mut buf = vec![0u8; chunk];
+        let read = read_full(&mut *input, &mut buf).map(|n| {
+            buf.truncate(n);
+            buf
+        });
+        let last = !matches!(&read, Ok(b) if !b.is_empty());
+        if tx.blocking_send(read).is_err() || last {
+            break;
+        }
+    });
+    rx
+}
+
 /// `import`: creates the image and writes the non-zero blocks of the
 /// input, several chunks in flight. From standard input the image grows
 /// as data comes and is cut to the input's length at the end.
 pub async fn import(rados: &Rados, a: &ImportArgs, features: Option<u64>) -> Result<(), Error> {
     let spec = ImageSpec::parse(&a.spec, a.pool.as_deref())?;
     let io = ioctx(rados, &spec.pool, &spec.namespace)?;
-    let (mut input, known_size): (Box<dyn Read + Send>, Option<u64>) = if a.path == "-" {
+    let (input, known_size): (Box<dyn Read + Send>, Option<u64>) = if a.path == "-" {
         (Box::new(std::io::stdin()), None)
     } else {
         let f = std::fs::File::open(&a.path).map_err(io_err(format!("opening {}", a.path)))?;
@@ -269,17 +292,19 @@ pub async fn import(rados: &Rados, a: &ImportArgs, features: Option<u64>) -> Res
     let layout = img.meta().layout;
     let chunk = usize::try_from(layout.io_chunk()).unwrap_or(usize::MAX);
     let mut progress = Progress::new("Importing image", known_size.unwrap_or(0), a.no_progress);
+    let mut chunks = spawn_reader(input, chunk);
     let result = async {
         let mut off = 0u64;
         let mut in_flight = FuturesUnordered::new();
         loop {
-            let mut buf = vec![0u8; chunk];
-            let n = tokio::task::block_in_place(|| read_full(&mut input, &mut buf))
-                .map_err(io_err(format!("reading {}", a.path)))?;
+            let buf = match chunks.recv().await {
+                Some(read) => read.map_err(io_err(format!("reading {}", a.path)))?,
+                None => Vec::new(),
+            };
+            let n = buf.len();
             if n == 0 {
                 break;
             }
-            buf.truncate(n);
             if known_size.is_none() && off + n as u64 > size {
                 // Let the writes in flight land, then grow.
                 while let Some(r) = in_flight.next().await {
