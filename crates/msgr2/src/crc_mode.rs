@@ -16,12 +16,13 @@
 //! mode (Ceph creates the secure-mode handlers only on AUTH_DONE), and of
 //! every frame of a crc-mode connection.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 use crate::crc::{ceph_crc32c, SEGMENT_CRC_SEED};
 use crate::epilogue::{check_late_status, LATE_STATUS_ABORTED, LATE_STATUS_COMPLETE};
 use crate::error::{Error, Result};
 use crate::frame::Frame;
+use crate::outbuf::{Sink, SHARE_MIN};
 use crate::preamble::{Preamble, PREAMBLE_LEN};
 use crate::segment::{Segment, MAX_SEGMENTS};
 
@@ -46,15 +47,22 @@ pub(crate) fn onwire_len(p: &Preamble) -> u64 {
 }
 
 /// Appends the crc-mode wire form of `frame` (described by `p`) to `out`.
-pub(crate) fn encode(p: &Preamble, frame: &Frame, out: &mut BytesMut, aborted: bool) {
-    // The length fits: the preamble accepted every segment length as u32.
-    out.reserve(usize::try_from(onwire_len(p)).unwrap_or(0));
-    out.put_slice(&p.encode());
+pub(crate) fn encode<S: Sink>(p: &Preamble, frame: &Frame, out: &mut S, aborted: bool) {
     let segs = frame.segments();
+    // What is copied: all but the segments a sink may share. The length
+    // fits: the preamble accepted every segment length as u32.
+    let shared: u64 = segs
+        .iter()
+        .skip(1)
+        .filter(|s| !aborted && s.len() >= SHARE_MIN)
+        .map(|s| s.len() as u64)
+        .sum();
+    out.reserve_copied(usize::try_from(onwire_len(p).saturating_sub(shared)).unwrap_or(0));
+    out.put(&p.encode());
     if let Some(first) = segs.first() {
         if !first.is_empty() {
-            out.put_slice(&first.data);
-            out.put_u32_le(ceph_crc32c(SEGMENT_CRC_SEED, &first.data));
+            out.put_shared(&first.data);
+            out.put(&ceph_crc32c(SEGMENT_CRC_SEED, &first.data).to_le_bytes());
         }
     }
     if segs.len() > 1 {
@@ -62,18 +70,18 @@ pub(crate) fn encode(p: &Preamble, frame: &Frame, out: &mut BytesMut, aborted: b
         for (crc, seg) in crcs.iter_mut().zip(&segs[1..]) {
             *crc = ceph_crc32c(SEGMENT_CRC_SEED, &seg.data);
             if !aborted {
-                out.put_slice(&seg.data);
+                out.put_shared(&seg.data);
             } else {
-                out.put_bytes(0, seg.len());
+                out.put(&vec![0u8; seg.len()]);
             }
         }
-        out.put_u8(if aborted {
+        out.put(&[if aborted {
             LATE_STATUS_ABORTED
         } else {
             LATE_STATUS_COMPLETE
-        });
+        }]);
         for crc in crcs {
-            out.put_u32_le(crc);
+            out.put(&crc.to_le_bytes());
         }
     }
 }

@@ -4,6 +4,7 @@ use bytes::BytesMut;
 
 use crate::error::Result;
 use crate::frame::Frame;
+use crate::outbuf::OutBuf;
 use crate::preamble::Preamble;
 use crate::secure_mode::{DirectionKey, GcmStream};
 use crate::{crc_mode, secure_mode};
@@ -66,6 +67,21 @@ impl FrameEncoder {
     /// secure mode, when the nonces are exhausted; `out` is then unchanged.
     pub fn encode_frame(&mut self, frame: &Frame, out: &mut BytesMut) -> Result<()> {
         self.encode_inner(frame, out, false)
+    }
+
+    /// Like [`FrameEncoder::encode_frame`], into a session's output: in
+    /// crc mode large segments are chained there, not copied.
+    pub fn encode_frame_to(&mut self, frame: &Frame, out: &mut OutBuf) -> Result<()> {
+        let preamble = Preamble::for_frame(frame)?;
+        match &mut self.mode {
+            TxMode::Crc => {
+                crc_mode::encode(&preamble, frame, out, false);
+                Ok(())
+            }
+            TxMode::Secure(gcm) => {
+                secure_mode::encode(gcm, &preamble, frame, out.tail_mut(), false)
+            }
+        }
     }
 
     pub(crate) fn encode_inner(

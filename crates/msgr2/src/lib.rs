@@ -58,6 +58,7 @@ mod error;
 mod frame;
 #[cfg(any(fuzzing, test, feature = "fuzzing"))]
 pub mod fuzzing;
+mod outbuf;
 pub mod preamble;
 pub mod secure_mode;
 pub mod segment;
@@ -70,6 +71,7 @@ pub use decoder::FrameDecoder;
 pub use encoder::FrameEncoder;
 pub use error::{Error, Result};
 pub use frame::Frame;
+pub use outbuf::OutBuf;
 pub use secure_mode::{DirectionKey, Role, SecureKeys};
 pub use segment::{FrameLimits, Segment};
 pub use tag::Tag;

@@ -4,7 +4,9 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use std::io::IoSlice;
+
+use bytes::{Buf, Bytes, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tracing::debug;
@@ -107,9 +109,8 @@ impl Connection {
     /// Writes everything the session has queued.
     pub async fn flush(&mut self) -> Result<()> {
         while self.session.has_output() {
-            let out = self.session.take_output();
-            self.stream
-                .write_all(&out)
+            let mut parts = self.session.take_output_parts();
+            write_parts(&mut self.stream, &mut parts)
                 .await
                 .map_err(|e| Error::io(format!("writing to {}", self.addr), &e))?;
         }
@@ -184,4 +185,34 @@ impl Connection {
             self.read_once().await?;
         }
     }
+}
+
+/// Writes `parts` in order, as many at once as the socket takes.
+async fn write_parts(stream: &mut TcpStream, parts: &mut VecDeque<Bytes>) -> std::io::Result<()> {
+    /// Parts handed to one write (the kernel's limit is 1024).
+    const MAX_IOV: usize = 64;
+    while !parts.is_empty() {
+        let slices: Vec<IoSlice<'_>> = parts
+            .iter()
+            .take(MAX_IOV)
+            .map(|p| IoSlice::new(p))
+            .collect();
+        let mut n = stream.write_vectored(&slices).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::WriteZero.into());
+        }
+        while n > 0 {
+            let Some(first) = parts.front_mut() else {
+                break;
+            };
+            if n < first.len() {
+                first.advance(n);
+                n = 0;
+            } else {
+                n -= first.len();
+                parts.pop_front();
+            }
+        }
+    }
+    Ok(())
 }

@@ -28,6 +28,7 @@ use crate::decoder::FrameDecoder;
 use crate::encoder::FrameEncoder;
 use crate::error::{Error, Result};
 use crate::frame::Frame;
+use crate::outbuf::OutBuf;
 use crate::secure_mode::{Role, SecureKeys};
 use crate::tag::Tag;
 
@@ -122,7 +123,7 @@ pub struct ClientSession {
     auth: Box<dyn AuthProvider>,
     state: State,
     inbuf: BytesMut,
-    out: BytesMut,
+    out: OutBuf,
     encoder: FrameEncoder,
     decoder: FrameDecoder,
     rx_signed: BytesMut,
@@ -166,7 +167,7 @@ impl ClientSession {
             auth,
             state: State::Idle,
             inbuf: BytesMut::new(),
-            out: BytesMut::new(),
+            out: OutBuf::default(),
             encoder: FrameEncoder::new(),
             decoder: FrameDecoder::new(),
             rx_signed: BytesMut::new(),
@@ -206,7 +207,7 @@ impl ClientSession {
         let mut b = BytesMut::new();
         Banner::ours().encode(&mut b);
         self.tx_signed.extend_from_slice(&b);
-        self.out.extend_from_slice(&b);
+        self.out.tail_mut().extend_from_slice(&b);
         self.state = State::Banner;
     }
 
@@ -236,6 +237,23 @@ impl ClientSession {
     /// driver that lets replies turn into new requests before it writes
     /// sends no ACK frames while the traffic flows both ways.
     pub fn take_output(&mut self) -> Bytes {
+        self.queue_owed_ack();
+        self.out.take()
+    }
+
+    /// Like [`ClientSession::take_output`], as parts to write in order
+    /// (large message segments are not copied into one buffer).
+    pub fn take_output_parts(&mut self) -> VecDeque<Bytes> {
+        self.queue_owed_ack();
+        self.out.take_parts()
+    }
+
+    /// Whether there are bytes to write (or an acknowledgement owed).
+    pub fn has_output(&self) -> bool {
+        !self.out.is_empty() || self.owes_ack()
+    }
+
+    fn queue_owed_ack(&mut self) {
         if self.owes_ack() {
             self.in_seq_acked = self.in_seq;
             let ack = U64Frame { value: self.in_seq };
@@ -244,12 +262,6 @@ impl ClientSession {
                 debug!("cannot encode ACK: {e}");
             }
         }
-        self.out.split().freeze()
-    }
-
-    /// Whether there are bytes to write (or an acknowledgement owed).
-    pub fn has_output(&self) -> bool {
-        !self.out.is_empty() || self.owes_ack()
     }
 
     /// Whether messages received are not yet acknowledged to the peer.
@@ -286,7 +298,7 @@ impl ClientSession {
             msg.middle.clone(),
             msg.data.clone(),
         );
-        self.encoder.encode_frame(&frame, &mut self.out)?;
+        self.encoder.encode_frame_to(&frame, &mut self.out)?;
         trace!(
             seq = msg.seq,
             msg_type = msg.msg_type,
@@ -299,11 +311,11 @@ impl ClientSession {
 
     fn control<T: Encode>(&mut self, tag: Tag, body: &T) -> Result<()> {
         let frame = Frame::control(tag, body.to_bytes(CONTROL_FEATURES));
-        let start = self.out.len();
-        self.encoder.encode_frame(&frame, &mut self.out)?;
+        let out = self.out.tail_mut();
+        let start = out.len();
+        self.encoder.encode_frame(&frame, out)?;
         if matches!(self.state, State::Banner | State::Hello | State::Auth) {
-            let written = self.out[start..].to_vec();
-            self.tx_signed.extend_from_slice(&written);
+            self.tx_signed.extend_from_slice(&out[start..]);
         }
         Ok(())
     }
