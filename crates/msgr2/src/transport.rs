@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use std::io::IoSlice;
 
-use bytes::{Buf, Bytes, BytesMut};
+use bytes::{Buf, Bytes};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tracing::debug;
@@ -22,11 +22,9 @@ pub struct Connection {
     events: VecDeque<Event>,
     addr: SocketAddr,
     info: Option<SessionInfo>,
-    /// What the last read brought, kept for the next one (no zeroing).
-    rbuf: BytesMut,
 }
 
-/// The most one read takes from the socket.
+/// Room made for each read (more while a large frame arrives).
 const READ_SIZE: usize = 64 * 1024;
 
 impl Connection {
@@ -48,7 +46,6 @@ impl Connection {
             events: VecDeque::new(),
             addr,
             info: None,
-            rbuf: BytesMut::with_capacity(READ_SIZE),
         };
         conn.session.start();
         tokio::time::timeout(timeout, conn.handshake())
@@ -120,11 +117,10 @@ impl Connection {
     /// Reads once and queues the events. Cancel-safe: nothing is lost if
     /// the future is dropped before it completes.
     async fn read_once(&mut self) -> Result<()> {
-        self.rbuf.clear();
-        self.rbuf.reserve(READ_SIZE);
+        let buf = self.session.receive_buffer(READ_SIZE);
         let n = self
             .stream
-            .read_buf(&mut self.rbuf)
+            .read_buf(buf)
             .await
             .map_err(|e| Error::io(format!("reading from {}", self.addr), &e))?;
         if n == 0 {
@@ -134,7 +130,7 @@ impl Connection {
                 self.session.state_name()
             )));
         }
-        let events = self.session.receive(&self.rbuf)?;
+        let events = self.session.process_received()?;
         for e in events {
             if let Event::Ready(info) = &e {
                 debug!(peer = %self.addr, mode = info.con_mode, global_id = info.global_id, "session ready");

@@ -323,6 +323,23 @@ impl ClientSession {
     /// Feeds bytes read from the socket; returns what happened.
     pub fn receive(&mut self, data: &[u8]) -> Result<Vec<Event>> {
         self.inbuf.extend_from_slice(data);
+        self.process_received()
+    }
+
+    /// The session's receive buffer, for a driver to read the socket into
+    /// directly (then [`ClientSession::process_received`]): with room for
+    /// `at_least` more bytes, or for the rest of the frame under way when
+    /// that is more (bounded by the decoder's frame limits), so that a
+    /// large message arrives in one buffer with no copy on the way.
+    pub fn receive_buffer(&mut self, at_least: usize) -> &mut BytesMut {
+        let rest = self.decoder.needed().saturating_sub(self.inbuf.len());
+        self.inbuf.reserve(rest.max(at_least));
+        &mut self.inbuf
+    }
+
+    /// Handles what was read into [`ClientSession::receive_buffer`];
+    /// returns what happened.
+    pub fn process_received(&mut self) -> Result<Vec<Event>> {
         let mut events = Vec::new();
         if self.state == State::Banner {
             match Banner::decode(&mut self.inbuf)? {

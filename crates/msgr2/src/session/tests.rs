@@ -194,6 +194,25 @@ fn restart_to_ident(c: &mut ClientSession) -> (Server, Vec<Frame>) {
 }
 
 fn message_frame(s: &mut Server, seq: u64, ack: u64, tid: u64) -> Bytes {
+    message_frame_with(
+        s,
+        seq,
+        ack,
+        tid,
+        Bytes::from_static(b"front"),
+        Bytes::from_static(b"data"),
+    )
+}
+
+/// A message of type 51 from the server, with `front` and `data`.
+fn message_frame_with(
+    s: &mut Server,
+    seq: u64,
+    ack: u64,
+    tid: u64,
+    front: Bytes,
+    data: Bytes,
+) -> Bytes {
     let h = MsgHeader2 {
         seq,
         tid,
@@ -206,12 +225,7 @@ fn message_frame(s: &mut Server, seq: u64, ack: u64, tid: u64) -> Bytes {
     let mut out = BytesMut::new();
     s.enc
         .encode_frame(
-            &Frame::message(
-                h.to_bytes(0),
-                Bytes::from_static(b"front"),
-                Bytes::new(),
-                Bytes::from_static(b"data"),
-            ),
+            &Frame::message(h.to_bytes(0), front, Bytes::new(), data),
             &mut out,
         )
         .unwrap();
@@ -275,6 +289,26 @@ fn a_message_sent_before_the_next_write_carries_the_ack_instead_of_an_ack_frame(
     let h = MsgHeader2::decode_exact(&sent[0].segment(0)).unwrap();
     assert_eq!(h.ack_seq, 2);
     assert!(!c.has_output());
+}
+
+#[test]
+fn a_large_message_read_into_the_receive_buffer_needs_one_allocation() {
+    let (mut c, mut s) = ready();
+    let data = Bytes::from(vec![0xa5u8; 1 << 20]);
+    let wire = message_frame_with(&mut s, 1, 0, 3, Bytes::new(), data.clone());
+    let (head, rest) = wire.split_at(64);
+    c.receive_buffer(0).extend_from_slice(head);
+    assert!(c.process_received().unwrap().is_empty());
+    let buf = c.receive_buffer(16);
+    assert!(
+        buf.capacity() - buf.len() >= rest.len(),
+        "room for the whole frame at once"
+    );
+    buf.extend_from_slice(rest);
+    match &c.process_received().unwrap()[..] {
+        [Event::Message(m)] => assert_eq!(m.data, data),
+        other => panic!("{other:?}"),
+    }
 }
 
 #[test]
