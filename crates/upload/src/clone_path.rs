@@ -50,6 +50,11 @@ pub(crate) trait CloneSteps: Executor {
         Result<SnapIdGrant, Error>,
         Result<SnapIdGrant, Error>,
     );
+    /// How long each part of [`CloneSteps::create_image_and_allot`] took
+    /// on its own, when it knows.
+    fn overlapped_parts(&mut self) -> Vec<crate::report::Step> {
+        Vec::new()
+    }
     /// Creates snapshot `snap` of the volume with id `id` (which it owns
     /// from then on: released if it fails, replaced if the volume moved
     /// past it); the snapshot's id.
@@ -92,6 +97,7 @@ pub(crate) async fn run<S: CloneSteps>(
     let t = Instant::now();
     let (image, vol_id, clone_id) = s.create_image_and_allot().await;
     report.step("image create and snapshot ids", t);
+    report.overlapped.extend(s.overlapped_parts());
     if let (Ok(image_id), true) = (&image, plan.owns_image) {
         ledger.record(Undo::DeleteImage {
             image_id: image_id.clone(),

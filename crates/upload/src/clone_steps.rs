@@ -1,6 +1,7 @@
 //! The clone path's steps on the cluster and Glance.
 
-use std::time::Duration;
+use std::future::Future;
+use std::time::{Duration, Instant};
 
 use ceph_rados::{IoCtx, SnapIdGrant};
 use ceph_rbd::image::{CloneFormat, CloneOptions, Image};
@@ -11,6 +12,7 @@ use crate::clone_path::CloneSteps;
 use crate::error::Error;
 use crate::ledger::{Executor, Undo};
 use crate::naming::{location_url, GLANCE_SNAP};
+use crate::report::Step;
 use crate::round::Seat;
 use crate::undo::Undoer;
 
@@ -45,6 +47,8 @@ pub(crate) struct Cluster<'a> {
     /// The clone, once made.
     child: Option<Image>,
     undo: Undoer<'a>,
+    /// The parts of the first step, timed each.
+    overlapped: Vec<Step>,
 }
 
 impl<'a> Cluster<'a> {
@@ -72,6 +76,7 @@ impl<'a> Cluster<'a> {
             seat: Some(seat),
             child: None,
             undo: Undoer::new(c),
+            overlapped: Vec::new(),
         }
     }
 
@@ -114,12 +119,28 @@ impl CloneSteps for Cluster<'_> {
                 TheImage::Given(id) => Ok(id.clone()),
             }
         };
-        let (created, (a, b)) = tokio::join!(image, allot);
+        let t = Instant::now();
+        let ((created, image_secs), ((a, b), allot_secs)) =
+            tokio::join!(timed(t, image), timed(t, allot));
+        self.overlapped = vec![
+            Step {
+                name: "glance image create".into(),
+                seconds: image_secs,
+            },
+            Step {
+                name: "snapshot ids".into(),
+                seconds: allot_secs,
+            },
+        ];
         (
             created.map_err(Error::from),
             a.map_err(Error::from),
             b.map_err(Error::from),
         )
+    }
+
+    fn overlapped_parts(&mut self) -> Vec<Step> {
+        std::mem::take(&mut self.overlapped)
     }
 
     async fn snapshot_volume(&mut self, snap: &str, id: u64) -> Result<u64, Error> {
@@ -183,4 +204,10 @@ impl CloneSteps for Cluster<'_> {
     async fn trash_volume_snapshot(&mut self, snap: &str) -> Result<(), Error> {
         Ok(self.vol.snap_remove(snap).await?)
     }
+}
+
+/// `f`'s output and the seconds from `start` to its end.
+async fn timed<T>(start: Instant, f: impl Future<Output = T>) -> (T, f64) {
+    let out = f.await;
+    (out, start.elapsed().as_secs_f64())
 }

@@ -57,6 +57,11 @@ pub struct Report {
     pub undone: Vec<String>,
     /// The steps.
     pub steps: Vec<Step>,
+    /// Parts of a step that ran side by side, each timed on its own (the
+    /// Glance image's creation and the monitor round for snapshot ids,
+    /// within `image create and snapshot ids`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub overlapped: Vec<Step>,
     /// Total seconds.
     pub seconds: f64,
 }
@@ -77,6 +82,7 @@ impl Report {
             undo_failures: Vec::new(),
             undone: Vec::new(),
             steps: Vec::new(),
+            overlapped: Vec::new(),
             seconds: 0.0,
         }
     }

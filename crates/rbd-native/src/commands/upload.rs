@@ -253,6 +253,12 @@ fn print_report(r: &Report, format: Format) {
     for s in &r.steps {
         println!("  {:<30} {:>9.3} s", s.name, s.seconds);
     }
+    if !r.overlapped.is_empty() {
+        println!("  of which, side by side:");
+        for s in &r.overlapped {
+            println!("    {:<28} {:>9.3} s", s.name, s.seconds);
+        }
+    }
     for f in &r.undo_failures {
         println!("left behind: {}: {}", f.step, f.error);
     }
