@@ -337,8 +337,10 @@ async fn the_trash_round_trips_with_librbd() {
     img.close().await.unwrap();
     let data = bed.rbd_export(&spec(&name));
 
-    // Ours moves, librbd sees it in the trash and restores it.
-    let moved = trash_move(&rados, &io, &name, Duration::ZERO)
+    // Ours moves, librbd sees it in the trash and restores it. Every move
+    // here defers deletion: the bed's Cinder backends share the pool and
+    // purge expired trash entries on a timer of their own.
+    let moved = trash_move(&rados, &io, &name, Duration::from_secs(3600))
         .await
         .unwrap();
     assert_eq!(moved, id);
@@ -394,10 +396,16 @@ async fn the_trash_round_trips_with_librbd() {
     let id2 = create_image(&rados, &io, &name2, 4 << 20, &CreateOptions::default())
         .await
         .unwrap();
-    trash_move(&rados, &io, &name2, Duration::ZERO)
+    trash_move(&rados, &io, &name2, Duration::from_secs(3600))
         .await
         .unwrap();
-    bed.rbd_ok(&["trash", "rm", "--no-progress", &format!("{POOL}/{id2}")]);
+    bed.rbd_ok(&[
+        "trash",
+        "rm",
+        "--force",
+        "--no-progress",
+        &format!("{POOL}/{id2}"),
+    ]);
     assert!(trash_list(&io).await.unwrap().iter().all(|e| e.id != id2));
     assert_gone(&bed, &id2);
 }
