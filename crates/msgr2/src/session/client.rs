@@ -138,6 +138,10 @@ pub struct ClientSession {
     out_seq: u64,
     in_seq: u64,
     in_seq_acked: u64,
+    /// Whether the server keeps nothing of the session (its SERVER_IDENT
+    /// says `CEPH_MSG_CONNECT_LOSSY`): it has no queue of sent messages
+    /// for an acknowledgement to trim, so no ACK frame is owed to it.
+    lossy: bool,
     /// Sent and not yet acknowledged, in order (kept for replay).
     unacked: VecDeque<Message>,
     /// Waiting for the session to be ready.
@@ -182,6 +186,7 @@ impl ClientSession {
             out_seq: 0,
             in_seq: 0,
             in_seq_acked: 0,
+            lossy: false,
             unacked: VecDeque::new(),
             queued: VecDeque::new(),
         }
@@ -233,9 +238,12 @@ impl ClientSession {
     /// Bytes to write to the socket.
     ///
     /// The acknowledgement of what was received goes out here, as an ACK
-    /// frame, only if no message sent since carried it in its header: a
-    /// driver that lets replies turn into new requests before it writes
-    /// sends no ACK frames while the traffic flows both ways.
+    /// frame, only if the session is lossless and no message sent since
+    /// carried it in its header: a driver that lets replies turn into new
+    /// requests before it writes sends no ACK frames while the traffic
+    /// flows both ways. A lossy session (what monitors and OSDs grant a
+    /// client) sends none, as Ceph's own messenger does: there, the
+    /// acknowledgement rides in message headers only.
     pub fn take_output(&mut self) -> Bytes {
         self.queue_owed_ack();
         self.out.take()
@@ -264,9 +272,10 @@ impl ClientSession {
         }
     }
 
-    /// Whether messages received are not yet acknowledged to the peer.
+    /// Whether messages received are not yet acknowledged to a peer that
+    /// keeps what it sent until we do.
     fn owes_ack(&self) -> bool {
-        self.in_seq > self.in_seq_acked && self.state == State::Ready
+        !self.lossy && self.in_seq > self.in_seq_acked && self.state == State::Ready
     }
 
     /// Sends `msg` now if the session is ready, else once it is.
@@ -469,11 +478,8 @@ impl ClientSession {
                 if missing != 0 {
                     return Err(Error::MissingFeatures(missing));
                 }
-                self.server_cookie = if id.flags & MSG_CONNECT_LOSSY != 0 {
-                    0
-                } else {
-                    id.cookie
-                };
+                self.lossy = id.flags & MSG_CONNECT_LOSSY != 0;
+                self.server_cookie = if self.lossy { 0 } else { id.cookie };
                 self.state = State::Ready;
                 events.push(Event::Ready(SessionInfo {
                     peer_addrs: id.addrs,

@@ -234,7 +234,7 @@ fn message_frame_with(
 
 #[test]
 fn handshake_then_messages_both_ways() {
-    let (mut c, mut s) = ready();
+    let (mut c, mut s) = ready_with(0, 77);
     c.send(Message::new(50, 1, 1, Bytes::from_static(b"cmd")).with_tid(9))
         .unwrap();
     let sent = s.read(&c.take_output()[..]);
@@ -274,7 +274,7 @@ fn handshake_then_messages_both_ways() {
 
 #[test]
 fn a_message_sent_before_the_next_write_carries_the_ack_instead_of_an_ack_frame() {
-    let (mut c, mut s) = ready();
+    let (mut c, mut s) = ready_with(0, 77);
     c.send(Message::new(50, 1, 1, Bytes::from_static(b"op")).with_tid(1))
         .unwrap();
     s.read(&c.take_output()[..]);
@@ -289,6 +289,23 @@ fn a_message_sent_before_the_next_write_carries_the_ack_instead_of_an_ack_frame(
     let h = MsgHeader2::decode_exact(&sent[0].segment(0)).unwrap();
     assert_eq!(h.ack_seq, 2);
     assert!(!c.has_output());
+}
+
+#[test]
+fn a_lossy_session_sends_no_ack_frame_and_acknowledges_in_headers() {
+    let (mut c, mut s) = ready();
+    c.send(Message::new(50, 1, 1, Bytes::from_static(b"op")).with_tid(1))
+        .unwrap();
+    s.read(&c.take_output()[..]);
+    c.receive(&message_frame(&mut s, 1, 1, 1)).unwrap();
+    assert!(!c.has_output(), "a lossy peer keeps nothing to acknowledge");
+    assert!(c.take_output().is_empty());
+    c.send(Message::new(50, 1, 1, Bytes::from_static(b"op")).with_tid(2))
+        .unwrap();
+    let sent = s.read(&c.take_output()[..]);
+    assert_eq!(sent.len(), 1);
+    let h = MsgHeader2::decode_exact(&sent[0].segment(0)).unwrap();
+    assert_eq!(h.ack_seq, 1, "the header still says what was received");
 }
 
 #[test]

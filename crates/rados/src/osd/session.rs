@@ -121,8 +121,8 @@ impl OsdSession {
 /// message, and reports its own failure.
 ///
 /// Writes are batched: after a step it hands over every message already
-/// read, lets the runtime run what that sets going (replies turning into
-/// new requests), takes every message queued meanwhile, and writes them
+/// read and lets the runtime run what that sets going (replies turning
+/// into new requests), takes every message queued for it, and writes them
 /// all at once, with the acknowledgement riding in their headers.
 async fn run(
     osd: i32,
@@ -151,6 +151,7 @@ async fn run(
             m = rx.recv() => Step::Send(m),
             e = conn.next_event() => Step::Event(e),
         };
+        let delivered = matches!(step, Step::Event(Ok(_)));
         let mut result = match step {
             Step::Send(None) => return,
             Step::Send(Some(m)) => conn.queue(m).map_err(|e| e.to_string()),
@@ -168,7 +169,17 @@ async fn run(
                     return;
                 }
             }
-            tokio::task::yield_now().await;
+            // Replies handed over: let the objecter and its callers run
+            // (until nothing else is ready) before reading on. Their new
+            // requests then go out together below, and replies are
+            // consumed, their buffers freed, before more are read: a
+            // session that read on while the socket has data would hold
+            // every large reply in flight at once. A message to send needs
+            // no yield: it wakes this task only once the objecter has
+            // queued all it had, and `try_recv` below takes them all.
+            if delivered {
+                tokio::task::yield_now().await;
+            }
         }
         while result.is_ok() {
             match rx.try_recv() {
