@@ -145,6 +145,21 @@ impl Image {
         .await?;
         match format {
             CloneFormat::V2 | CloneFormat::Auto => {
+                // The child says it is a v2 clone before the parent counts
+                // it, as librbd's AttachChildRequest does: removing a child
+                // detaches it from the parent only if it says so, so a
+                // clone stopped between the two steps (killed, or a failed
+                // OSD op) must not leave the parent snapshot counting a
+                // child that removal will not detach.
+                call(
+                    child_io,
+                    &child_header,
+                    &OpFeaturesSet {
+                        op_features: OP_FEATURE_CLONE_CHILD,
+                        mask: OP_FEATURE_CLONE_CHILD,
+                    },
+                )
+                .await?;
                 call(
                     &self.io,
                     &self.header_oid(),
@@ -155,15 +170,6 @@ impl Image {
                             image_id: child_id.to_string(),
                             pool_namespace: child_io.namespace().to_string(),
                         },
-                    },
-                )
-                .await?;
-                call(
-                    child_io,
-                    &child_header,
-                    &OpFeaturesSet {
-                        op_features: OP_FEATURE_CLONE_CHILD,
-                        mask: OP_FEATURE_CLONE_CHILD,
                     },
                 )
                 .await?;
