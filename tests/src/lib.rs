@@ -796,6 +796,22 @@ impl Testbed {
             .collect()
     }
 
+    /// [`Testbed::objects_of`] once the OSDs have trimmed: an object whose
+    /// head was removed while a snapshot still had a clone of it stays
+    /// listed until the OSDs trim that snapshot, in the background, after
+    /// its removal. Polls up to `secs` seconds for `pool` to list nothing
+    /// with `part` in its name and returns what it still lists then.
+    pub fn objects_of_once_trimmed(&self, pool: &str, part: &str, secs: u64) -> Vec<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+        loop {
+            let left = self.objects_of(pool, part);
+            if left.is_empty() || std::time::Instant::now() >= deadline {
+                return left;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+        }
+    }
+
     /// The arguments to give [`Testbed::system_python`] to run `body` as client.admin
     /// of cluster main with librados's Python bindings: `body` starts with
     /// `c` connected and `io` open on `pool`, and finds `extra` from

@@ -70,20 +70,33 @@ fn make_volume(bed: &Testbed) -> (String, Vec<u8>) {
 }
 
 /// Purges the volume's RBD trash entry, if Cinder left one (the
-/// documented purge: `rbd trash rm`, or `rbd trash purge POOL`).
+/// documented purge: `rbd trash rm`, or `rbd trash purge POOL`). The bed's
+/// Cinder backends purge expired entries of the pool too, every few
+/// seconds: an entry that one of them removes first (our `trash rm` then
+/// fails, or finds it being removed) counts as purged once it is gone.
 fn purge(bed: &Testbed, volume: &str) {
-    let out = bed.rbd(&["trash", "ls", "volumes", "--format", "json"]);
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
-    for e in v.as_array().cloned().unwrap_or_default() {
-        if e["name"].as_str() == Some(volume) {
-            let id = e["id"].as_str().unwrap();
-            let r = bed.rbd(&["trash", "rm", &format!("volumes/{id}")]);
-            assert!(
-                r.status.success(),
-                "trash rm {volume}: {}",
-                String::from_utf8_lossy(&r.stderr)
-            );
+    let entry = || -> Option<String> {
+        let out = bed.rbd(&["trash", "ls", "volumes", "--format", "json"]);
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+        v.as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .find(|e| e["name"].as_str() == Some(volume))
+            .and_then(|e| e["id"].as_str().map(str::to_string))
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while let Some(id) = entry() {
+        let r = bed.rbd(&["trash", "rm", &format!("volumes/{id}")]);
+        if r.status.success() {
+            continue;
         }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "trash rm {volume}: {}",
+            String::from_utf8_lossy(&r.stderr)
+        );
+        std::thread::sleep(std::time::Duration::from_secs(1));
     }
 }
 
