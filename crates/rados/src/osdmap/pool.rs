@@ -120,8 +120,10 @@ impl Decode for PoolSnapInfo {
     }
 }
 
-/// A value in [`PoolOpts`].
-#[derive(Debug, Clone, PartialEq)]
+/// A value in [`PoolOpts`]. Two values are equal when they encode the
+/// same: a `Double` compares by its bits, so that a NaN (any bytes decode)
+/// equals itself and a map equals its copy.
+#[derive(Debug, Clone)]
 pub enum PoolOptValue {
     /// A string (type 0).
     Str(String),
@@ -130,6 +132,19 @@ pub enum PoolOptValue {
     /// A floating-point number (type 2).
     Double(f64),
 }
+
+impl PartialEq for PoolOptValue {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Self::Str(a), Self::Str(b)) => a == b,
+            (Self::Int(a), Self::Int(b)) => a == b,
+            (Self::Double(a), Self::Double(b)) => a.to_bits() == b.to_bits(),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for PoolOptValue {}
 
 /// Ceph's `pool_opts_t`: per-pool options by numeric key (compression,
 /// scrub intervals, `pg_num_min`, ...).
@@ -669,6 +684,20 @@ fn decode_body(r: &mut Reader<'_>, v: u8) -> Result<PgPool, DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pool_with_a_nan_option_equals_its_copy() {
+        // The osdmap fuzzer's first crash: an empty incremental "changed"
+        // a pool whose option 18 decoded to NaN, as NaN != NaN.
+        let mut pool = PgPool::default();
+        pool.opts.opts.insert(
+            18,
+            PoolOptValue::Double(f64::from_bits(0x7ff8_0000_0000_0001)),
+        );
+        assert_eq!(pool.clone(), pool);
+        assert_ne!(PoolOptValue::Double(0.0), PoolOptValue::Double(-0.0));
+        assert_ne!(PoolOptValue::Int(1), PoolOptValue::Double(1.0));
+    }
 
     #[test]
     fn masks() {
