@@ -26,6 +26,24 @@ enum RxMode {
     Secure(Box<GcmStream>),
 }
 
+/// The most room allocated beyond what the frame under way needs, when
+/// the buffer has to grow for it (and at most what the buffer holds).
+/// Frames of one kind differ by a few bytes (a reply naming an object
+/// whose number has one more digit): an allocation made to fit one frame
+/// exactly is a few bytes short for the next, and `BytesMut::reserve`
+/// then copies, the earlier frames' bytes included. The slack lets the
+/// next frame reuse the allocation once its frames are dropped.
+const GROW_SLACK: usize = 64 << 10;
+
+/// Makes room for `additional` more bytes in `buf`; when it has to grow,
+/// with [`GROW_SLACK`] more (bounded by what `buf` holds).
+fn make_room(buf: &mut BytesMut, additional: usize) {
+    if buf.capacity() - buf.len() < additional {
+        let slack = GROW_SLACK.min(buf.len());
+        buf.reserve(additional.saturating_add(slack));
+    }
+}
+
 /// What the decoder knows of the frame at the front of the buffer.
 #[derive(Debug)]
 enum Pending {
@@ -209,7 +227,7 @@ impl FrameDecoder {
                 let ahead = (self.needed() - buf.len())
                     .min(RESERVE_AHEAD)
                     .min(buf.len().saturating_mul(RESERVE_FACTOR));
-                buf.reserve(ahead);
+                make_room(buf, ahead);
                 return Ok(None);
             }
             let wire = buf.split_to(self.needed());

@@ -337,12 +337,11 @@ impl ClientSession {
 
     /// The session's receive buffer, for a driver to read the socket into
     /// directly (then [`ClientSession::process_received`]): with room for
-    /// `at_least` more bytes, or for the rest of the frame under way when
-    /// that is more (bounded by the decoder's frame limits), so that a
-    /// large message arrives in one buffer with no copy on the way.
+    /// `at_least` more bytes. The room for a large frame is made by the
+    /// decoder as its bytes come (in one allocation once a read of 1/64th
+    /// of it has come), never from the length the peer announces alone.
     pub fn receive_buffer(&mut self, at_least: usize) -> &mut BytesMut {
-        let rest = self.decoder.needed().saturating_sub(self.inbuf.len());
-        self.inbuf.reserve(rest.max(at_least));
+        self.inbuf.reserve(at_least);
         &mut self.inbuf
     }
 

@@ -292,6 +292,21 @@ fn a_message_sent_before_the_next_write_carries_the_ack_instead_of_an_ack_frame(
 }
 
 #[test]
+fn a_preamble_alone_gets_no_room_for_the_length_it_announces() {
+    let (mut c, mut s) = ready();
+    let data = Bytes::from(vec![0x5au8; 8 << 20]);
+    let wire = message_frame_with(&mut s, 1, 0, 3, Bytes::new(), data);
+    c.receive_buffer(0).extend_from_slice(&wire[..32]);
+    assert!(c.process_received().unwrap().is_empty());
+    let buf = c.receive_buffer(64 << 10);
+    assert!(
+        buf.capacity() < 1 << 20,
+        "{} bytes of room for a 32-byte preamble",
+        buf.capacity()
+    );
+}
+
+#[test]
 fn a_lossy_session_sends_no_ack_frame_and_acknowledges_in_headers() {
     let (mut c, mut s) = ready();
     c.send(Message::new(50, 1, 1, Bytes::from_static(b"op")).with_tid(1))
@@ -311,9 +326,10 @@ fn a_lossy_session_sends_no_ack_frame_and_acknowledges_in_headers() {
 #[test]
 fn a_large_message_read_into_the_receive_buffer_needs_one_allocation() {
     let (mut c, mut s) = ready();
-    let data = Bytes::from(vec![0xa5u8; 1 << 20]);
+    let data = Bytes::from(vec![0xa5u8; 4 << 20]);
     let wire = message_frame_with(&mut s, 1, 0, 3, Bytes::new(), data.clone());
-    let (head, rest) = wire.split_at(64);
+    // One socket read's worth: room for the rest of the frame at once.
+    let (head, rest) = wire.split_at(64 << 10);
     c.receive_buffer(0).extend_from_slice(head);
     assert!(c.process_received().unwrap().is_empty());
     let buf = c.receive_buffer(16);
