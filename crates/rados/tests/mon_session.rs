@@ -66,14 +66,25 @@ async fn a_dropped_connection_is_reopened_and_commands_in_flight_are_sent_again(
         .await
         .expect("connect");
     let fsid = fsid_via(&mon).await;
-    for _ in 0..3 {
+    let mut dropped_in_flight = 0;
+    for _ in 0..20 {
+        if dropped_in_flight == 3 {
+            break;
+        }
         // The command goes out, then the connection drops before its answer
         // can be read: the client must reconnect and send it again.
         let pending = mon.command(r#"{"prefix":"fsid","format":"json"}"#, Bytes::new());
         tokio::pin!(pending);
         // One poll queues the command with the client (before the drop).
-        let early = futures_poll_once(&mut pending).await;
-        assert!(early.is_none(), "answered before the drop: {early:?}");
+        // On a loaded host this thread can be descheduled within that poll
+        // long enough for the answer to come: that round tests nothing.
+        if let Some(early) = futures_poll_once(&mut pending).await {
+            let v: serde_json::Value =
+                serde_json::from_slice(&early.expect("the command failed").output).expect("json");
+            assert_eq!(v["fsid"].as_str(), Some(fsid.as_str()));
+            continue;
+        }
+        dropped_in_flight += 1;
         mon.reconnect().expect("client alive");
         let reply = tokio::time::timeout(Duration::from_secs(90), pending)
             .await
@@ -83,6 +94,7 @@ async fn a_dropped_connection_is_reopened_and_commands_in_flight_are_sent_again(
         let again = v["fsid"].as_str().expect("fsid").to_string();
         assert_eq!(again, fsid);
     }
+    assert_eq!(dropped_in_flight, 3, "commands kept being answered at once");
     assert_eq!(
         fsid_via(&mon).await,
         fsid,
