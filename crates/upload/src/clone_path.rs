@@ -177,7 +177,9 @@ pub(crate) async fn run<S: CloneSteps>(
     let t = Instant::now();
     s.wait_active(&image_id).await?;
     report.step("active", t);
-    ledger.commit();
+    // The image is made: a stop from now on lets the rest end (cutting
+    // the snapshot's move to the trash short would leave it in sight).
+    ledger.finish();
 
     if plan.format == CloneFormat::V2 {
         // The clone holds the snapshot: removing it moves it to the

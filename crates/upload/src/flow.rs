@@ -2,6 +2,8 @@
 //! Glance's store allows it (falling back to streaming when it fails and
 //! the request allows it), else the streaming path.
 
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use ceph_rbd::image::Image;
@@ -78,6 +80,29 @@ async fn halt(c: &Clients, req: &UploadRequest) -> Halt {
     }
 }
 
+/// Runs `run` to its end, unless `halt` resolves first: then `run` is
+/// dropped where it is, and the halt returned. A halt that comes once
+/// `finished` is set (the upload's image is made and kept) does not cut
+/// `run` short: what is left is tidying (bounded by the ops' own
+/// timeouts), which runs to its end.
+async fn run_or_halt<T, H>(
+    run: impl Future<Output = T>,
+    halt: impl Future<Output = H>,
+    finished: &AtomicBool,
+) -> Result<T, H> {
+    tokio::pin!(run);
+    tokio::select! {
+        r = &mut run => Ok(r),
+        h = halt => {
+            if !finished.load(Ordering::SeqCst) {
+                return Err(h);
+            }
+            tracing::warn!("asked to stop once the image was made: letting the upload end");
+            Ok(run.await)
+        }
+    }
+}
+
 /// Uploads as `req` says, taking its snapshot ids in `seat`'s round; the
 /// report whatever happens. A failed upload is rolled back here, once:
 /// whatever it made is undone, last first, and the undos that fail are
@@ -92,13 +117,13 @@ pub(crate) async fn upload_one(c: &Clients, req: &UploadRequest, seat: Seat) -> 
         given_image: req.image_id.clone(),
         ..Leftovers::default()
     };
-    let ran = {
-        let run = upload_inner(c, req, seat, &mut ledger, &mut report, &mut leftovers);
-        tokio::select! {
-            r = run => Ok(r),
-            h = halt(c, req) => Err(h),
-        }
-    };
+    let finished = ledger.finished_flag();
+    let ran = run_or_halt(
+        upload_inner(c, req, seat, &mut ledger, &mut report, &mut leftovers),
+        halt(c, req),
+        &finished,
+    )
+    .await;
     let r = match ran {
         Ok(r) => r,
         Err(h) => {
@@ -422,4 +447,49 @@ async fn upload_inner(
 /// Whether `u` deletes the Glance image.
 fn is_image(u: &Undo) -> bool {
     matches!(u, Undo::DeleteImage { .. })
+}
+
+#[cfg(test)]
+mod tests {
+    use tokio::sync::oneshot;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_halt_before_the_image_is_made_cuts_the_upload_short() {
+        let ledger = Ledger::default();
+        let finished = ledger.finished_flag();
+        let r = run_or_halt(
+            std::future::pending::<()>(),
+            async { "deadline" },
+            &finished,
+        )
+        .await;
+        assert_eq!(r, Err("deadline"));
+    }
+
+    #[tokio::test]
+    async fn a_halt_once_the_image_is_made_lets_the_upload_end() {
+        let mut ledger = Ledger::default();
+        ledger.record(Undo::DeleteImage {
+            image_id: "i".into(),
+        });
+        let finished = ledger.finished_flag();
+        let (made, made_seen) = oneshot::channel();
+        let (tidy_may_end, tidy_ends) = oneshot::channel::<()>();
+        let run = async move {
+            ledger.finish();
+            made.send(()).ok();
+            // The tidying in flight when the halt comes.
+            tidy_ends.await.ok();
+            ledger.holds(|_| true)
+        };
+        let halt = async move {
+            made_seen.await.ok();
+            tidy_may_end.send(()).ok();
+            "deadline"
+        };
+        // The upload ends, with nothing left to undo.
+        assert_eq!(run_or_halt(run, halt, &finished).await, Ok(false));
+    }
 }

@@ -7,6 +7,8 @@
 //! cluster and Glance ([`crate::undo::Undoer`]), or a fake in the tests.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use crate::error::Error;
 use crate::report::{Report, UndoFailure};
@@ -92,6 +94,9 @@ pub(crate) trait Executor {
 #[derive(Debug, Default)]
 pub(crate) struct Ledger {
     entries: Vec<Undo>,
+    /// Set once the upload's image is made and kept ([`Ledger::finish`]);
+    /// shared with whoever decides to stop the upload.
+    finished: Arc<AtomicBool>,
 }
 
 impl Ledger {
@@ -118,6 +123,20 @@ impl Ledger {
     /// Forgets everything: the upload succeeded, what it made stays.
     pub(crate) fn commit(&mut self) {
         self.entries.clear();
+    }
+
+    /// Commits, and marks the upload as done with its image: what is left
+    /// is tidying that must not be cut short (a stop or a deadline from
+    /// now on lets it end; see [`Ledger::finished_flag`]).
+    pub(crate) fn finish(&mut self) {
+        self.commit();
+        self.finished.store(true, Ordering::SeqCst);
+    }
+
+    /// A flag that turns true when [`Ledger::finish`] is called, to be
+    /// read while the upload holds the ledger.
+    pub(crate) fn finished_flag(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.finished)
     }
 
     /// Undoes everything recorded, last first; see [`Ledger::rollback_keeping`].

@@ -50,16 +50,11 @@ impl Leftovers {
                 .as_deref()
                 .is_some_and(|s| !matches!(s, "active" | "deleted"));
             let given = self.given_image.as_ref() == Some(id);
-            if given
-                && status
-                    .as_deref()
-                    .is_some_and(|s| !matches!(s, "queued" | "deleted"))
-            {
-                // The caller's image took its location: the clone and its
-                // snapshots are its data now.
+            let deleting = ledger.holds(|u| *u == image);
+            if keeps_its_data(status.as_deref(), deleting) {
                 continue;
             }
-            if live && !given && !ledger.holds(|u| *u == image) {
+            if live && !given && !deleting {
                 ledger.record(image);
             }
             if let (Some(vol), Some(data_pool)) = (&volume, &self.data_pool) {
@@ -96,5 +91,33 @@ impl Leftovers {
                 }
             }
         }
+    }
+}
+
+/// Whether a Glance image in `status` (`None`: not known) that the
+/// rollback is `deleting` or not keeps what is named after it: an image
+/// that took its location (or its data) and stays, whether its caller's
+/// or one the upload made and kept, has the clone and its snapshots as
+/// its data.
+fn keeps_its_data(status: Option<&str>, deleting: bool) -> bool {
+    !deleting && status.is_some_and(|s| !matches!(s, "queued" | "deleted"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keeps_its_data;
+
+    #[test]
+    fn only_an_image_that_stays_with_its_data_keeps_it() {
+        // Made and kept (the upload ended with its image active), or the
+        // caller's image holding its location.
+        assert!(keeps_its_data(Some("active"), false));
+        assert!(keeps_its_data(Some("saving"), false));
+        // Deleted by the rollback: what it held goes too.
+        assert!(!keeps_its_data(Some("active"), true));
+        // Never filled, gone, or unknown: nothing of it is its data.
+        assert!(!keeps_its_data(Some("queued"), false));
+        assert!(!keeps_its_data(Some("deleted"), false));
+        assert!(!keeps_its_data(None, false));
     }
 }
