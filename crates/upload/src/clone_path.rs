@@ -171,8 +171,10 @@ pub(crate) async fn run<S: CloneSteps>(
     report.step("location", t);
     if !plan.owns_image {
         // The caller's image holds the clone now: whatever happens next,
-        // the clone is its data, not this upload's to remove.
-        ledger.commit();
+        // the clone is its data, not this upload's to remove, and a stop
+        // lets the rest end (the wait for `active` is bounded by its own
+        // timeout).
+        ledger.finish();
     }
     let t = Instant::now();
     s.wait_active(&image_id).await?;
@@ -426,6 +428,40 @@ mod tests {
         assert!(r.is_ok());
         ledger.rollback(&mut fake, &mut report).await;
         assert!(fake.undos.done.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_stop_is_let_through_only_until_the_image_is_made() {
+        use std::sync::atomic::Ordering;
+        // (whether the upload made the image, the failing step, whether
+        // the ledger is finished: a stop then lets the upload end).
+        let cases = [
+            (true, Some("location"), false),
+            (true, Some("active"), false),
+            (true, Some("trash"), true),
+            (true, None, true),
+            (false, Some("location"), false),
+            // The caller's image took the location: the rest is tidying.
+            (false, Some("active"), true),
+            (false, None, true),
+        ];
+        for (owns_image, fail_step, finished) in cases {
+            let mut fake = Fake {
+                fail_step,
+                ..Fake::default()
+            };
+            let mut ledger = Ledger::default();
+            let flag = ledger.finished_flag();
+            let mut report = Report::new("volumes", "vol", 0);
+            let mut p = plan(CloneFormat::V2);
+            p.owns_image = owns_image;
+            let _ = run(&mut fake, &p, &mut ledger, &mut report).await;
+            assert_eq!(
+                flag.load(Ordering::SeqCst),
+                finished,
+                "owns the image: {owns_image}, {fail_step:?} failing"
+            );
+        }
     }
 
     #[tokio::test]
