@@ -80,25 +80,35 @@ async fn halt(c: &Clients, req: &UploadRequest) -> Halt {
     }
 }
 
+/// How long, beyond the wait for `active`, the rest of an upload whose
+/// image is made may run once it is asked to stop (one snapshot op).
+const TIDY_GRACE: Duration = Duration::from_secs(30);
+
 /// Runs `run` to its end, unless `halt` resolves first: then `run` is
 /// dropped where it is, and the halt returned. A halt that comes once
 /// `finished` is set (the upload's image is made and kept) does not cut
-/// `run` short: what is left is tidying (bounded by the ops' own
-/// timeouts), which runs to its end.
+/// `run` short: what is left is tidying, which runs to its end, for
+/// `grace` at most (then it is dropped and the halt returned).
 async fn run_or_halt<T, H>(
     run: impl Future<Output = T>,
     halt: impl Future<Output = H>,
     finished: &AtomicBool,
+    grace: Duration,
 ) -> Result<T, H> {
     tokio::pin!(run);
-    tokio::select! {
-        r = &mut run => Ok(r),
-        h = halt => {
-            if !finished.load(Ordering::SeqCst) {
-                return Err(h);
-            }
-            tracing::warn!("asked to stop once the image was made: letting the upload end");
-            Ok(run.await)
+    let h = tokio::select! {
+        r = &mut run => return Ok(r),
+        h = halt => h,
+    };
+    if !finished.load(Ordering::SeqCst) {
+        return Err(h);
+    }
+    tracing::warn!("asked to stop once the image was made: letting the upload end");
+    match tokio::time::timeout(grace, run).await {
+        Ok(r) => Ok(r),
+        Err(_) => {
+            tracing::warn!(?grace, "the upload did not end in time; stopping it");
+            Err(h)
         }
     }
 }
@@ -122,6 +132,7 @@ pub(crate) async fn upload_one(c: &Clients, req: &UploadRequest, seat: Seat) -> 
         upload_inner(c, req, seat, &mut ledger, &mut report, &mut leftovers),
         halt(c, req),
         &finished,
+        req.timeout + TIDY_GRACE,
     )
     .await;
     let r = match ran {
@@ -154,7 +165,8 @@ pub(crate) async fn upload_one(c: &Clients, req: &UploadRequest, seat: Seat) -> 
         Err(e) => {
             ledger.rollback(&mut Undoer::new(c), &mut report).await;
             let halted = matches!(e, Error::TimedOut { .. } | Error::Stopped { .. });
-            if halted && filled_anyway(c, req, &mut report).await {
+            let made = finished.load(Ordering::SeqCst);
+            if halted && filled_anyway(c, req, made, &mut report).await {
                 None
             } else {
                 Some(failed(e, &report))
@@ -170,15 +182,17 @@ pub(crate) async fn upload_one(c: &Clients, req: &UploadRequest, seat: Seat) -> 
 /// stream was cut (it turns `queued` again).
 const SAVING_SETTLE: Duration = Duration::from_secs(30);
 
-/// Whether the caller's image of an upload that was stopped is `active`
-/// all the same: the stop came once Glance had all of its data (its
+/// Whether the caller's image of an upload that was stopped (or, when
+/// `made`, the image the upload made and kept) is `active` all the same: the stop came once Glance had all of its data (its
 /// location, or the whole stream), while the upload tidied up. The image
 /// is then what was asked for, and the upload a success. An image still
 /// `saving` is watched for up to [`SAVING_SETTLE`] until Glance decides.
-async fn filled_anyway(c: &Clients, req: &UploadRequest, report: &mut Report) -> bool {
-    let Some(id) = &req.image_id else {
+async fn filled_anyway(c: &Clients, req: &UploadRequest, made: bool, report: &mut Report) -> bool {
+    let made = made.then(|| report.image_id.clone());
+    let Some(id) = req.image_id.clone().or(made) else {
         return false;
     };
+    let id = &id;
     let settle_by = Instant::now() + SAVING_SETTLE;
     let mut pause = Duration::from_millis(100);
     let status = loop {
@@ -455,16 +469,20 @@ mod tests {
 
     use super::*;
 
+    /// An upload that never ends, halted at once, with its ledger
+    /// `finished` or not, given `grace`: what `run_or_halt` returns.
+    async fn hung_upload_halted(finished: bool, grace: Duration) -> Result<(), &'static str> {
+        let mut ledger = Ledger::default();
+        if finished {
+            ledger.finish();
+        }
+        let flag = ledger.finished_flag();
+        run_or_halt(std::future::pending(), async { "deadline" }, &flag, grace).await
+    }
+
     #[tokio::test]
     async fn a_halt_before_the_image_is_made_cuts_the_upload_short() {
-        let ledger = Ledger::default();
-        let finished = ledger.finished_flag();
-        let r = run_or_halt(
-            std::future::pending::<()>(),
-            async { "deadline" },
-            &finished,
-        )
-        .await;
+        let r = hung_upload_halted(false, Duration::from_secs(60)).await;
         assert_eq!(r, Err("deadline"));
     }
 
@@ -490,6 +508,15 @@ mod tests {
             "deadline"
         };
         // The upload ends, with nothing left to undo.
-        assert_eq!(run_or_halt(run, halt, &finished).await, Ok(false));
+        assert_eq!(
+            run_or_halt(run, halt, &finished, Duration::from_secs(60)).await,
+            Ok(false)
+        );
+    }
+
+    #[tokio::test]
+    async fn tidying_that_hangs_past_its_grace_is_stopped() {
+        let r = hung_upload_halted(true, Duration::from_millis(20)).await;
+        assert_eq!(r, Err("deadline"));
     }
 }

@@ -46,15 +46,14 @@ impl Leftovers {
                 image_id: id.clone(),
             };
             let status = c.glance.show_image(id).await.ok().map(|i| i.status);
-            let live = status
-                .as_deref()
-                .is_some_and(|s| !matches!(s, "active" | "deleted"));
             let given = self.given_image.as_ref() == Some(id);
             let deleting = ledger.holds(|u| *u == image);
             if keeps_its_data(status.as_deref(), deleting) {
                 continue;
             }
-            if live && !given && !deleting {
+            // What is left of the images that keep nothing: only a
+            // `queued` one of ours is there to delete.
+            if status.as_deref() == Some("queued") && !given && !deleting {
                 ledger.record(image);
             }
             if let (Some(vol), Some(data_pool)) = (&volume, &self.data_pool) {
