@@ -679,6 +679,26 @@ async fn upload_is_chunked_with_store_header() {
     assert_eq!(put.header("transfer-encoding"), Some("chunked"));
     assert_eq!(put.body.len(), 10_000);
     assert_eq!(put.body[9_999], 9);
+    assert_eq!(put.header("x-openstack-image-size"), None);
+
+    // A known size goes as x-openstack-image-size; the body is still
+    // chunked, as python-glanceclient sends it.
+    let chunks: Vec<Result<Bytes, std::io::Error>> =
+        (0..10u8).map(|i| Ok(Bytes::from(vec![i; 1000]))).collect();
+    glance
+        .upload_stream("i1", futures_util::stream::iter(chunks), None, Some(10_000))
+        .await
+        .unwrap();
+    let put = server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "PUT")
+        .nth(1)
+        .unwrap();
+    assert_eq!(put.header("x-openstack-image-size"), Some("10000"));
+    assert_eq!(put.header("transfer-encoding"), Some("chunked"));
+    assert_eq!(put.header("content-length"), None);
+    assert_eq!(put.body.len(), 10_000);
 
     // An error of the source stream is reported as such.
     let failing = futures_util::stream::iter(vec![

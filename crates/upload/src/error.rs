@@ -59,6 +59,19 @@ pub enum Error {
         /// create its image).
         image_id: String,
     },
+    /// Glance made a streamed image `active` with `stored` bytes where
+    /// `sent` were sent: something between the client and Glance's store
+    /// (a proxy, the store) lost or added data. The upload fails and is
+    /// undone like any other failure.
+    #[error("Glance made image {image_id} active with {stored} bytes where {sent} were sent, so it is not the volume; check what lies between this host and Glance (a proxy that does not pass chunked request bodies whole?) and Glance's store")]
+    StoredSize {
+        /// The Glance image.
+        image_id: String,
+        /// The bytes sent.
+        sent: u64,
+        /// The size Glance reports.
+        stored: u64,
+    },
     /// The upload failed (`cause`), and undoing what it had made failed
     /// too: `failures` is what is left behind.
     #[error("{cause}; undoing the upload then failed: {}{}", undo_list(.failures), cleanup_hint(.image_id))]

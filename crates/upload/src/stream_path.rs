@@ -205,9 +205,11 @@ async fn upload(
             .await;
         let sent_at = Instant::now();
         sent?;
-        c.status
+        let image = c
+            .status
             .wait_for_status(image_id, &["active"], timeout)
             .await?;
+        check_stored_size(image_id, size, image.size)?;
         Ok::<_, Error>((sent_at, Instant::now()))
     };
     tokio::pin!(tail);
@@ -249,9 +251,43 @@ async fn upload(
     (Ok(()), snap_left)
 }
 
+/// Fails when Glance made image `image_id` active with another size
+/// than the `sent` bytes (something between this client and Glance's
+/// store lost or added data: the image is not the volume). An image whose
+/// size Glance does not say passes.
+fn check_stored_size(image_id: &str, sent: u64, stored: Option<u64>) -> Result<(), Error> {
+    match stored {
+        Some(stored) if stored != sent => Err(Error::StoredSize {
+            image_id: image_id.to_string(),
+            sent,
+            stored,
+        }),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_image_of_another_size_than_sent_fails() {
+        assert!(check_stored_size("i", 10, Some(10)).is_ok());
+        assert!(check_stored_size("i", 10, None).is_ok());
+        let e = check_stored_size("i", 10, Some(4)).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::StoredSize {
+                    sent: 10,
+                    stored: 4,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("4 bytes"), "{e}");
+    }
 
     #[test]
     fn chunk_offsets_cover_the_volume() {
