@@ -1219,9 +1219,10 @@ fn main() {
     };
 
     // Glance's own ingest from memory (curl), the ceiling of any stream
-    // into it: with Content-Length (as we send) and chunked (as
-    // python-glanceclient, so Cinder, sends), in turn, `INGEST_RUNS`
-    // rounds (default 3) of `INGEST_GIB` (default 1).
+    // into it: with Content-Length and chunked (curl's chunks are its
+    // 64 KiB upload buffer, as python-glanceclient's, so Cinder's; ours
+    // are the 2 MiB reads), in turn, `INGEST_RUNS` rounds (default 3) of
+    // `INGEST_GIB` (default 1).
     let ingest_gib = env_usize("INGEST_GIB", 1);
     let ingest_runs = env_usize("INGEST_RUNS", 3);
     if ingest_gib > 0 && ingest_runs > 0 {
