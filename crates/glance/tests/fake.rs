@@ -658,15 +658,14 @@ async fn upload_is_chunked_with_store_header() {
     )
     .await;
     let glance = glance_client::connect(config(&server.base)).await.unwrap();
-    let chunks: Vec<Result<Bytes, std::io::Error>> =
-        (0..10u8).map(|i| Ok(Bytes::from(vec![i; 1000]))).collect();
-    glance
-        .upload_stream(
-            "i1",
-            futures_util::stream::iter(chunks),
-            Some("local"),
-            None,
+    // Ten chunks of 1000 bytes, chunk i all i.
+    let chunks = || {
+        futures_util::stream::iter(
+            (0..10u8).map(|i| Ok::<_, std::io::Error>(Bytes::from(vec![i; 1000]))),
         )
+    };
+    glance
+        .upload_stream("i1", chunks(), Some("local"), None)
         .await
         .unwrap();
     let put = server
@@ -683,10 +682,8 @@ async fn upload_is_chunked_with_store_header() {
 
     // A known size goes as x-openstack-image-size; the body is still
     // chunked, as python-glanceclient sends it.
-    let chunks: Vec<Result<Bytes, std::io::Error>> =
-        (0..10u8).map(|i| Ok(Bytes::from(vec![i; 1000]))).collect();
     glance
-        .upload_stream("i1", futures_util::stream::iter(chunks), None, Some(10_000))
+        .upload_stream("i1", chunks(), None, Some(10_000))
         .await
         .unwrap();
     let put = server

@@ -236,9 +236,8 @@ impl Glance {
     /// is not sent as `Content-Length`: Glance's request layer (WebOb) then
     /// reads the body through two more Python wrappers, a copy of every
     /// byte more in the Python thread that takes the upload, whose time is
-    /// the upload's (on the
-    /// test bed its CPU per GiB went up 4 %, and the upload was slower).
-    /// The call has no overall timeout, but fails with
+    /// the upload's (on the test bed its CPU per GiB went up 4 %, and the
+    /// upload was slower). The call has no overall timeout, but fails with
     /// [`Error::Stalled`] when Glance takes none of the data, or does not
     /// answer once it has it all, for the read timeout
     /// ([`crate::CloudConfig::read_timeout`]; the source being slow does
