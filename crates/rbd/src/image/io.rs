@@ -122,6 +122,25 @@ pub(super) async fn read(img: &Image, offset: u64, len: u64) -> Result<Bytes> {
             return Ok(d.clone());
         }
     }
+    let overlap = img.meta.parent.as_ref().map_or(0, |p| p.overlap);
+    // A range within one object the clone does not have yet, all of it
+    // in the parent (a clone's stream, object by object): the parent's
+    // bytes as they came, no copy.
+    if let [Piece { data: None, .. }] = pieces.as_slice() {
+        if offset + len <= overlap {
+            if let Some(parent) = img.cached_parent().await? {
+                let d = Box::pin(parent.read(offset, len)).await?;
+                if d.len() as u64 == len {
+                    return Ok(d);
+                }
+                let mut buf = BytesMut::zeroed(len as usize);
+                if let Some(dst) = buf.get_mut(..d.len()) {
+                    dst.copy_from_slice(&d);
+                }
+                return Ok(buf.freeze());
+            }
+        }
+    }
     let mut buf = BytesMut::zeroed(len as usize);
     let mut holes = Vec::new();
     for p in pieces {
@@ -136,7 +155,6 @@ pub(super) async fn read(img: &Image, offset: u64, len: u64) -> Result<Bytes> {
             None => holes.push((p.image_offset, p.length)),
         }
     }
-    let overlap = img.meta.parent.as_ref().map_or(0, |p| p.overlap);
     let holes: Vec<(u64, u64)> = holes
         .into_iter()
         .filter(|(o, _)| *o < overlap)
