@@ -110,51 +110,20 @@ pub(super) async fn read(img: &Image, offset: u64, len: u64) -> Result<Bytes> {
         .try_collect()
         .await?;
 
-    // A range within one object that the object holds whole (the usual
-    // read of a stream, object by object): its bytes as they came, no copy.
-    if let [Piece {
-        image_offset,
-        data: Some(d),
-        ..
-    }] = pieces.as_slice()
-    {
-        if *image_offset == offset && d.len() as u64 == len {
-            return Ok(d.clone());
-        }
-    }
-    let overlap = img.meta.parent.as_ref().map_or(0, |p| p.overlap);
-    // A range within one object the clone does not have yet, all of it
-    // in the parent (a clone's stream, object by object): the parent's
-    // bytes as they came, no copy.
-    if let [Piece { data: None, .. }] = pieces.as_slice() {
-        if offset + len <= overlap {
-            if let Some(parent) = img.cached_parent().await? {
-                let d = Box::pin(parent.read(offset, len)).await?;
-                if d.len() as u64 == len {
-                    return Ok(d);
-                }
-                let mut buf = BytesMut::zeroed(len as usize);
-                if let Some(dst) = buf.get_mut(..d.len()) {
-                    dst.copy_from_slice(&d);
-                }
-                return Ok(buf.freeze());
-            }
-        }
-    }
-    let mut buf = BytesMut::zeroed(len as usize);
+    // The bytes that came, from the image's objects and, for the holes
+    // of a clone within its parent overlap, from the parent.
+    let mut parts: Vec<(u64, Bytes)> = Vec::with_capacity(pieces.len());
     let mut holes = Vec::new();
     for p in pieces {
-        let at = (p.image_offset - offset) as usize;
         match p.data {
             Some(d) => {
                 let n = d.len().min(p.length as usize);
-                if let (Some(dst), Some(src)) = (buf.get_mut(at..at + n), d.get(..n)) {
-                    dst.copy_from_slice(src);
-                }
+                parts.push((p.image_offset, d.slice(..n)));
             }
             None => holes.push((p.image_offset, p.length)),
         }
     }
+    let overlap = img.meta.parent.as_ref().map_or(0, |p| p.overlap);
     let holes: Vec<(u64, u64)> = holes
         .into_iter()
         .filter(|(o, _)| *o < overlap)
@@ -168,12 +137,22 @@ pub(super) async fn read(img: &Image, offset: u64, len: u64) -> Result<Bytes> {
                 .buffer_unordered(READ_AHEAD)
                 .try_collect()
                 .await?;
-            for (o, d) in filled {
-                let at = (o - offset) as usize;
-                if let Some(dst) = buf.get_mut(at..at + d.len()) {
-                    dst.copy_from_slice(&d);
-                }
-            }
+            parts.extend(filled);
+        }
+    }
+
+    // One part that is the whole range (the usual read of a stream, object
+    // by object, from the image or its parent): its bytes as they came.
+    if let [(at, d)] = parts.as_slice() {
+        if *at == offset && d.len() as u64 == len {
+            return Ok(d.clone());
+        }
+    }
+    let mut buf = BytesMut::zeroed(len as usize);
+    for (o, d) in parts {
+        let at = (o - offset) as usize;
+        if let Some(dst) = buf.get_mut(at..at + d.len()) {
+            dst.copy_from_slice(&d);
         }
     }
     Ok(buf.freeze())
