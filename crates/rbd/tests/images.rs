@@ -438,3 +438,112 @@ async fn sparse_reads_return_holes_as_holes_also_through_a_clone() {
     bed.remove_image_and_snaps(&format!("volumes/{clone}"));
     bed.remove_image_and_snaps(&format!("volumes/{vol}"));
 }
+
+/// Runs object-class method `m` on `oid`, as librbd's maintenance would.
+async fn cls<M: ceph_rbd::cls::ClsMethod>(io: &IoCtx, oid: &str, m: &M) {
+    io.call(oid, M::CLASS, M::METHOD, &m.input())
+        .await
+        .unwrap_or_else(|e| panic!("{}.{} on {oid}: {e}", M::CLASS, M::METHOD));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshots_valid_object_map_is_trusted_as_librbd_trusts_it() {
+    use ceph_rbd::cls::rbd::{ObjectMapUpdate, SetFlags};
+    use ceph_rbd::features::FLAG_OBJECT_MAP_INVALID;
+    use ceph_rbd::names::{header_object, object_map_object};
+    use ceph_rbd::object_map::OBJECT_NONEXISTENT;
+
+    let bed = Testbed::load();
+    let rados = bed.rados_admin().await;
+    let io = rados.ioctx("volumes").unwrap();
+    // Four 4 MiB objects, the first three written; a snapshot (librbd
+    // copies the head's object map to it) and a clone of it whose first
+    // object is written, snapshotted too.
+    let vol = unique_name("omap-read");
+    bed.rbd_ok(&["create", "--size", "16M", &format!("volumes/{vol}")]);
+    py_write(&bed, "volumes", &vol, 0, &pattern(12 << 20, 41));
+    let snap = format!("volumes/{vol}@s");
+    bed.rbd_ok(&["snap", "create", &snap]);
+    let clone = unique_name("omap-read-clone");
+    bed.rbd_ok(&[
+        "clone",
+        "--rbd-default-clone-format",
+        "2",
+        &snap,
+        &format!("volumes/{clone}"),
+    ]);
+    py_write(&bed, "volumes", &clone, 4096, &pattern(8192, 42));
+    let clone_snap = format!("volumes/{clone}@cs");
+    bed.rbd_ok(&["snap", "create", &clone_snap]);
+
+    let head = Image::open(&rados, &io, &vol).await.unwrap();
+    assert!(
+        head.meta().has(ceph_rbd::features::OBJECT_MAP),
+        "the bed's default features include object-map"
+    );
+    let snap_id = head.snapshot("s").unwrap().id;
+    let object_size = 4usize << 20;
+
+    // The snapshot's map now says object 1 never existed, though it
+    // does: librbd then reads zeros there without asking, and so must we
+    // (the map is what a read at a snapshot trusts), also through the
+    // clone, whose objects 1 to 3 come from that snapshot.
+    cls(
+        &io,
+        &object_map_object(head.id(), snap_id),
+        &ObjectMapUpdate {
+            start_object_no: 1,
+            end_object_no: 2,
+            new_state: OBJECT_NONEXISTENT,
+            current_state: None,
+        },
+    )
+    .await;
+    let theirs = bed.rbd_export(&snap);
+    assert!(
+        theirs[object_size..2 * object_size].iter().all(|b| *b == 0),
+        "librbd trusts the snapshot's object map"
+    );
+    let at = head.at_snapshot("s").await.unwrap();
+    assert!(read_all(&at).await == theirs, "{snap} differs");
+    assert!(read_by(&at, 1 << 20).await == theirs, "{snap} by 1 MiB");
+    let clone_img = Image::open(&rados, &io, &clone).await.unwrap();
+    let clone_at = clone_img.at_snapshot("cs").await.unwrap();
+    let theirs_clone = bed.rbd_export(&clone_snap);
+    assert!(read_by(&clone_at, 1 << 20).await == theirs_clone);
+    let extents = at.read_extents(0, at.size()).await.unwrap();
+    assert!(
+        extents
+            .iter()
+            .all(|(o, d)| *o + d.len() as u64 <= object_size as u64 || *o >= 2 * object_size as u64),
+        "no extent of the object the map leaves out"
+    );
+
+    // Flagged invalid, the snapshot's map is not trusted: every object is
+    // read, by librbd and by us.
+    cls(
+        &io,
+        &header_object(head.id()),
+        &SetFlags {
+            flags: FLAG_OBJECT_MAP_INVALID,
+            mask: FLAG_OBJECT_MAP_INVALID,
+            snap_id,
+        },
+    )
+    .await;
+    let theirs = bed.rbd_export(&snap);
+    assert!(
+        theirs[object_size..2 * object_size] == pattern(12 << 20, 41)[object_size..2 * object_size],
+        "librbd reads every object when the map is invalid"
+    );
+    let at = head.at_snapshot("s").await.unwrap();
+    assert!(
+        read_by(&at, 1 << 20).await == theirs,
+        "{snap} flagged invalid"
+    );
+    let clone_at = clone_img.at_snapshot("cs").await.unwrap();
+    assert!(read_by(&clone_at, 1 << 20).await == bed.rbd_export(&clone_snap));
+
+    bed.remove_image_and_snaps(&format!("volumes/{clone}"));
+    bed.remove_image_and_snaps(&format!("volumes/{vol}"));
+}

@@ -10,6 +10,7 @@ use ceph_rados::{IoCtx, Rados};
 use super::cls_call::call;
 use super::meta::{id_of, ImageMeta, SnapInfo};
 use super::write_state::SharedState;
+use crate::object_map::BitVector2;
 use crate::{Error, Result};
 
 /// An open image.
@@ -32,6 +33,8 @@ pub struct Image {
     pub(super) gate: Arc<tokio::sync::RwLock<()>>,
     /// The parent, opened once (reads and copy-ups of a clone need it).
     pub(super) parent_cache: Arc<tokio::sync::OnceCell<Option<Image>>>,
+    /// The snapshot's object map reads trust, read once (`read_map.rs`).
+    pub(super) read_map_cache: Arc<tokio::sync::OnceCell<Option<Arc<BitVector2>>>>,
 }
 
 impl Image {
@@ -76,6 +79,7 @@ impl Image {
             shared: SharedState::default(),
             gate: Arc::default(),
             parent_cache: Arc::default(),
+            read_map_cache: Arc::default(),
         })
     }
 
@@ -93,6 +97,7 @@ impl Image {
         if !same_parent {
             self.parent_cache = Arc::default();
         }
+        self.read_map_cache = Arc::default();
         self.meta = meta;
         Ok(())
     }

@@ -1,7 +1,8 @@
 //! Reading an image: the striper splits the range into object pieces,
-//! read in parallel; a piece whose object does not exist is a hole, or,
-//! in a clone within the parent overlap, the parent's bytes (through any
-//! depth of parents).
+//! read in parallel; a piece whose object does not exist (or that a
+//! snapshot's valid object map marks nonexistent, and is then not asked
+//! for) is a hole, or, in a clone within the parent overlap, the parent's
+//! bytes (through any depth of parents).
 
 use bytes::{Bytes, BytesMut};
 use ceph_common::errno::ENOENT;
@@ -11,6 +12,7 @@ use ceph_rados::IoCtx;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use super::handle::Image;
+use super::read_map::may_exist;
 use crate::names::data_object;
 use crate::{Error, Result};
 
@@ -96,10 +98,16 @@ pub(super) async fn read(img: &Image, offset: u64, len: u64) -> Result<Bytes> {
     data_io.set_read_snap(img.snap_id);
     let data_io = &data_io;
     let prefix = &img.meta.object_prefix;
+    let map = img.read_map().await;
+    let map = map.as_deref();
     let pieces: Vec<Piece> = stream::iter(img.meta.layout.extents(offset, len))
         .map(|e| async move {
-            let oid = data_object(prefix, e.object_no);
-            let data = object_op(data_io, &oid, OsdOp::read(e.offset, e.length)).await?;
+            let data = if may_exist(map, e.object_no) {
+                let oid = data_object(prefix, e.object_no);
+                object_op(data_io, &oid, OsdOp::read(e.offset, e.length)).await?
+            } else {
+                None
+            };
             Ok(Piece {
                 image_offset: e.image_offset,
                 length: e.length,

@@ -121,9 +121,7 @@ impl super::handle::Image {
         use futures::stream::{self, StreamExt, TryStreamExt};
         let layout = self.meta.layout;
         let count = layout.object_count(self.meta.size);
-        if self.meta.has(crate::features::OBJECT_MAP)
-            && self.meta.flags & crate::features::FLAG_OBJECT_MAP_INVALID == 0
-        {
+        if super::read_map::map_flagged_valid(&self.meta) {
             let oid = crate::names::object_map_object(&self.id, self.snap_id);
             if let Ok(map) = call(&self.io, &oid, &crate::cls::rbd::ObjectMapLoad {}).await {
                 // The map's own entries: it is as long as its bytes allow.

@@ -15,6 +15,7 @@ mod lock;
 mod meta;
 mod object_map;
 mod paging;
+mod read_map;
 mod resize;
 mod snapshot;
 mod sparse;

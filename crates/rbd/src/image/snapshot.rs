@@ -8,13 +8,13 @@ use super::cls_call::call;
 use super::handle::Image;
 use super::lock::{self, OpLock};
 use crate::cls::rbd::{
-    ChildrenList, GetChildren, ObjectMapSnapAdd, SetProtectionStatus, SnapshotAdd, SnapshotRemove,
-    SnapshotTrashAdd,
+    ChildrenList, GetChildren, ObjectMapSnapAdd, SetFlags, SetProtectionStatus, SnapshotAdd,
+    SnapshotRemove, SnapshotTrashAdd,
 };
 use crate::cls::types::{ChildImageSpec, SnapshotNamespace};
 use crate::features::{
-    FAST_DIFF, LAYERING, OBJECT_MAP, PROTECTION_PROTECTED, PROTECTION_UNPROTECTED,
-    PROTECTION_UNPROTECTING,
+    FAST_DIFF, FLAG_OBJECT_MAP_INVALID, LAYERING, OBJECT_MAP, PROTECTION_PROTECTED,
+    PROTECTION_UNPROTECTED, PROTECTION_UNPROTECTING,
 };
 use crate::names::{object_map_object, NOSNAP, RBD_CHILDREN};
 use crate::{Error, Result};
@@ -133,7 +133,17 @@ impl Image {
         }
         if self.meta.has(OBJECT_MAP) {
             if let Err(e) = self.snapshot_object_map(id).await {
+                // As librbd does: the snapshot's map is flagged invalid,
+                // so that no read or `du` trusts it.
                 tracing::warn!("snapshot object map: {e}");
+                let invalid = SetFlags {
+                    flags: FLAG_OBJECT_MAP_INVALID,
+                    mask: FLAG_OBJECT_MAP_INVALID,
+                    snap_id: id,
+                };
+                if let Err(e) = call(&self.io, &header, &invalid).await {
+                    tracing::warn!("flagging the snapshot's object map invalid: {e}");
+                }
             }
         }
         lock::notify_header_update(self).await;

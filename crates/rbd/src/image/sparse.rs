@@ -1,7 +1,8 @@
 //! Sparse reads: the parts of a range that hold data, holes left out.
 //! Objects are read with SPARSE_READ (the OSD reports where the object
-//! has data); an object that does not exist is a hole, or, in a clone
-//! within the parent overlap, the parent's extents.
+//! has data); an object that does not exist (or that a snapshot's valid
+//! object map marks nonexistent) is a hole, or, in a clone within the
+//! parent overlap, the parent's extents.
 
 use bytes::Bytes;
 use ceph_rados::osd::watch::decode_sparse_read;
@@ -9,6 +10,7 @@ use ceph_rados::osd::OsdOp;
 use futures::stream::{self, StreamExt, TryStreamExt};
 
 use super::handle::Image;
+use super::read_map::may_exist;
 use crate::names::data_object;
 use crate::striper::ObjectExtent;
 use crate::{Error, Result};
@@ -36,8 +38,13 @@ impl Image {
         io.set_read_snap(self.snap_id);
         let io = &io;
         let prefix = &self.meta.object_prefix;
+        let map = self.read_map().await;
+        let map = map.as_deref();
         let pieces: Vec<Piece> = stream::iter(self.meta.layout.extents(offset, len))
             .map(|e| async move {
+                if !may_exist(map, e.object_no) {
+                    return Ok(Piece::Absent(e));
+                }
                 let oid = data_object(prefix, e.object_no);
                 let Some(out) =
                     super::io::object_op(io, &oid, OsdOp::sparse_read(e.offset, e.length)).await?
