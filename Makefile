@@ -146,7 +146,9 @@ test-release: testbed
 ## Each side-by-side measure alternates ours and the reference for ROUNDS
 ## rounds (default 5; SECS: seconds per timed run where a run is timed);
 ## the reports, with the issue's goals met or not, go to target/bench
-## (results.json, results.md; one <bench>.json/.md each).
+## (results.json, results.md; one <bench>.json/.md each); results.md is
+## also copied to docs/bench/$(CEPH_RELEASE).md, kept in git beside the
+## README's figures.
 SIZES ?= 1,2,5
 ROUNDS ?= 5
 bench: export SIZES := $(SIZES)
@@ -156,7 +158,11 @@ bench: testbed
 	cargo build --release -p rbd-native
 	rm -f target/bench/*.json target/bench/*.md
 	RBD_NATIVE_TESTBED_ENV=$(call BED_OF,$(CEPH_RELEASE))/env cargo bench -p rbd-native-benches
-	@echo "=== reports: target/bench/results.md, target/bench/results.json"
+	mkdir -p docs/bench && { head -n 1 target/bench/results.md; \
+		printf '\nFrom `make bench CEPH_RELEASE=%s` on the code of commit %s (finished %s).\n' \
+			$(CEPH_RELEASE) "$$(git rev-parse --short HEAD)" "$$(date -u '+%Y-%m-%d %H:%M UTC')"; \
+		tail -n +2 target/bench/results.md; } > docs/bench/$(CEPH_RELEASE).md
+	@echo "=== reports: target/bench/results.md, target/bench/results.json, docs/bench/$(CEPH_RELEASE).md"
 
 ## static: rbd-native as one static binary (musl, no dynamic libraries),
 ## then the upload tests run with that binary.

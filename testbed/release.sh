@@ -34,9 +34,11 @@
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # What a root holds: the release's Ceph, its Python bindings, a venv-capable
-# Python for Keystone/Glance/Cinder, CA certificates for pip.
+# Python for Keystone/Glance/Cinder, CA certificates for pip, curl (the
+# benchmark of Glance's own ingest sends with it). The stamp holds this
+# list: a root made with another list gets the packages again.
 ROOT_PACKAGES="ceph-mon ceph-osd ceph-mgr ceph-common python3-rados python3-rbd \
-python3-venv ca-certificates"
+python3-venv ca-certificates curl"
 ROOT_STAMP=.rbd-native-root
 MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 WRAPPED_TOOLS="ceph rados rbd ceph-authtool ceph-conf ceph-mon ceph-osd ceph-mgr \
@@ -126,23 +128,27 @@ apt_in_root() {
 
 # build_root: debootstrap (once: a half-made one is removed and made
 # again), then the packages (apt-get is idempotent), then a check that the
-# tools run. The stamp says the root is complete.
+# tools run. The stamp says the root is complete, with which packages.
+root_complete() {
+    [ -f "$ROOT/$ROOT_STAMP" ] && [ "$(cat "$ROOT/$ROOT_STAMP")" = "$ROOT_PACKAGES" ]
+}
+
 build_root() {
     [ -n "$ROOT" ] || return 0
-    [ -f "$ROOT/$ROOT_STAMP" ] && return 0
+    root_complete && return 0
     local start=$SECONDS logfile=$ROOTS/$CEPH_RELEASE.log
     mkdir -p "$ROOTS"
     # One builder at a time; a second one waits, then finds the stamp.
     exec 9>"$ROOTS/.$CEPH_RELEASE.lock"
     flock 9
-    [ -f "$ROOT/$ROOT_STAMP" ] && return 0
+    root_complete && return 0
     command -v debootstrap >/dev/null || {
         log "installing debootstrap"
         apt-get install -y -qq --no-install-recommends debootstrap >/dev/null ||
             fail debootstrap "" "apt-get install debootstrap failed"
     }
-    umount_root
     if [ ! -f "$ROOT/.rbd-native-debootstrap" ]; then
+        umount_root
         safe_rm "$ROOT"
         log "$CEPH_RELEASE: debootstrap --variant=minbase $SUITE $ROOT (about a minute)"
         debootstrap --variant=minbase "$SUITE" "$ROOT" "$MIRROR" >"$logfile" 2>&1 || {
@@ -158,9 +164,17 @@ build_root() {
     printf '#!/bin/sh\nexit 101\n' >"$ROOT/usr/sbin/policy-rc.d"
     chmod 755 "$ROOT/usr/sbin/policy-rc.d"
     echo 'Acquire::Check-Valid-Until "false";' >"$ROOT/etc/apt/apt.conf.d/99rbd-native-no-valid-until"
-    log "$CEPH_RELEASE: apt-get install $ROOT_PACKAGES (1-2 minutes)"
+    # Only what is missing: a root made with an older list keeps the Ceph
+    # it has (apt-get install would upgrade an installed package).
+    local p missing=""
+    for p in $ROOT_PACKAGES; do
+        in_root dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+            missing="$missing $p"
+    done
+    [ -z "$missing" ] || log "$CEPH_RELEASE: apt-get install$missing (1-2 minutes)"
     apt_in_root update >>"$logfile" 2>&1 || fail "apt-get update ($SUITE)" "$logfile" "failed"
-    if ! apt_in_root install --no-install-recommends $ROOT_PACKAGES >>"$logfile" 2>&1; then
+    # shellcheck disable=SC2086 # a list of package names
+    if [ -n "$missing" ] && ! apt_in_root install --no-install-recommends $missing >>"$logfile" 2>&1; then
         # Some postinsts expect systemd; the binaries do not need them.
         log "$CEPH_RELEASE: apt-get install reported failures (postinsts without systemd); checking the tools"
         in_root dpkg --configure -a >>"$logfile" 2>&1 || true
@@ -171,7 +185,7 @@ build_root() {
     apt_in_root clean >>"$logfile" 2>&1 || true
     rm -rf "$ROOT/var/lib/apt/lists/"* "$ROOT/usr/share/doc" "$ROOT/usr/share/man" 2>/dev/null || true
     in_root ceph --version >"$ROOT/.rbd-native-version"
-    touch "$ROOT/$ROOT_STAMP"
+    echo "$ROOT_PACKAGES" >"$ROOT/$ROOT_STAMP"
     log "$CEPH_RELEASE: root ready in $((SECONDS - start)) s: $(cat "$ROOT/.rbd-native-version")"
 }
 
