@@ -127,7 +127,7 @@ apt_in_root() {
 }
 
 # build_root: debootstrap (once: a half-made one is removed and made
-# again), then the packages (apt-get is idempotent), then a check that the
+# again), then the packages it lacks, then a check that the
 # tools run. The stamp says the root is complete, with which packages.
 root_complete() {
     [ -f "$ROOT/$ROOT_STAMP" ] && [ "$(cat "$ROOT/$ROOT_STAMP")" = "$ROOT_PACKAGES" ]
@@ -171,13 +171,15 @@ build_root() {
         in_root dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
             missing="$missing $p"
     done
-    [ -z "$missing" ] || log "$CEPH_RELEASE: apt-get install$missing (1-2 minutes)"
-    apt_in_root update >>"$logfile" 2>&1 || fail "apt-get update ($SUITE)" "$logfile" "failed"
-    # shellcheck disable=SC2086 # a list of package names
-    if [ -n "$missing" ] && ! apt_in_root install --no-install-recommends $missing >>"$logfile" 2>&1; then
-        # Some postinsts expect systemd; the binaries do not need them.
-        log "$CEPH_RELEASE: apt-get install reported failures (postinsts without systemd); checking the tools"
-        in_root dpkg --configure -a >>"$logfile" 2>&1 || true
+    if [ -n "$missing" ]; then
+        log "$CEPH_RELEASE: apt-get install$missing (1-2 minutes)"
+        apt_in_root update >>"$logfile" 2>&1 || fail "apt-get update ($SUITE)" "$logfile" "failed"
+        # shellcheck disable=SC2086 # a list of package names
+        if ! apt_in_root install --no-install-recommends $missing >>"$logfile" 2>&1; then
+            # Some postinsts expect systemd; the binaries do not need them.
+            log "$CEPH_RELEASE: apt-get install reported failures (postinsts without systemd); checking the tools"
+            in_root dpkg --configure -a >>"$logfile" 2>&1 || true
+        fi
     fi
     check_root >>"$logfile" 2>&1 || fail "$CEPH_RELEASE root" "$logfile" "the release's tools do not run"
     # The downloaded packages and lists are not needed once installed (a few

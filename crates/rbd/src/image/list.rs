@@ -4,7 +4,6 @@ use ceph_common::errno::ENOENT;
 use ceph_rados::osd::listing::list_pg;
 use ceph_rados::IoCtx;
 
-use super::cls_call::call;
 use super::paging::list_all;
 use crate::cls::rbd::DirList;
 use crate::names::RBD_DIRECTORY;
@@ -121,25 +120,21 @@ impl super::handle::Image {
         use futures::stream::{self, StreamExt, TryStreamExt};
         let layout = self.meta.layout;
         let count = layout.object_count(self.meta.size);
-        if super::read_map::map_flagged_valid(&self.meta) {
-            let oid = crate::names::object_map_object(&self.id, self.snap_id);
-            if let Ok(map) = call(&self.io, &oid, &crate::cls::rbd::ObjectMapLoad {}).await {
-                // The map's own entries: it is as long as its bytes allow.
-                let exists = map
-                    .iter()
-                    .take(usize::try_from(count).unwrap_or(usize::MAX))
-                    .filter(|s| {
-                        matches!(
-                            *s,
-                            crate::object_map::OBJECT_EXISTS
-                                | crate::object_map::OBJECT_EXISTS_CLEAN
-                        )
-                    })
-                    .count() as u64;
-                return Ok(exists
-                    .saturating_mul(layout.object_size)
-                    .min(self.meta.size));
-            }
+        if let Some(map) = self.valid_map().await {
+            // The map's own entries: it is as long as its bytes allow.
+            let exists = map
+                .iter()
+                .take(usize::try_from(count).unwrap_or(usize::MAX))
+                .filter(|s| {
+                    matches!(
+                        *s,
+                        crate::object_map::OBJECT_EXISTS | crate::object_map::OBJECT_EXISTS_CLEAN
+                    )
+                })
+                .count() as u64;
+            return Ok(exists
+                .saturating_mul(layout.object_size)
+                .min(self.meta.size));
         }
         let mut io = self.data_io.clone();
         io.set_read_snap(self.snap_id);

@@ -19,7 +19,7 @@ use crate::object_map::{BitVector2, OBJECT_NONEXISTENT};
 
 /// Whether `meta` (of the head or of the snapshot it was read at) has an
 /// object map not flagged invalid.
-pub(crate) fn map_flagged_valid(meta: &ImageMeta) -> bool {
+fn map_flagged_valid(meta: &ImageMeta) -> bool {
     meta.has(OBJECT_MAP) && meta.flags & FLAG_OBJECT_MAP_INVALID == 0
 }
 
@@ -30,26 +30,32 @@ pub(crate) fn may_exist(map: Option<&BitVector2>, object_no: u64) -> bool {
 }
 
 impl Image {
-    /// The object map of the snapshot this handle reads, when reads may
-    /// trust it: opened at a snapshot, the image has the object-map
-    /// feature and the snapshot's flags do not mark its map invalid.
-    /// A map that cannot be read (absent, or any error) is not used:
-    /// every object is then read.
+    /// The object map of what this handle reads (the head's or the
+    /// snapshot's), when the image has the object-map feature and its
+    /// flags do not mark the map invalid. A map that cannot be read
+    /// (absent, or any error) is `None`, as is one flagged invalid.
+    pub(super) async fn valid_map(&self) -> Option<BitVector2> {
+        if !map_flagged_valid(&self.meta) {
+            return None;
+        }
+        let oid = object_map_object(&self.id, self.snap_id);
+        match call(&self.io, &oid, &ObjectMapLoad {}).await {
+            Ok(map) => Some(map),
+            Err(e) => {
+                tracing::debug!(%oid, "object map not used: {e}");
+                None
+            }
+        }
+    }
+
+    /// The object map reads trust: [`Image::valid_map`] of a handle opened
+    /// at a snapshot, read once. Without one every object is read.
     pub(super) async fn read_map(&self) -> Option<Arc<BitVector2>> {
-        if self.snap_id == NOSNAP || !map_flagged_valid(&self.meta) {
+        if self.snap_id == NOSNAP {
             return None;
         }
         self.read_map_cache
-            .get_or_init(|| async {
-                let oid = object_map_object(&self.id, self.snap_id);
-                match call(&self.io, &oid, &ObjectMapLoad {}).await {
-                    Ok(map) => Some(Arc::new(map)),
-                    Err(e) => {
-                        tracing::debug!(%oid, "reading every object: no object map: {e}");
-                        None
-                    }
-                }
-            })
+            .get_or_init(|| async { self.valid_map().await.map(Arc::new) })
             .await
             .clone()
     }
